@@ -1,0 +1,121 @@
+"""Account use cases: registration, user creation, password and token authentication."""
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from errors import DomainError
+from extensions import begin_write, db
+from maps.models import Nursery
+
+from .models import ApiToken, User
+from .roles import DEPARTMENTS, ROLES
+
+USERNAME_RE = re.compile(r"^[\w.\-]{3,32}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 128
+
+
+def _now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+def _check_credentials(username: str, password: str, name: str) -> None:
+    if not isinstance(username, str) or not USERNAME_RE.match(username):
+        raise DomainError(
+            "invalid_username", "用户名须为 3–32 位字母、数字、汉字、下划线、点或连字符", field="username"
+        )
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise DomainError("weak_password", "密码长度须为 8–128 位", field="password")
+    if not isinstance(name, str) or len(name) > 64:
+        raise DomainError("invalid_name", "姓名不能超过 64 个字", field="name")
+
+
+def create_user(
+    role: str,
+    username: str,
+    password: str,
+    name: str = "",
+    nursery_id: int | None = None,
+    department_code: str | None = None,
+) -> User:
+    """Create an account of any role, checking what the role is bound to."""
+    if role not in ROLES:
+        raise DomainError("invalid_role", f"未知角色：{role}")
+    _check_credentials(username, password, name)
+    begin_write()
+    if role == "nursery_staff":
+        if nursery_id is None or db.session.get(Nursery, nursery_id) is None:
+            raise DomainError("invalid_nursery", "托育机构账号须绑定一个已登记的机构")
+    elif nursery_id is not None:
+        raise DomainError("invalid_nursery", "只有托育机构账号可以绑定机构")
+    if role == "handler":
+        if department_code not in DEPARTMENTS:
+            raise DomainError("invalid_department", "承办部门账号须绑定一个已知部门")
+    elif department_code is not None:
+        raise DomainError("invalid_department", "只有承办部门账号可以绑定部门")
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise DomainError("username_taken", "该用户名已被使用", status=409, field="username")
+    user = User(
+        username=username,
+        name=name,
+        role=role,
+        nursery_id=nursery_id,
+        department_code=department_code,
+    )
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def register_parent(username: str, password: str, name: str) -> User:
+    """Self-service registration, open to parents only."""
+    return create_user("parent", username, password, name)
+
+
+def authenticate(username, password) -> User | None:
+    """The active user with these credentials, or None."""
+    if not isinstance(username, str) or not isinstance(password, str):
+        return None
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or not user.check_password(password):
+        return None
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User, days: int) -> str:
+    """A new bearer token for the API; expired tokens of the user are purged on the way."""
+    token = secrets.token_urlsafe(32)
+    now = _now()
+    begin_write()
+    db.session.execute(
+        delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.expires_at < now)
+    )
+    db.session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=_digest(token),
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+        )
+    )
+    db.session.commit()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    """The active user a bearer token belongs to, if it is valid and unexpired."""
+    if not token or len(token) > 200:
+        return None
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if row is None or row.expires_at < _now() or not row.user.active:
+        return None
+    return row.user

@@ -1,0 +1,71 @@
+"""The JSON API under /api/v1: one blueprint, JSON errors, parameter parsing, bearer tokens."""
+
+from functools import wraps
+
+from flask import Blueprint, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from errors import DomainError
+from params import arg_flag, arg_float, arg_int, invalid  # noqa: F401  (re-exported)
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def error(code: str, message: str, status: int, field: str | None = None):
+    body = {"error": {"code": code, "message": message}}
+    if field:
+        body["error"]["field"] = field
+    return jsonify(body), status
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError):
+    return error(exc.code, exc.message, exc.status, exc.field)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    messages = {
+        404: "请求的资源不存在",
+        405: "不支持该请求方法",
+        413: "请求体过大",
+        415: "请以 application/json 提交",
+        429: "请求过于频繁，请稍后再试",
+    }
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return error(code, messages.get(exc.code, exc.description or "请求无效"), exc.code or 400)
+
+
+def json_body() -> dict:
+    """The request's JSON object, or a 400 that says what is wrong."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise DomainError("invalid_json", "请求体须为 JSON 对象")
+    return data
+
+
+def token_required(*roles: str):
+    """Require a valid bearer token (and one of the roles, if given); sets g.api_user."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            from accounts.services import user_for_token
+
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+            if user is None:
+                return error("unauthorized", "请先登录（缺少或无效的访问令牌）", 401)
+            if roles and user.role not in roles:
+                return error("forbidden", "当前账号无权执行此操作", 403)
+            g.api_user = user
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def config():
+    return current_app.config

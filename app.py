@@ -1,0 +1,91 @@
+"""The Flask application factory; `gunicorn app:app` serves it."""
+
+from pathlib import Path
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+import config as settings
+from errors import DomainError
+from extensions import csrf, db, limiter, login_manager
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app from environment configuration, with overrides for tests."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(settings.from_environment(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "请先登录"
+
+    from accounts.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+    import accounts.api  # noqa: F401  (registers routes on the API blueprint)
+    import maps.api  # noqa: F401
+    from accounts.views import bp as accounts_bp
+    from api import bp as api_bp
+    from api.openapi import bp as openapi_bp
+    from maps.views import bp as maps_bp
+
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies
+    app.register_blueprint(api_bp)
+    app.register_blueprint(openapi_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(maps_bp)
+
+    from cli import register_commands
+
+    register_commands(app)
+    _register_page_errors(app)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    return app
+
+
+def _register_page_errors(app: Flask) -> None:
+    """Pages answer errors in Chinese; /api paths keep their JSON handlers."""
+    messages = {
+        400: "请求有误，请检查填写的内容",
+        403: "您没有权限访问此页面",
+        404: "页面不存在",
+        405: "不支持该请求方法",
+        413: "上传的内容过大",
+        429: "操作过于频繁，请稍后再试",
+    }
+
+    def wants_json() -> bool:
+        return request.path.startswith(("/api/", "/open311/"))
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        if wants_json():
+            return {"error": {"code": exc.code, "message": exc.message}}, exc.status
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        message = messages.get(status, "请求无法完成")
+        if status == 400 and "CSRF" in (exc.description or ""):
+            message = "页面已过期或缺少安全令牌，请刷新页面后重新提交"
+        if wants_json():
+            code = (exc.name or "error").lower().replace(" ", "_")
+            return {"error": {"code": code, "message": message}}, status
+        return render_template("error.html", status=status, message=message), status
+
+
+app = create_app()

@@ -1,0 +1,106 @@
+"""Command-line interface: `flask --app app <command>`."""
+
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from errors import DomainError
+from extensions import db
+
+
+def init_schema() -> None:
+    """Create missing tables and the registry-version row (idempotent)."""
+    import accounts.models  # noqa: F401  (the models must be imported to be created)
+    from maps.models import RegistryVersion
+
+    db.create_all()
+    if db.session.get(RegistryVersion, 1) is None:
+        db.session.add(RegistryVersion(id=1, version=0))
+        db.session.commit()
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("init-db")
+    def init_db_command():
+        """Create the schema in DATABASE_URL (idempotent)."""
+        init_schema()
+        click.echo(f"数据库已就绪：{db.engine.url.render_as_string(hide_password=True)}")
+
+    @app.cli.command("demo-data")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when nurseries already exist.")
+    @click.option("--seed", default=2026, show_default=True)
+    def demo_data_command(if_empty: bool, seed: int):
+        """Load the fictional demo district (nurseries, communities, accounts)."""
+        from demo import load_demo
+        from maps.models import Nursery
+
+        init_schema()
+        if db.session.scalar(select(Nursery.id).limit(1)) is not None:
+            if if_empty:
+                click.echo("已有数据，跳过演示数据。")
+                return
+            raise click.ClickException("数据库中已有机构数据；演示数据只能装入空库。")
+        summary = load_demo(seed)
+        click.echo(
+            "演示数据已载入（虚构）：{streets} 个镇街、{communities} 个小区、"
+            "{nurseries} 家托育机构、{users} 个账号。".format(**summary)
+        )
+
+    nurseries = AppGroup("nurseries", help="Manage the nursery registry.")
+    communities = AppGroup("communities", help="Manage residential communities.")
+    users = AppGroup("users", help="Manage accounts.")
+    app.cli.add_command(nurseries)
+    app.cli.add_command(communities)
+    app.cli.add_command(users)
+
+    def run_import(importer, file: str, noun: str):
+        init_schema()
+        path = Path(file)
+        try:
+            result = importer(path.read_bytes(), path.name)
+        except DomainError as exc:
+            for line, reason in getattr(exc, "errors", []):
+                click.echo(f"{path.name}:{line}: {reason}", err=True)
+            raise click.ClickException(exc.message) from None
+        click.echo(f"已导入 {result.created} 个{noun}。")
+        if result.streets_created:
+            click.echo("新建镇街：" + "、".join(result.streets_created))
+
+    @nurseries.command("import")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    def import_nurseries_command(file: str):
+        """Import nurseries from CSV or GeoJSON (all or nothing)."""
+        from maps.importer import import_nurseries
+
+        run_import(import_nurseries, file, "托育机构")
+
+    @communities.command("import")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    def import_communities_command(file: str):
+        """Import communities from CSV or GeoJSON (all or nothing)."""
+        from maps.importer import import_communities
+
+        run_import(import_communities, file, "小区")
+
+    @users.command("create")
+    @click.option(
+        "--role", required=True, type=click.Choice(["parent", "nursery_staff", "handler", "admin"])
+    )
+    @click.option("--username", required=True)
+    @click.option("--password", required=True)
+    @click.option("--name", default="")
+    @click.option("--nursery", "nursery_id", type=int, default=None)
+    @click.option("--department", "department_code", default=None)
+    def create_user_command(role, username, password, name, nursery_id, department_code):
+        """Create an account of any role."""
+        from accounts.services import create_user
+
+        init_schema()
+        try:
+            user = create_user(role, username, password, name, nursery_id, department_code)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        click.echo(f"已创建账号 {user.username}（{role}，id={user.id}）")

@@ -1,0 +1,59 @@
+"""Configuration from environment variables, each with an embedded default."""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def _secret_key(instance_path: str) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in the instance folder."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def from_environment(instance_path: str) -> dict:
+    """Build the Flask config mapping; tests pass overrides on top of it."""
+    default_db = "sqlite:///" + str(Path(instance_path) / "tuoyu.sqlite3")
+    redis_url = os.environ.get("REDIS_URL", "")
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", default_db),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") != "0",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Map tiles: a URL template and the coordinate system its tiles are drawn in. Markers are
+        # shifted into that system for display only; everything is stored in WGS-84.
+        "MAP_TILE_URL": os.environ.get(
+            "MAP_TILE_URL",
+            "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+            "&x={x}&y={y}&z={z}",
+        ),
+        "MAP_TILE_SUBDOMAINS": os.environ.get("MAP_TILE_SUBDOMAINS", "1234"),
+        "MAP_TILE_COORDSYS": os.environ.get("MAP_TILE_COORDSYS", "gcj02"),
+        "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", "© 高德地图"),
+        # Service circles (GB 50180-2018 life circles) and the walking model behind "minutes".
+        "CIRCLE_5MIN_M": _float("CIRCLE_5MIN_M", 300.0),
+        "CIRCLE_15MIN_M": _float("CIRCLE_15MIN_M", 1000.0),
+        "WALK_SPEED_KMH": _float("WALK_SPEED_KMH", 4.5),
+        "DETOUR_FACTOR": _float("DETOUR_FACTOR", 1.25),
+        # "gazetteer" (local, default) or "geopy:<GeocoderClass>" with GEOCODER_OPTIONS as JSON.
+        "GEOCODER": os.environ.get("GEOCODER", "gazetteer"),
+        "GEOCODER_OPTIONS": os.environ.get("GEOCODER_OPTIONS", "{}"),
+        "DEMO_NOTICE": os.environ.get(
+            "DEMO_NOTICE", "演示站点：所有托育机构、小区和账号均为虚构数据（渝星区），不代表真实机构。"
+        ),
+        "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "30")),
+        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }

@@ -1,0 +1,57 @@
+"""Registry endpoints of the JSON API: nursery search, details, service circles, place look-up."""
+
+from flask import jsonify, request
+
+from api import arg_int, bp, config, invalid
+
+from . import geocoding, registry, search
+from .params import required_point, search_params
+
+
+@bp.get("/nurseries")
+def list_nurseries():
+    walk = search.WalkModel.from_config(config())
+    params = search_params(*required_point(), walk)
+    count, hits = search.search_nurseries(params, walk)
+    return jsonify(
+        {
+            "count": count,
+            "limit": params.limit,
+            "offset": params.offset,
+            "results": [h.as_dict() for h in hits],
+        }
+    )
+
+
+@bp.get("/nurseries/<int:nursery_id>")
+def get_nursery(nursery_id: int):
+    return jsonify(registry.nursery_details(registry.public_nursery(nursery_id)))
+
+
+@bp.get("/circles")
+def circles():
+    walk = search.WalkModel.from_config(config())
+    lat, lon = required_point()
+    report = search.check_circles(lat, lon, walk)
+    return jsonify(
+        {
+            "lat": lat,
+            "lon": lon,
+            "radius_m": {"5": report.radius_5min_m, "15": report.radius_15min_m},
+            "covered_5min": report.covered_5min,
+            "covered_15min": report.covered_15min,
+            "within_5min": report.within_5min,
+            "within_15min": report.within_15min,
+        }
+    )
+
+
+@bp.get("/places")
+def places():
+    q = (request.args.get("q") or "").strip()
+    if not q:
+        raise invalid("q", "请输入小区、街道或地址")
+    if len(q) > 100:
+        raise invalid("q", "查询内容不能超过 100 个字")
+    limit = arg_int("limit", 8, 1, 50)
+    return jsonify({"results": geocoding.suggest(config(), q, limit)})

@@ -1,0 +1,77 @@
+"""Registry vocabulary: enums with their Chinese labels and the national class standards.
+
+Plain data, no Flask. The Chinese terms are those of the glossary in DESIGN §2.
+"""
+
+from dataclasses import dataclass
+
+NURSERY_KINDS = {
+    "public": "公办",
+    "public_private": "公建民营",
+    "private": "民办",
+    "employer": "用人单位办托",
+    "kindergarten_class": "幼儿园托班",
+    "community": "社区托育点",
+    "family": "家庭托育点",
+}
+
+CARE_TYPES = {
+    "full_day": "全日托",
+    "half_day": "半日托",
+    "hourly": "计时托",
+    "temporary": "临时托",
+}
+
+# How each care type is priced by default (a nursery may choose another unit).
+PRICE_UNITS = {"month": "元/月", "session": "元/次", "hour": "元/小时", "day": "元/天"}
+DEFAULT_PRICE_UNIT = {"full_day": "month", "half_day": "month", "hourly": "hour", "temporary": "day"}
+
+COORDSYS_LABELS = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09"}
+
+
+@dataclass(frozen=True)
+class ClassStandard:
+    """One class type of the national 托育机构设置标准（试行） (2019)."""
+
+    label: str
+    min_months: int  # inclusive
+    max_months: int  # exclusive
+    max_children: int
+    children_per_carer: int | None
+
+
+CLASS_TYPES = {
+    "infant": ClassStandard("乳儿班", 6, 12, 10, 3),
+    "toddler": ClassStandard("托小班", 12, 24, 15, 5),
+    "older": ClassStandard("托大班", 24, 36, 20, 7),
+    "mixed": ClassStandard("混合班", 18, 36, 18, None),
+}
+
+# Kindergarten nursery classes take children aged 2–3 (荣昌 item 1, 大足 item 1); family care
+# points at most 5 children with one carer per 3.
+KINDERGARTEN_AGE_MONTHS = (24, 36)
+FAMILY_MAX_CHILDREN = 5
+FAMILY_CHILDREN_PER_CARER = 3
+MIN_AGE_MONTHS = 6
+MAX_AGE_MONTHS = 36
+
+
+def class_age_range(kind: str, class_type: str) -> tuple[int, int]:
+    """Months [min, max) a class of this type admits at a nursery of this kind."""
+    std = CLASS_TYPES[class_type]
+    if kind == "kindergarten_class":
+        return max(std.min_months, KINDERGARTEN_AGE_MONTHS[0]), std.max_months
+    return std.min_months, std.max_months
+
+
+def class_capacity_limit(kind: str, class_type: str, carers: int) -> int:
+    """Most children a class may take: the national maximum and carers × ratio."""
+    std = CLASS_TYPES[class_type]
+    limit = std.max_children
+    per_carer = std.children_per_carer
+    if kind == "family":
+        limit = min(limit, FAMILY_MAX_CHILDREN)
+        per_carer = FAMILY_CHILDREN_PER_CARER
+    if per_carer is not None:
+        limit = min(limit, carers * per_carer)
+    return limit

@@ -1,0 +1,373 @@
+"""Importing nurseries and communities from CSV or GeoJSON files, all or nothing."""
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+
+from errors import DomainError
+from extensions import begin_write, db
+
+from .coords import COORDSYS, in_china, to_wgs84
+from .domain import CARE_TYPES, DEFAULT_PRICE_UNIT, NURSERY_KINDS
+from .models import Community, Nursery, Offer, Street, bump_registry_version
+
+NURSERY_REQUIRED = ("name", "address", "lat", "lon")
+NURSERY_OPTIONAL = (
+    "coordsys", "filing_no", "filing_date", "kind", "inclusive", "street", "phone",
+    "care_types", "capacity", "grade", "demonstration",
+)  # fmt: skip
+COMMUNITY_REQUIRED = ("name", "lat", "lon", "population", "children_under_3")
+COMMUNITY_OPTIONAL = ("coordsys", "street")
+MAX_ROWS = 200_000
+MAX_ERRORS = 50
+
+_KIND_BY_LABEL = {label: code for code, label in NURSERY_KINDS.items()}
+_CARE_BY_LABEL = {label: code for code, label in CARE_TYPES.items()}
+_TRUE = {"1", "true", "yes", "y", "是"}
+_FALSE = {"0", "false", "no", "n", "否", ""}
+
+
+class RowError(Exception):
+    """A bad value in one row; the importer adds the line number."""
+
+
+class ImportFailed(DomainError):
+    """The file was refused; errors lists (line, reason), and nothing was written."""
+
+    def __init__(self, errors: list[tuple[int, str]]):
+        lines = "；".join(f"第 {line} 行：{reason}" for line, reason in errors[:5])
+        more = f"（另有 {len(errors) - 5} 处错误）" if len(errors) > 5 else ""
+        super().__init__("import_failed", f"导入失败，未写入任何数据。{lines}{more}", status=422)
+        self.errors = errors
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    streets_created: list[str] = field(default_factory=list)
+
+
+def read_rows(data: bytes, filename: str, required, optional) -> list[tuple[int, dict]]:
+    """Rows of a CSV or GeoJSON file as (line number, {column: text}); header checked."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportFailed([(line, "文件不是 UTF-8 编码（请另存为 UTF-8）")]) from None
+    if filename.lower().endswith((".geojson", ".json")):
+        return _geojson_rows(text, required, optional)
+    return _csv_rows(text, required, optional)
+
+
+def _check_header(columns, required, optional, line) -> None:
+    columns = [c.strip() for c in columns]
+    missing = [c for c in required if c not in columns]
+    unknown = [c for c in columns if c not in required and c not in optional]
+    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    problems = []
+    if missing:
+        problems.append("缺少必填列 " + "、".join(missing))
+    if unknown:
+        problems.append("无法识别的列 " + "、".join(unknown))
+    if dupes:
+        problems.append("重复的列 " + "、".join(dupes))
+    if problems:
+        allowed = "、".join(required + optional)
+        raise ImportFailed([(line, "；".join(problems) + f"（可用列：{allowed}）")])
+
+
+def _csv_rows(text, required, optional):
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFailed([(1, "文件为空")]) from None
+    except csv.Error as exc:
+        raise ImportFailed([(1, f"CSV 格式错误：{exc}")]) from None
+    _check_header(header, required, optional, 1)
+    header = [c.strip() for c in header]
+    rows = []
+    try:
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(header):
+                raise ImportFailed(
+                    [(reader.line_num, f"应有 {len(header)} 列，实有 {len(values)} 列")]
+                )
+            rows.append((reader.line_num, dict(zip(header, values, strict=True))))
+            if len(rows) > MAX_ROWS:
+                raise ImportFailed([(reader.line_num, f"一次最多导入 {MAX_ROWS} 行")])
+    except csv.Error as exc:
+        raise ImportFailed([(reader.line_num, f"CSV 格式错误：{exc}")]) from None
+    if not rows:
+        raise ImportFailed([(1, "文件没有数据行")])
+    return rows
+
+
+def _geojson_rows(text, required, optional):
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFailed([(exc.lineno, f"不是有效的 GeoJSON：{exc.msg}")]) from None
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise ImportFailed([(1, "GeoJSON 须为 FeatureCollection")])
+    features = doc.get("features")
+    if not isinstance(features, list) or not features:
+        raise ImportFailed([(1, "FeatureCollection 没有要素")])
+    rows = []
+    for number, feature in enumerate(features, start=1):
+        geometry = feature.get("geometry") if isinstance(feature, dict) else None
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
+        if (
+            not isinstance(geometry, dict)
+            or geometry.get("type") != "Point"
+            or not isinstance(coords, list)
+            or len(coords) < 2
+        ):
+            raise ImportFailed([(number, "第 {number} 个要素须为点（Point）".format(number=number))])
+        props = dict(props) if isinstance(props, dict) else {}
+        props = {k: "" if v is None else str(v) for k, v in props.items()}
+        props["lon"], props["lat"] = str(coords[0]), str(coords[1])
+        _check_header(list(props), required, optional, number)
+        rows.append((number, props))
+    return rows
+
+
+def _text(row, column, max_len, required=False) -> str | None:
+    value = (row.get(column) or "").strip()
+    if not value:
+        if required:
+            raise RowError(f"{column} 不能为空")
+        return None
+    if len(value) > max_len:
+        raise RowError(f"{column} 不能超过 {max_len} 个字")
+    return value
+
+
+def _number(row, column) -> float:
+    raw = (row.get(column) or "").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        raise RowError(f"{column} 不是数字：{raw!r}") from None
+    if not math.isfinite(value):
+        raise RowError(f"{column} 不是有限数字")
+    return value
+
+
+def _count(row, column, required=True, upper=10_000_000) -> int | None:
+    raw = (row.get(column) or "").strip()
+    if not raw:
+        if required:
+            raise RowError(f"{column} 不能为空")
+        return None
+    if not raw.isdigit():
+        raise RowError(f"{column} 须为非负整数：{raw!r}")
+    value = int(raw)
+    if value > upper:
+        raise RowError(f"{column} 过大：{value}")
+    return value
+
+
+def _flag(row, column) -> bool:
+    raw = (row.get(column) or "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise RowError(f"{column} 须为 0 或 1：{raw!r}")
+
+
+def _point(row) -> tuple[float, float, str]:
+    lat, lon = _number(row, "lat"), _number(row, "lon")
+    coordsys = (row.get("coordsys") or "wgs84").strip().lower() or "wgs84"
+    if coordsys not in COORDSYS:
+        raise RowError(f"coordsys 须为 wgs84、gcj02 或 bd09：{coordsys!r}")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise RowError(f"坐标超出范围：lat={lat}, lon={lon}")
+    if not in_china(lat, lon):
+        raise RowError(f"坐标不在中国境内：lat={lat}, lon={lon}（请检查经纬度是否写反）")
+    wgs_lat, wgs_lon = to_wgs84(lat, lon, coordsys)
+    return round(wgs_lat, 7), round(wgs_lon, 7), coordsys
+
+
+class _Streets:
+    """Streets by name, creating unknown ones in the import's transaction."""
+
+    def __init__(self):
+        self.by_name = {s.name: s for s in db.session.scalars(select(Street))}
+        self.created: list[str] = []
+
+    def get(self, name: str | None) -> Street | None:
+        if not name:
+            return None
+        if name not in self.by_name:
+            street = Street(name=name, code=f"S{len(self.by_name) + 1:03d}")
+            while db.session.scalar(select(Street.id).where(Street.code == street.code)):
+                street.code = f"S{int(street.code[1:]) + 1:03d}"
+            db.session.add(street)
+            db.session.flush()
+            self.by_name[name] = street
+            self.created.append(name)
+        return self.by_name[name]
+
+
+def _collect(rows, parse) -> list:
+    """Parse every row, gathering errors with their line numbers; raise them all at once."""
+    parsed, errors = [], []
+    for line, row in rows:
+        try:
+            parsed.append((line, parse(row)))
+        except RowError as exc:
+            errors.append((line, str(exc)))
+            if len(errors) >= MAX_ERRORS:
+                break
+    if errors:
+        raise ImportFailed(errors)
+    return parsed
+
+
+def _parse_nursery(row) -> dict:
+    lat, lon, coordsys = _point(row)
+    kind = (row.get("kind") or "private").strip() or "private"
+    kind = _KIND_BY_LABEL.get(kind, kind)
+    if kind not in NURSERY_KINDS:
+        raise RowError(f"kind 不是已知的机构类型：{kind!r}（可用：{'、'.join(NURSERY_KINDS)}）")
+    care_types = []
+    for part in (row.get("care_types") or "").replace("；", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        code = _CARE_BY_LABEL.get(part, part)
+        if code not in CARE_TYPES:
+            raise RowError(f"care_types 含未知托育类型：{part!r}")
+        if code not in care_types:
+            care_types.append(code)
+    filing_date = None
+    if _text(row, "filing_date", 10):
+        try:
+            filing_date = date.fromisoformat(row["filing_date"].strip())
+        except ValueError:
+            raise RowError("filing_date 须为 YYYY-MM-DD 格式的日期") from None
+    return {
+        "name": _text(row, "name", 100, required=True),
+        "address": _text(row, "address", 200, required=True),
+        "lat": lat,
+        "lon": lon,
+        "source_coordsys": coordsys,
+        "filing_no": _text(row, "filing_no", 64),
+        "filing_date": filing_date,
+        "kind": kind,
+        "inclusive": _flag(row, "inclusive"),
+        "demonstration": _flag(row, "demonstration"),
+        "grade": _text(row, "grade", 16),
+        "street": _text(row, "street", 64),
+        "phone": _text(row, "phone", 32),
+        "care_types": care_types or ["full_day"],
+        "capacity": _count(row, "capacity", required=False, upper=10_000) or 0,
+    }
+
+
+def import_nurseries(data: bytes, filename: str) -> ImportResult:
+    """Add the nurseries of a file to the registry, or nothing if any row is bad."""
+    rows = read_rows(data, filename, NURSERY_REQUIRED, NURSERY_OPTIONAL)
+    parsed = _collect(rows, _parse_nursery)
+    errors, seen_filing, seen_site = [], {}, {}
+    for line, item in parsed:
+        site = (item["name"], item["address"])
+        if item["filing_no"] and item["filing_no"] in seen_filing:
+            errors.append((line, f"备案号 {item['filing_no']} 与第 {seen_filing[item['filing_no']]} 行重复"))
+        if site in seen_site:
+            errors.append((line, f"机构 {item['name']} 与第 {seen_site[site]} 行重复"))
+        seen_filing.setdefault(item["filing_no"], line)
+        seen_site.setdefault(site, line)
+    begin_write()
+    known_filing = set(
+        db.session.scalars(
+            select(Nursery.filing_no).where(Nursery.filing_no.in_([f for f in seen_filing if f]))
+        )
+    )
+    known_sites = set(
+        db.session.execute(
+            select(Nursery.name, Nursery.address).where(
+                Nursery.name.in_([name for name, _ in seen_site])
+            )
+        ).tuples()
+    )
+    for line, item in parsed:
+        if item["filing_no"] in known_filing:
+            errors.append((line, f"备案号 {item['filing_no']} 已在登记库中"))
+        if (item["name"], item["address"]) in known_sites:
+            errors.append((line, f"机构 {item['name']}（{item['address']}）已在登记库中"))
+    if errors:
+        db.session.rollback()
+        raise ImportFailed(sorted(errors)[:MAX_ERRORS])
+    streets = _Streets()
+    for _, item in parsed:
+        care_types = item.pop("care_types")
+        item["street"] = streets.get(item["street"])
+        nursery = Nursery(**item)
+        for care_type in care_types:
+            # The filed 托位数 are full-day places; other care types get places in the portal.
+            nursery.offers.append(
+                Offer(
+                    care_type=care_type,
+                    class_type=None,
+                    price_yuan=None,
+                    price_unit=DEFAULT_PRICE_UNIT[care_type],
+                    capacity=nursery.capacity if care_type == "full_day" else 0,
+                    taken=0,
+                )
+            )
+        db.session.add(nursery)
+    bump_registry_version()
+    db.session.commit()
+    return ImportResult(created=len(parsed), streets_created=streets.created)
+
+
+def _parse_community(row) -> dict:
+    lat, lon, coordsys = _point(row)
+    population = _count(row, "population")
+    children = _count(row, "children_under_3")
+    if children > population:
+        raise RowError("children_under_3 不能大于 population")
+    return {
+        "name": _text(row, "name", 100, required=True),
+        "lat": lat,
+        "lon": lon,
+        "source_coordsys": coordsys,
+        "population": population,
+        "children_under_3": children,
+        "street": _text(row, "street", 64),
+    }
+
+
+def import_communities(data: bytes, filename: str) -> ImportResult:
+    """Add the communities of a file, or nothing if any row is bad."""
+    rows = read_rows(data, filename, COMMUNITY_REQUIRED, COMMUNITY_OPTIONAL)
+    parsed = _collect(rows, _parse_community)
+    errors, seen = [], {}
+    for line, item in parsed:
+        if item["name"] in seen:
+            errors.append((line, f"小区 {item['name']} 与第 {seen[item['name']]} 行重复"))
+        seen.setdefault(item["name"], line)
+    begin_write()
+    known = set(db.session.scalars(select(Community.name).where(Community.name.in_(list(seen)))))
+    errors += [(line, f"小区 {item['name']} 已在库中") for line, item in parsed if item["name"] in known]
+    if errors:
+        db.session.rollback()
+        raise ImportFailed(sorted(errors)[:MAX_ERRORS])
+    streets = _Streets()
+    for _, item in parsed:
+        item["street"] = streets.get(item["street"])
+        db.session.add(Community(**item))
+    bump_registry_version()
+    db.session.commit()
+    return ImportResult(created=len(parsed), streets_created=streets.created)

@@ -1,0 +1,174 @@
+"""Registry tables: streets, communities, nurseries, their classes and care offers."""
+
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Time,
+    UniqueConstraint,
+    func,
+    update,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import db
+
+from .domain import (
+    CLASS_TYPES,
+    KINDERGARTEN_AGE_MONTHS,
+    MAX_AGE_MONTHS,
+    MIN_AGE_MONTHS,
+    class_age_range,
+)
+
+
+class RegistryVersion(db.Model):
+    """One row whose number every registry change bumps, so each process's index can tell."""
+
+    __tablename__ = "registry_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def bump_registry_version() -> None:
+    """Mark the registry changed, inside the caller's transaction."""
+    db.session.execute(
+        update(RegistryVersion).where(RegistryVersion.id == 1).values(version=RegistryVersion.version + 1)
+    )
+
+
+class Street(db.Model):
+    """镇街: a town or subdistrict, territorially responsible for every site in it."""
+
+    __tablename__ = "streets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Community(db.Model):
+    """小区 / 社区: a residential area with its population, for coverage indicators."""
+
+    __tablename__ = "communities"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("streets.id"))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    source_coordsys: Mapped[str] = mapped_column(String(8), default="wgs84")
+    population: Mapped[int] = mapped_column(Integer)
+    children_under_3: Mapped[int] = mapped_column(Integer)
+    street: Mapped[Street | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("population >= 0", name="ck_community_population"),
+        CheckConstraint("children_under_3 >= 0", name="ck_community_children"),
+    )
+
+
+class Nursery(db.Model):
+    """托育机构: a childcare provider. Only filed ones (with a filing number) are public."""
+
+    __tablename__ = "nurseries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(200))
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("streets.id"))
+    kind: Mapped[str] = mapped_column(String(24), default="private")
+    inclusive: Mapped[bool] = mapped_column(Boolean, default=False)
+    filing_no: Mapped[str | None] = mapped_column(String(64), unique=True)
+    filing_date: Mapped[date | None] = mapped_column(Date)
+    grade: Mapped[str | None] = mapped_column(String(16))
+    demonstration: Mapped[bool] = mapped_column(Boolean, default=False)
+    lat: Mapped[float] = mapped_column(Float)  # WGS-84
+    lon: Mapped[float] = mapped_column(Float)
+    source_coordsys: Mapped[str] = mapped_column(String(8), default="wgs84")
+    phone: Mapped[str | None] = mapped_column(String(32))
+    opens_at: Mapped[time] = mapped_column(Time, default=time(7, 30))
+    closes_at: Mapped[time] = mapped_column(Time, default=time(17, 30))
+    capacity: Mapped[int] = mapped_column(Integer, default=0)  # 托位数, as filed
+    description: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime, server_default=func.now(), onupdate=func.now()
+    )
+    street: Mapped[Street | None] = relationship()
+    classes: Mapped[list["NurseryClass"]] = relationship(
+        back_populates="nursery", cascade="all, delete-orphan", order_by="NurseryClass.id"
+    )
+    offers: Mapped[list["Offer"]] = relationship(
+        back_populates="nursery", cascade="all, delete-orphan", order_by="Offer.id"
+    )
+
+    @property
+    def is_filed(self) -> bool:
+        return self.filing_no is not None
+
+    def admitted_months(self) -> set[int]:
+        """Ages in whole months that at least one class admits.
+
+        A nursery whose classes are not on file yet is taken to admit the ages its kind may take.
+        """
+        if not self.classes:
+            low = KINDERGARTEN_AGE_MONTHS[0] if self.kind == "kindergarten_class" else MIN_AGE_MONTHS
+            return set(range(low, MAX_AGE_MONTHS))
+        months: set[int] = set()
+        for cls in self.classes:
+            low, high = class_age_range(self.kind, cls.class_type)
+            months.update(range(low, high))
+        return months
+
+
+class NurseryClass(db.Model):
+    """A class (乳儿班, 托小班, 托大班, 混合班) with its carers and capacity."""
+
+    __tablename__ = "nursery_classes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nursery_id: Mapped[int] = mapped_column(ForeignKey("nurseries.id", ondelete="CASCADE"))
+    class_type: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    carers: Mapped[int] = mapped_column(Integer, default=1)
+    capacity: Mapped[int] = mapped_column(Integer)
+    nursery: Mapped[Nursery] = relationship(back_populates="classes")
+
+    __table_args__ = (CheckConstraint("capacity >= 0", name="ck_class_capacity"),)
+
+    @property
+    def label(self) -> str:
+        return CLASS_TYPES[self.class_type].label
+
+
+class Offer(db.Model):
+    """A care type a nursery offers, with its price and places (per class type, or all ages)."""
+
+    __tablename__ = "offers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nursery_id: Mapped[int] = mapped_column(ForeignKey("nurseries.id", ondelete="CASCADE"))
+    care_type: Mapped[str] = mapped_column(String(16))
+    class_type: Mapped[str | None] = mapped_column(String(16))  # None: every age admitted
+    price_yuan: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))  # None: not published
+    price_unit: Mapped[str] = mapped_column(String(8))
+    capacity: Mapped[int] = mapped_column(Integer)
+    # Places held now (pending, confirmed, offered); kept by the booking service with
+    # conditional updates so it can never exceed capacity.
+    taken: Mapped[int] = mapped_column(Integer, default=0)
+    nursery: Mapped[Nursery] = relationship(back_populates="offers")
+
+    __table_args__ = (
+        UniqueConstraint("nursery_id", "care_type", "class_type", name="uq_offer"),
+        CheckConstraint("capacity >= 0", name="ck_offer_capacity"),
+        CheckConstraint("taken >= 0 AND taken <= capacity", name="ck_offer_taken"),
+        CheckConstraint("price_yuan >= 0", name="ck_offer_price"),
+    )
+
+    @property
+    def free_places(self) -> int:
+        return max(self.capacity - self.taken, 0)

@@ -1,0 +1,214 @@
+"""Search and service-circle use cases, shared by the pages and the JSON API."""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from extensions import db
+
+from . import index as spatial
+from .domain import CARE_TYPES
+from .models import Nursery, Offer, RegistryVersion
+
+MAX_LIMIT = 500
+MAX_RADIUS_M = 50_000.0
+
+
+@dataclass(frozen=True)
+class WalkModel:
+    """Service-circle radii and the walking speed behind 'minutes on foot'."""
+
+    radius_5min_m: float = 300.0
+    radius_15min_m: float = 1000.0
+    speed_kmh: float = 4.5
+    detour_factor: float = 1.25
+
+    @classmethod
+    def from_config(cls, config) -> "WalkModel":
+        return cls(
+            config["CIRCLE_5MIN_M"],
+            config["CIRCLE_15MIN_M"],
+            config["WALK_SPEED_KMH"],
+            config["DETOUR_FACTOR"],
+        )
+
+    def in_5min(self, straight_m: float) -> bool:
+        return straight_m <= self.radius_5min_m + spatial.BOUNDARY_EPS_M
+
+    def in_15min(self, straight_m: float) -> bool:
+        return straight_m <= self.radius_15min_m + spatial.BOUNDARY_EPS_M
+
+    def minutes(self, straight_m: float) -> int:
+        """Whole minutes to walk a straight-line distance, allowing for the detour of streets."""
+        metres_per_minute = self.speed_kmh * 1000 / 60 / self.detour_factor
+        return math.ceil(round(straight_m / metres_per_minute, 6))
+
+
+@dataclass
+class SearchParams:
+    """A validated search: a WGS-84 point and optional filters."""
+
+    lat: float
+    lon: float
+    within_m: float | None = None
+    care_type: str | None = None
+    age_months: int | None = None
+    inclusive_only: bool = False
+    free_only: bool = False
+    limit: int = 20
+    offset: int = 0
+
+
+@dataclass
+class Hit:
+    """One nursery in a search result."""
+
+    id: int
+    name: str
+    address: str
+    lat: float
+    lon: float
+    distance_m: float
+    walk_minutes: int
+    within_5min: bool
+    within_15min: bool
+    kind: str
+    inclusive: bool
+    care_types: list[str]
+    free_places: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _version_key():
+    version = db.session.scalar(select(RegistryVersion.version).where(RegistryVersion.id == 1))
+    return (str(db.engine.url), version or 0)
+
+
+def load_public_nurseries() -> list[spatial.IndexedNursery]:
+    """The index's view of every filed nursery."""
+    rows = db.session.scalars(
+        select(Nursery)
+        .where(Nursery.filing_no.is_not(None))
+        .options(selectinload(Nursery.classes), selectinload(Nursery.offers))
+        .order_by(Nursery.id)
+    )
+    return [
+        spatial.IndexedNursery(
+            id=n.id,
+            name=n.name,
+            address=n.address,
+            lat=n.lat,
+            lon=n.lon,
+            kind=n.kind,
+            inclusive=n.inclusive,
+            care_types=tuple(c for c in CARE_TYPES if any(o.care_type == c for o in n.offers)),
+            months=frozenset(n.admitted_months()),
+        )
+        for n in rows
+    ]
+
+
+def nursery_index() -> spatial.NurseryIndex:
+    """The current process's index, rebuilt if the registry changed since it was built."""
+    return spatial.current_index(_version_key(), load_public_nurseries)
+
+
+def free_places(nursery_ids) -> dict[int, dict[str, int]]:
+    """Free places per care type for each nursery (all class types added up)."""
+    ids = [int(i) for i in nursery_ids]
+    result: dict[int, dict[str, int]] = {i: {} for i in ids}
+    if not ids:
+        return result
+    rows = db.session.execute(
+        select(Offer.nursery_id, Offer.care_type, func.sum(Offer.capacity - Offer.taken))
+        .where(Offer.nursery_id.in_(ids))
+        .group_by(Offer.nursery_id, Offer.care_type)
+    )
+    for nursery_id, care_type, free in rows:
+        result[nursery_id][care_type] = max(int(free or 0), 0)
+    return result
+
+
+def _ids_with_free_places(care_type: str | None) -> np.ndarray:
+    query = select(Offer.nursery_id).where(Offer.capacity > Offer.taken).distinct()
+    if care_type:
+        query = query.where(Offer.care_type == care_type)
+    return np.fromiter(db.session.scalars(query), dtype=np.int64)
+
+
+def search_nurseries(params: SearchParams, walk: WalkModel) -> tuple[int, list[Hit]]:
+    """Public nurseries near a point, nearest first, filtered and paged; returns (count, page)."""
+    idx = nursery_index()
+    only_ids = _ids_with_free_places(params.care_type) if params.free_only else None
+    mask = idx.filter_mask(params.care_type, params.age_months, params.inclusive_only, only_ids)
+    if params.within_m is not None:
+        positions, dist = idx.within(params.lat, params.lon, params.within_m, mask)
+        count = int(positions.size)
+    else:
+        count = len(idx) if mask is None else int(mask.sum())
+        positions, dist = idx.nearest(params.lat, params.lon, params.offset + params.limit, mask)
+    page = slice(params.offset, params.offset + params.limit)
+    positions, dist = positions[page], dist[page]
+    places = free_places(idx.ids[positions])
+    hits = []
+    for pos, d in zip(positions.tolist(), dist.tolist(), strict=True):
+        n = idx.nurseries[pos]
+        hits.append(
+            Hit(
+                id=n.id,
+                name=n.name,
+                address=n.address,
+                lat=n.lat,
+                lon=n.lon,
+                distance_m=round(d, 1),
+                walk_minutes=walk.minutes(d),
+                within_5min=walk.in_5min(d),
+                within_15min=walk.in_15min(d),
+                kind=n.kind,
+                inclusive=n.inclusive,
+                care_types=list(n.care_types),
+                free_places=places.get(n.id, {}),
+            )
+        )
+    return count, hits
+
+
+@dataclass
+class CircleReport:
+    """Whether a home lies inside any nursery's 5- and 15-minute circles, and whose."""
+
+    radius_5min_m: float
+    radius_15min_m: float
+    within_5min: list[dict]
+    within_15min: list[dict]
+
+    @property
+    def covered_5min(self) -> bool:
+        return bool(self.within_5min)
+
+    @property
+    def covered_15min(self) -> bool:
+        return bool(self.within_15min)
+
+
+def check_circles(lat: float, lon: float, walk: WalkModel) -> CircleReport:
+    """The nurseries whose service circles contain the home at (lat, lon)."""
+    idx = nursery_index()
+    positions, dist = idx.within(lat, lon, walk.radius_15min_m)
+    within_15 = [
+        {
+            "id": idx.nurseries[p].id,
+            "name": idx.nurseries[p].name,
+            "distance_m": round(d, 1),
+            "walk_minutes": walk.minutes(d),
+        }
+        for p, d in zip(positions.tolist(), dist.tolist(), strict=True)
+    ]
+    within_5 = [x for x, d in zip(within_15, dist.tolist(), strict=True) if walk.in_5min(d)]
+    return CircleReport(walk.radius_5min_m, walk.radius_15min_m, within_5, within_15)
+

@@ -1,0 +1,209 @@
+"""Shared fixtures: the app on SQLite and on PostgreSQL, clients, factories.
+
+PostgreSQL tests need the server at TEST_POSTGRES_URL (default: the local `test` database).
+Without it they are skipped with the reason shown; with REQUIRE_SERVICES=1 (CI) they fail.
+"""
+
+import os
+import uuid
+from datetime import time
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from extensions import db
+
+PG_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def service_missing(reason: str):
+    """Skip with a visible reason on a developer's machine; fail where services are required."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            name = f"tuoyu_test_{uuid.uuid4().hex[:10]}"
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server here"
+        admin.dispose()
+        service_missing(f"PostgreSQL is not reachable at {PG_URL}: {exc.__class__.__name__}")
+    url = sa.engine.make_url(PG_URL).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.dispose()
+
+
+def _reset_caches():
+    from maps import geocoding
+    from maps import index as spatial
+
+    spatial.reset()
+    geocoding.reset()
+
+
+def _make_app(url: str):
+    return create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "RATELIMIT_ENABLED": False,
+            "SECRET_KEY": "test-secret",
+            "MAP_TILE_URL": "",
+            "DEMO_NOTICE": "",
+        }
+    )
+
+
+_pg_schema_ready: set[str] = set()
+
+
+def _empty_postgres():
+    """Empty every table (much faster than dropping and creating the schema for each test)."""
+    from cli import init_schema
+
+    url = str(db.engine.url)
+    if url not in _pg_schema_ready:
+        db.drop_all()
+        init_schema()
+        _pg_schema_ready.add(url)
+    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db.session.commit()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def app(request, tmp_path):
+    """The app with an empty schema, on each database backend."""
+    from cli import init_schema
+
+    if request.param == "sqlite":
+        url = "sqlite:///" + str(tmp_path / "test.sqlite3")
+    else:
+        url = request.getfixturevalue("postgres_url")
+    application = _make_app(url)
+    with application.app_context():
+        if request.param == "postgresql":
+            _empty_postgres()
+        init_schema()
+        _reset_caches()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    _reset_caches()
+
+
+@pytest.fixture
+def sqlite_app(tmp_path):
+    """The app on SQLite only, for tests of pure request handling."""
+    from cli import init_schema
+
+    application = _make_app("sqlite:///" + str(tmp_path / "test.sqlite3"))
+    with application.app_context():
+        init_schema()
+        _reset_caches()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    _reset_caches()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def make_nursery(app):
+    """Factory: a nursery with one class and offers, committed; returns its id."""
+    from maps.models import Nursery, NurseryClass, Offer, bump_registry_version
+
+    counter = iter(range(1, 10_000))
+
+    def make(
+        lat: float = 29.6,
+        lon: float = 106.52,
+        name: str | None = None,
+        filed: bool = True,
+        kind: str = "private",
+        inclusive: bool = False,
+        care: dict | None = None,
+        class_types: tuple = ("toddler",),
+        **fields,
+    ) -> int:
+        n = next(counter)
+        care = care if care is not None else {"full_day": (20, 5)}
+        with app.app_context():
+            nursery = Nursery(
+                name=name or f"测试托育园{n}",
+                address=f"测试路{n}号",
+                kind=kind,
+                inclusive=inclusive,
+                filing_no=f"测备〔2024〕{n:03d}号" if filed else None,
+                lat=lat,
+                lon=lon,
+                opens_at=time(7, 30),
+                closes_at=time(17, 30),
+                capacity=sum(cap for cap, _ in care.values()),
+                **fields,
+            )
+            for ct in class_types:
+                nursery.classes.append(NurseryClass(class_type=ct, name=f"{ct}班", carers=3, capacity=10))
+            for care_type, (capacity, taken) in care.items():
+                nursery.offers.append(
+                    Offer(
+                        care_type=care_type,
+                        price_yuan=Decimal("1800"),
+                        price_unit="month",
+                        capacity=capacity,
+                        taken=taken,
+                    )
+                )
+            db.session.add(nursery)
+            bump_registry_version()
+            db.session.commit()
+            return nursery.id
+
+    return make
+
+
+@pytest.fixture
+def make_user(app):
+    """Factory: an account of any role; returns (username, password)."""
+    from accounts.services import create_user
+
+    def make(role="parent", username=None, password="secret-pass-1", **kwargs):
+        username = username or f"{role}-{uuid.uuid4().hex[:6]}"
+        with app.app_context():
+            create_user(role, username, password, **kwargs)
+        return username, password
+
+    return make
