@@ -294,13 +294,14 @@ def import_nurseries(data: bytes, filename: str) -> ImportResult:
             select(Nursery.filing_no).where(Nursery.filing_no.in_([f for f in seen_filing if f]))
         )
     )
-    known_sites = set(
-        db.session.execute(
+    known_sites = {
+        (name, address)
+        for name, address in db.session.execute(
             select(Nursery.name, Nursery.address).where(
                 Nursery.name.in_([name for name, _ in seen_site])
             )
-        ).tuples()
-    )
+        )
+    }
     for line, item in parsed:
         if item["filing_no"] in known_filing:
             errors.append((line, f"备案号 {item['filing_no']} 已在登记库中"))

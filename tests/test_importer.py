@@ -1,0 +1,163 @@
+"""Importing nurseries and communities: formats, coordinate systems, all-or-nothing errors."""
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from extensions import db
+from maps.coords import wgs84_to_bd09, wgs84_to_gcj02
+from maps.geo import distance_m
+from maps.importer import ImportFailed, import_communities, import_nurseries
+from maps.models import Community, Nursery, Offer, Street
+
+HEADER = "name,address,lat,lon,coordsys,filing_no,kind,inclusive,street,phone,care_types,capacity\n"
+WGS = (29.601234, 106.521234)
+
+
+def csv(*rows, header=HEADER) -> bytes:
+    return (header + "".join(r + "\n" for r in rows)).encode()
+
+
+def count(model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_csv_import_creates_nurseries_offers_and_streets(ctx):
+    data = csv(
+        f"星湖托育园,星湖路1号,{WGS[0]},{WGS[1]},wgs84,渝备001,公办,1,星湖街道,023-60000001,全日托;hourly,30",
+        "未备案小屋,龙溪路2号,29.61,106.53,,,family,0,,,,5",
+    )
+    result = import_nurseries(data, "n.csv")
+    assert result.created == 2 and result.streets_created == ["星湖街道"]
+    filed = db.session.scalar(select(Nursery).where(Nursery.name == "星湖托育园"))
+    assert (filed.kind, filed.inclusive, filed.filing_no, filed.street.name) == (
+        "public", True, "渝备001", "星湖街道")  # fmt: skip
+    assert {o.care_type: o.capacity for o in filed.offers} == {"full_day": 30, "hourly": 0}
+    hidden = db.session.scalar(select(Nursery).where(Nursery.name == "未备案小屋"))
+    assert hidden.filing_no is None and hidden.kind == "family"
+
+
+@pytest.mark.parametrize("coordsys", ["gcj02", "bd09"])
+def test_coordinates_in_chinese_map_systems_are_stored_as_exact_wgs84(ctx, coordsys):
+    lat, lon = (wgs84_to_gcj02 if coordsys == "gcj02" else wgs84_to_bd09)(*WGS)
+    import_nurseries(csv(f"园,路1号,{lat!r},{lon!r},{coordsys},备1,,0,,,,10"), "n.csv")
+    n = db.session.scalar(select(Nursery))
+    assert n.source_coordsys == coordsys
+    assert distance_m(n.lat, n.lon, *WGS) < 0.02  # stored to 1e-7 degrees
+
+
+def test_geojson_import_reads_points_and_properties(ctx):
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [WGS[1], WGS[0]]},
+         "properties": {"name": "几何园", "address": "几何路3号", "filing_no": "G-1",
+                        "inclusive": 1, "care_types": "half_day", "capacity": 12}},
+    ]}  # fmt: skip
+    assert import_nurseries(json.dumps(doc).encode(), "n.geojson").created == 1
+    n = db.session.scalar(select(Nursery))
+    assert (n.name, n.lat, n.inclusive) == ("几何园", WGS[0], True)
+    assert [o.care_type for o in n.offers] == ["half_day"]
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "words"),
+    [
+        (csv("a,b,29.6,106.5", header="name,address,lat\n"), 1, "缺少必填列 lon"),
+        (csv("a,b,29.6,106.5,x", header="name,address,lat,lon,colour\n"), 1, "无法识别的列 colour"),
+        (b"", 1, "文件为空"),
+        (HEADER.encode(), 1, "没有数据行"),
+        (HEADER.encode() + "托育园,路,29.6,106.5,,,,0,,,,1\n".encode("gbk"), 2, "UTF-8"),
+        (csv("伦敦园,路,51.5,-0.12,,,,0,,,,1"), 2, "不在中国境内"),
+        (csv("反园,路,106.5,29.6,,,,0,,,,1"), 2, "坐标超出范围"),
+        (csv("园,路,abc,106.5,,,,0,,,,1"), 2, "lat 不是数字"),
+        (csv("园,路,nan,106.5,,,,0,,,,1"), 2, "有限数字"),
+        (csv("园,路,29.6,106.5,utm,,,0,,,,1"), 2, "coordsys"),
+        (csv("园,路,29.6,106.5,,,school,0,,,,1"), 2, "kind"),
+        (csv("园,路,29.6,106.5,,,,maybe,,,,1"), 2, "inclusive"),
+        (csv("园,路,29.6,106.5,,,,0,,,overnight,1"), 2, "未知托育类型"),
+        (csv("园,路,29.6,106.5,,,,0,,,,-3"), 2, "非负整数"),
+        (csv(",路,29.6,106.5,,,,0,,,,1"), 2, "name 不能为空"),
+        (csv("园,路,29.6,106.5,,,,0,,,"), 2, "列"),
+        (csv("甲,路1,29.6,106.5,,A1,,0,,,,1", "乙,路2,29.6,106.5,,A1,,0,,,,1"), 3, "重复"),
+        (csv("甲,路1,29.6,106.5,,,,0,,,,1", "甲,路1,29.6,106.5,,,,0,,,,1"), 3, "重复"),
+    ],
+)
+def test_a_bad_file_is_refused_with_line_and_reason_and_nothing_written(ctx, data, line, words):
+    import_nurseries(csv("先导园,先导路1号,29.6,106.5,,P-0,,0,,,,1"), "ok.csv")
+    with pytest.raises(ImportFailed) as caught:
+        import_nurseries(data, "bad.csv")
+    first_line, reason = caught.value.errors[0]
+    assert (first_line, words in reason) == (line, True), caught.value.errors
+    assert "未写入任何数据" in caught.value.message
+    assert (count(Nursery), count(Street), count(Offer)) == (1, 0, 1)
+
+
+def test_a_bad_row_after_good_ones_aborts_the_whole_import(ctx):
+    rows = [f"园{i},路{i}号,29.6,106.5,,F-{i},,0,新街道,,,5" for i in range(5)]
+    rows.append("坏园,路,29.6,abc,,F-x,,0,,,,5")
+    with pytest.raises(ImportFailed) as caught:
+        import_nurseries(csv(*rows), "n.csv")
+    assert caught.value.errors == [(7, "lon 不是数字：'abc'")]
+    assert "第 7 行" in caught.value.message
+    assert count(Nursery) == 0 and count(Street) == 0
+
+
+def test_duplicates_of_what_is_already_in_the_registry_are_refused(ctx):
+    import_nurseries(csv("甲园,甲路1号,29.6,106.5,,D-1,,0,,,,5"), "a.csv")
+    for row in ("乙园,乙路1号,29.6,106.5,,D-1,,0,,,,5", "甲园,甲路1号,29.6,106.5,,,,0,,,,5"):
+        with pytest.raises(ImportFailed) as caught:
+            import_nurseries(csv(row), "b.csv")
+        assert "已在登记库中" in caught.value.errors[0][1]
+    assert count(Nursery) == 1
+
+
+def test_geojson_that_is_not_a_point_collection_is_refused(ctx):
+    for doc in ("{", json.dumps({"type": "Feature"}),
+                json.dumps({"type": "FeatureCollection", "features": [
+                    {"type": "Feature", "geometry": {"type": "LineString", "coordinates": []},
+                     "properties": {}}]})):  # fmt: skip
+        with pytest.raises(ImportFailed):
+            import_nurseries(doc.encode(), "x.geojson")
+    assert count(Nursery) == 0
+
+
+def test_import_bumps_the_registry_so_search_sees_new_nurseries(client):
+    before = client.get("/api/v1/nurseries?lat=29.6&lon=106.5").get_json()["count"]
+    with client.application.app_context():
+        import_nurseries(csv("新园,新路1号,29.6,106.5,,N-1,,0,,,,5"), "n.csv")
+    after = client.get("/api/v1/nurseries?lat=29.6&lon=106.5").get_json()["count"]
+    assert (before, after) == (0, 1)
+
+
+COMMUNITY_HEADER = "name,lat,lon,population,children_under_3,street\n"
+
+
+def test_communities_import_and_validation(ctx):
+    ok = csv("桂花苑,29.6,106.5,5000,150,星湖街道", header=COMMUNITY_HEADER)
+    assert import_communities(ok, "c.csv").created == 1
+    c = db.session.scalar(select(Community))
+    assert (c.population, c.children_under_3, c.street.name) == (5000, 150, "星湖街道")
+    for row, words in [
+        ("新苑,29.6,106.5,,10,", "population 不能为空"),
+        ("新苑,29.6,106.5,-5,1,", "非负整数"),
+        ("新苑,29.6,106.5,100,200,", "不能大于"),
+        ("桂花苑,29.6,106.5,100,2,", "已在库中"),
+    ]:
+        with pytest.raises(ImportFailed) as caught:
+            import_communities(csv(row, header=COMMUNITY_HEADER), "c.csv")
+        assert words in caught.value.errors[0][1]
+    assert count(Community) == 1
+
+
+def test_cli_import_reports_errors_with_file_and_line(runner, tmp_path, app):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(csv("园,路,29.6,106.5,,,,0,,,,1", "园2,路2,91,106.5,,,,0,,,,1"))
+    result = runner.invoke(args=["nurseries", "import", str(bad)])
+    assert result.exit_code == 1
+    assert "bad.csv:3:" in result.output and "未写入任何数据" in result.output
+    good = tmp_path / "good.csv"
+    good.write_bytes(csv("园,路,29.6,106.5,,,,0,,,,1"))
+    result = runner.invoke(args=["nurseries", "import", str(good)])
+    assert result.exit_code == 0 and "已导入 1 个托育机构" in result.output
+    with app.app_context():
+        assert count(Nursery) == 1
