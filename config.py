@@ -51,7 +51,8 @@ def from_environment(instance_path: str) -> dict:
         "GEOCODER": os.environ.get("GEOCODER", "gazetteer"),
         "GEOCODER_OPTIONS": os.environ.get("GEOCODER_OPTIONS", "{}"),
         "DEMO_NOTICE": os.environ.get(
-            "DEMO_NOTICE", "演示站点：所有托育机构、小区和账号均为虚构数据（渝星区），不代表真实机构。"
+            "DEMO_NOTICE",
+            "演示站点：所有托育机构、小区和账号均为虚构数据（渝星区），不代表真实机构。",
         ),
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "30")),
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,

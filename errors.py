@@ -6,7 +6,9 @@ class DomainError(Exception):
 
     status = 400
 
-    def __init__(self, code: str, message: str, status: int | None = None, field: str | None = None):
+    def __init__(
+        self, code: str, message: str, status: int | None = None, field: str | None = None
+    ):
         super().__init__(message)
         self.code = code
         self.message = message

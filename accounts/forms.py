@@ -9,7 +9,9 @@ from .services import MAX_PASSWORD, MIN_PASSWORD, USERNAME_RE
 
 class LoginForm(FlaskForm):
     username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=64)])
-    password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=MAX_PASSWORD)])
+    password = PasswordField(
+        "密码", validators=[DataRequired("请输入密码"), Length(max=MAX_PASSWORD)]
+    )
 
 
 class RegisterForm(FlaskForm):

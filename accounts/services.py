@@ -26,7 +26,9 @@ def _now() -> datetime:
 def _check_credentials(username: str, password: str, name: str) -> None:
     if not isinstance(username, str) or not USERNAME_RE.match(username):
         raise DomainError(
-            "invalid_username", "用户名须为 3–32 位字母、数字、汉字、下划线、点或连字符", field="username"
+            "invalid_username",
+            "用户名须为 3–32 位字母、数字、汉字、下划线、点或连字符",
+            field="username",
         )
     if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise DomainError("weak_password", "密码长度须为 8–128 位", field="password")

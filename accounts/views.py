@@ -15,7 +15,12 @@ bp = Blueprint("accounts", __name__)
 
 def _safe_next(target: str | None) -> str:
     """Only redirect within this site after login."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("maps.index")
 
@@ -51,9 +56,13 @@ def register():
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.register_parent(form.username.data, form.password.data, form.name.data or "")
+            user = services.register_parent(
+                form.username.data, form.password.data, form.name.data or ""
+            )
         except DomainError as exc:
-            (getattr(form, exc.field).errors if exc.field else form.username.errors).append(exc.message)
+            (getattr(form, exc.field).errors if exc.field else form.username.errors).append(
+                exc.message
+            )
         else:
             login_user(user)
             flash("注册成功，欢迎使用", "success")

@@ -8,10 +8,15 @@ CARE_TYPE = {"type": "string", "enum": ["full_day", "half_day", "hourly", "tempo
 KIND = {
     "type": "string",
     "enum": [
-        "public", "public_private", "private", "employer", "kindergarten_class", "community",
+        "public",
+        "public_private",
+        "private",
+        "employer",
+        "kindergarten_class",
+        "community",
         "family",
     ],
-}  # fmt: skip
+}
 ERROR = {
     "description": "Refused input or missing resource",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -19,16 +24,24 @@ ERROR = {
 
 
 def _q(name, schema, description, required=False):
-    return {"name": name, "in": "query", "required": required, "schema": schema,
-            "description": description}  # fmt: skip
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "schema": schema,
+        "description": description,
+    }
 
 
 POINT_PARAMS = [
     _q("lat", {"type": "number", "minimum": -90, "maximum": 90}, "Latitude", True),
     _q("lon", {"type": "number", "minimum": -180, "maximum": 180}, "Longitude", True),
-    _q("coordsys", {"type": "string", "enum": ["wgs84", "gcj02", "bd09"], "default": "wgs84"},
-       "Coordinate system of lat/lon"),
-]  # fmt: skip
+    _q(
+        "coordsys",
+        {"type": "string", "enum": ["wgs84", "gcj02", "bd09"], "default": "wgs84"},
+        "Coordinate system of lat/lon",
+    ),
+]
 
 SPEC = {
     "openapi": "3.1.0",
@@ -59,9 +72,21 @@ SPEC = {
             },
             "NurseryHit": {
                 "type": "object",
-                "required": ["id", "name", "address", "lat", "lon", "distance_m", "walk_minutes",
-                             "within_5min", "within_15min", "kind", "inclusive", "care_types",
-                             "free_places"],
+                "required": [
+                    "id",
+                    "name",
+                    "address",
+                    "lat",
+                    "lon",
+                    "distance_m",
+                    "walk_minutes",
+                    "within_5min",
+                    "within_15min",
+                    "kind",
+                    "inclusive",
+                    "care_types",
+                    "free_places",
+                ],
                 "properties": {
                     "id": {"type": "integer"},
                     "name": {"type": "string"},
@@ -94,34 +119,53 @@ SPEC = {
         "/nurseries": {
             "get": {
                 "summary": "Filed nurseries near a point, nearest first",
-                "parameters": POINT_PARAMS + [
-                    _q("within", {"type": "string"},
-                       "5 or 15 (minutes' walk: the service circles) or a radius in metres "
-                       "(0 < r ≤ 50000)"),
+                "parameters": POINT_PARAMS
+                + [
+                    _q(
+                        "within",
+                        {"type": "string"},
+                        "5 or 15 (minutes' walk: the service circles) or a radius in metres "
+                        "(0 < r ≤ 50000)",
+                    ),
                     _q("care_type", CARE_TYPE, "Only nurseries offering this care type"),
-                    _q("age_months", {"type": "integer", "minimum": 0, "maximum": 36},
-                       "Only nurseries with a class admitting this age"),
+                    _q(
+                        "age_months",
+                        {"type": "integer", "minimum": 0, "maximum": 36},
+                        "Only nurseries with a class admitting this age",
+                    ),
                     _q("inclusive", {"type": "integer", "enum": [0, 1]}, "Only inclusive (普惠)"),
                     _q("free", {"type": "integer", "enum": [0, 1]}, "Only with free places"),
-                    _q("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 20},
-                       "Page size"),
-                    _q("offset", {"type": "integer", "minimum": 0, "maximum": 1000000,
-                                  "default": 0}, "Page start"),
+                    _q(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": 500, "default": 20},
+                        "Page size",
+                    ),
+                    _q(
+                        "offset",
+                        {"type": "integer", "minimum": 0, "maximum": 1000000, "default": 0},
+                        "Page start",
+                    ),
                 ],
                 "responses": {
                     "200": {
                         "description": "A page of nurseries sorted by distance",
-                        "content": {"application/json": {"schema": {
-                            "type": "object",
-                            "required": ["count", "results", "limit", "offset"],
-                            "properties": {
-                                "count": {"type": "integer"},
-                                "limit": {"type": "integer"},
-                                "offset": {"type": "integer"},
-                                "results": {"type": "array",
-                                            "items": {"$ref": "#/components/schemas/NurseryHit"}},
-                            },
-                        }}},
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["count", "results", "limit", "offset"],
+                                    "properties": {
+                                        "count": {"type": "integer"},
+                                        "limit": {"type": "integer"},
+                                        "offset": {"type": "integer"},
+                                        "results": {
+                                            "type": "array",
+                                            "items": {"$ref": "#/components/schemas/NurseryHit"},
+                                        },
+                                    },
+                                }
+                            }
+                        },
                     },
                     "400": ERROR,
                 },
@@ -130,12 +174,26 @@ SPEC = {
         "/nurseries/{nursery_id}": {
             "get": {
                 "summary": "A filed nursery's details, classes and offers (price, places)",
-                "parameters": [{"name": "nursery_id", "in": "path", "required": True,
-                                "schema": {"type": "integer", "minimum": 1}}],
+                "parameters": [
+                    {
+                        "name": "nursery_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1},
+                    }
+                ],
                 "responses": {
-                    "200": {"description": "Details", "content": {"application/json": {
-                        "schema": {"type": "object", "required": ["id", "name", "offers",
-                                                                  "classes"]}}}},
+                    "200": {
+                        "description": "Details",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["id", "name", "offers", "classes"],
+                                }
+                            }
+                        },
+                    },
                     "404": ERROR,
                 },
             }
@@ -145,21 +203,36 @@ SPEC = {
                 "summary": "Whether a home lies in any nursery's 5- and 15-minute circles",
                 "parameters": POINT_PARAMS,
                 "responses": {
-                    "200": {"description": "Coverage of the point", "content": {
-                        "application/json": {"schema": {
-                            "type": "object",
-                            "required": ["radius_m", "covered_5min", "covered_15min",
-                                         "within_5min", "within_15min"],
-                            "properties": {
-                                "radius_m": {"type": "object"},
-                                "covered_5min": {"type": "boolean"},
-                                "covered_15min": {"type": "boolean"},
-                                "within_5min": {"type": "array", "items": {
-                                    "$ref": "#/components/schemas/CircleMember"}},
-                                "within_15min": {"type": "array", "items": {
-                                    "$ref": "#/components/schemas/CircleMember"}},
-                            },
-                        }}}},
+                    "200": {
+                        "description": "Coverage of the point",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": [
+                                        "radius_m",
+                                        "covered_5min",
+                                        "covered_15min",
+                                        "within_5min",
+                                        "within_15min",
+                                    ],
+                                    "properties": {
+                                        "radius_m": {"type": "object"},
+                                        "covered_5min": {"type": "boolean"},
+                                        "covered_15min": {"type": "boolean"},
+                                        "within_5min": {
+                                            "type": "array",
+                                            "items": {"$ref": "#/components/schemas/CircleMember"},
+                                        },
+                                        "within_15min": {
+                                            "type": "array",
+                                            "items": {"$ref": "#/components/schemas/CircleMember"},
+                                        },
+                                    },
+                                }
+                            }
+                        },
+                    },
                     "400": ERROR,
                 },
             }
@@ -169,8 +242,11 @@ SPEC = {
                 "summary": "Look up a community, street or nursery by name, fragment or pinyin",
                 "parameters": [
                     _q("q", {"type": "string", "minLength": 1, "maxLength": 100}, "Text", True),
-                    _q("limit", {"type": "integer", "minimum": 1, "maximum": 50, "default": 8},
-                       "Most results"),
+                    _q(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": 50, "default": 8},
+                        "Most results",
+                    ),
                 ],
                 "responses": {"200": {"description": "Matches, best first"}, "400": ERROR},
             }
@@ -178,15 +254,37 @@ SPEC = {
         "/auth/token": {
             "post": {
                 "summary": "Exchange username and password for a bearer token",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["username", "password"],
-                    "properties": {"username": {"type": "string"},
-                                   "password": {"type": "string"}}}}}},
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["username", "password"],
+                                "properties": {
+                                    "username": {"type": "string"},
+                                    "password": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
                 "responses": {
-                    "200": {"description": "Token", "content": {"application/json": {"schema": {
-                        "type": "object", "required": ["token", "role"],
-                        "properties": {"token": {"type": "string"},
-                                       "role": {"type": "string"}}}}}},
+                    "200": {
+                        "description": "Token",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["token", "role"],
+                                    "properties": {
+                                        "token": {"type": "string"},
+                                        "role": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    },
                     "400": ERROR,
                     "401": ERROR,
                 },
@@ -195,16 +293,27 @@ SPEC = {
         "/auth/register": {
             "post": {
                 "summary": "Create a parent account",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["username", "password"],
-                    "properties": {"username": {"type": "string"},
-                                   "password": {"type": "string", "minLength": 8},
-                                   "name": {"type": "string", "maxLength": 64}}}}}},
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["username", "password"],
+                                "properties": {
+                                    "username": {"type": "string"},
+                                    "password": {"type": "string", "minLength": 8},
+                                    "name": {"type": "string", "maxLength": 64},
+                                },
+                            }
+                        }
+                    },
+                },
                 "responses": {"201": {"description": "Created"}, "400": ERROR, "409": ERROR},
             }
         },
     },
-}  # fmt: skip
+}
 
 
 @bp.get("/api/v1/openapi.json")

@@ -24,7 +24,12 @@ CARE_TYPES = {
 
 # How each care type is priced by default (a nursery may choose another unit).
 PRICE_UNITS = {"month": "元/月", "session": "元/次", "hour": "元/小时", "day": "元/天"}
-DEFAULT_PRICE_UNIT = {"full_day": "month", "half_day": "month", "hourly": "hour", "temporary": "day"}
+DEFAULT_PRICE_UNIT = {
+    "full_day": "month",
+    "half_day": "month",
+    "hourly": "hour",
+    "temporary": "day",
+}
 
 COORDSYS_LABELS = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09"}
 

@@ -69,10 +69,15 @@ def suggest(config, query: str, limit: int = 8) -> list[dict]:
         ]
     found = coder.geocode(query, exactly_one=False, limit=limit) or []
     return [
-        {"name": loc.address, "kind": "address", "lat": loc.latitude, "lon": loc.longitude,
-         "address": loc.address}
+        {
+            "name": loc.address,
+            "kind": "address",
+            "lat": loc.latitude,
+            "lon": loc.longitude,
+            "address": loc.address,
+        }
         for loc in found
-    ]  # fmt: skip
+    ]
 
 
 def reset() -> None:

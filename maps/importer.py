@@ -18,9 +18,18 @@ from .models import Community, Nursery, Offer, Street, bump_registry_version
 
 NURSERY_REQUIRED = ("name", "address", "lat", "lon")
 NURSERY_OPTIONAL = (
-    "coordsys", "filing_no", "filing_date", "kind", "inclusive", "street", "phone",
-    "care_types", "capacity", "grade", "demonstration",
-)  # fmt: skip
+    "coordsys",
+    "filing_no",
+    "filing_date",
+    "kind",
+    "inclusive",
+    "street",
+    "phone",
+    "care_types",
+    "capacity",
+    "grade",
+    "demonstration",
+)
 COMMUNITY_REQUIRED = ("name", "lat", "lon", "population", "children_under_3")
 COMMUNITY_OPTIONAL = ("coordsys", "street")
 MAX_ROWS = 200_000
@@ -131,7 +140,9 @@ def _geojson_rows(text, required, optional):
             or not isinstance(coords, list)
             or len(coords) < 2
         ):
-            raise ImportFailed([(number, "第 {number} 个要素须为点（Point）".format(number=number))])
+            raise ImportFailed(
+                [(number, f"第 {number} 个要素须为点（Point）")]
+            )
         props = dict(props) if isinstance(props, dict) else {}
         props = {k: "" if v is None else str(v) for k, v in props.items()}
         props["lon"], props["lat"] = str(coords[0]), str(coords[1])
@@ -283,7 +294,9 @@ def import_nurseries(data: bytes, filename: str) -> ImportResult:
     for line, item in parsed:
         site = (item["name"], item["address"])
         if item["filing_no"] and item["filing_no"] in seen_filing:
-            errors.append((line, f"备案号 {item['filing_no']} 与第 {seen_filing[item['filing_no']]} 行重复"))
+            errors.append(
+                (line, f"备案号 {item['filing_no']} 与第 {seen_filing[item['filing_no']]} 行重复")
+            )
         if site in seen_site:
             errors.append((line, f"机构 {item['name']} 与第 {seen_site[site]} 行重复"))
         seen_filing.setdefault(item["filing_no"], line)
@@ -361,7 +374,9 @@ def import_communities(data: bytes, filename: str) -> ImportResult:
         seen.setdefault(item["name"], line)
     begin_write()
     known = set(db.session.scalars(select(Community.name).where(Community.name.in_(list(seen)))))
-    errors += [(line, f"小区 {item['name']} 已在库中") for line, item in parsed if item["name"] in known]
+    errors += [
+        (line, f"小区 {item['name']} 已在库中") for line, item in parsed if item["name"] in known
+    ]
     if errors:
         db.session.rollback()
         raise ImportFailed(sorted(errors)[:MAX_ERRORS])

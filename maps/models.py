@@ -42,7 +42,9 @@ class RegistryVersion(db.Model):
 def bump_registry_version() -> None:
     """Mark the registry changed, inside the caller's transaction."""
     db.session.execute(
-        update(RegistryVersion).where(RegistryVersion.id == 1).values(version=RegistryVersion.version + 1)
+        update(RegistryVersion)
+        .where(RegistryVersion.id == 1)
+        .values(version=RegistryVersion.version + 1)
     )
 
 
@@ -118,7 +120,9 @@ class Nursery(db.Model):
         A nursery whose classes are not on file yet is taken to admit the ages its kind may take.
         """
         if not self.classes:
-            low = KINDERGARTEN_AGE_MONTHS[0] if self.kind == "kindergarten_class" else MIN_AGE_MONTHS
+            low = (
+                KINDERGARTEN_AGE_MONTHS[0] if self.kind == "kindergarten_class" else MIN_AGE_MONTHS
+            )
             return set(range(low, MAX_AGE_MONTHS))
         months: set[int] = set()
         for cls in self.classes:

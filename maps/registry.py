@@ -54,7 +54,9 @@ def nursery_details(n: Nursery) -> dict:
                 "class_type": c.class_type,
                 "label": CLASS_TYPES[c.class_type].label,
                 "name": c.name,
-                "age_months": dict(zip(("min", "max"), class_age_range(n.kind, c.class_type))),
+                "age_months": dict(
+                    zip(("min", "max"), class_age_range(n.kind, c.class_type), strict=True)
+                ),
                 "carers": c.carers,
                 "capacity": c.capacity,
             }

@@ -211,4 +211,3 @@ def check_circles(lat: float, lon: float, walk: WalkModel) -> CircleReport:
     ]
     within_5 = [x for x, d in zip(within_15, dist.tolist(), strict=True) if walk.in_5min(d)]
     return CircleReport(walk.radius_5min_m, walk.radius_15min_m, within_5, within_15)
-

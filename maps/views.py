@@ -112,7 +112,11 @@ def nursery(nursery_id: int):
         **_map_config(walk),
         "home": None,
         "markers": [
-            {"id": details["id"], "name": details["name"], "pos": _display(details["lat"], details["lon"])}
+            {
+                "id": details["id"],
+                "name": details["name"],
+                "pos": _display(details["lat"], details["lon"]),
+            }
         ],
         "circlesAround": _display(details["lat"], details["lon"]),
     }

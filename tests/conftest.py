@@ -15,9 +15,7 @@ import sqlalchemy as sa
 from app import create_app
 from extensions import db
 
-PG_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 
@@ -176,7 +174,9 @@ def make_nursery(app):
                 **fields,
             )
             for ct in class_types:
-                nursery.classes.append(NurseryClass(class_type=ct, name=f"{ct}班", carers=3, capacity=10))
+                nursery.classes.append(
+                    NurseryClass(class_type=ct, name=f"{ct}班", carers=3, capacity=10)
+                )
             for care_type, (capacity, taken) in care.items():
                 nursery.offers.append(
                     Offer(

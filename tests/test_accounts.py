@@ -31,9 +31,13 @@ def test_login_with_csrf_token_logs_in_and_wrong_password_does_not(csrf_app, mak
     username, password = make_user()
     client = csrf_app.test_client()
     token = csrf_token(client, "/login")
-    bad = client.post("/login", data={"username": username, "password": "wrong-pass", "csrf_token": token})
+    bad = client.post(
+        "/login", data={"username": username, "password": "wrong-pass", "csrf_token": token}
+    )
     assert bad.status_code == 400 and "用户名或密码错误" in bad.get_data(as_text=True)
-    ok = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    ok = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
     assert ok.status_code == 302
     assert username in client.get("/").get_data(as_text=True)
 
@@ -42,22 +46,33 @@ def test_login_never_redirects_off_site(csrf_app, make_user):
     username, password = make_user()
     client = csrf_app.test_client()
     token = csrf_token(client, "/login")
-    r = client.post("/login?next=//evil.example/x",
-                    data={"username": username, "password": password, "csrf_token": token})  # fmt: skip
+    r = client.post(
+        "/login?next=//evil.example/x",
+        data={"username": username, "password": password, "csrf_token": token},
+    )
     assert r.status_code == 302 and r.headers["Location"] == "/"
 
 
 def test_parent_registration_page_creates_a_parent_and_explains_errors(csrf_app):
     client = csrf_app.test_client()
     token = csrf_token(client, "/register")
-    r = client.post("/register", data={"username": "x", "password": "short", "confirm": "other",
-                                       "csrf_token": token})  # fmt: skip
+    r = client.post(
+        "/register",
+        data={"username": "x", "password": "short", "confirm": "other", "csrf_token": token},
+    )
     page = r.get_data(as_text=True)
     assert r.status_code == 400
     assert "用户名须为" in page and "密码长度须为" in page and "不一致" in page
-    r = client.post("/register", data={"username": "王妈妈", "name": "王女士",
-                                       "password": "good-password", "confirm": "good-password",
-                                       "csrf_token": token})  # fmt: skip
+    r = client.post(
+        "/register",
+        data={
+            "username": "王妈妈",
+            "name": "王女士",
+            "password": "good-password",
+            "confirm": "good-password",
+            "csrf_token": token,
+        },
+    )
     assert r.status_code == 302
     with csrf_app.app_context():
         user = db.session.scalar(select(User).where(User.username == "王妈妈"))
@@ -97,11 +112,14 @@ def test_api_token_refuses_a_body_that_is_not_json(client):
 
 
 def test_api_register_creates_parents_only_and_refuses_duplicates(client):
-    r = client.post("/api/v1/auth/register",
-                    json={"username": "li_ma", "password": "password-1", "name": "李妈妈",
-                          "role": "admin"})  # fmt: skip
+    r = client.post(
+        "/api/v1/auth/register",
+        json={"username": "li_ma", "password": "password-1", "name": "李妈妈", "role": "admin"},
+    )
     assert r.status_code == 201 and r.get_json()["role"] == "parent"
-    again = client.post("/api/v1/auth/register", json={"username": "li_ma", "password": "password-2"})
+    again = client.post(
+        "/api/v1/auth/register", json={"username": "li_ma", "password": "password-2"}
+    )
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "username_taken"
     weak = client.post("/api/v1/auth/register", json={"username": "zhang", "password": "123"})
     assert weak.status_code == 400 and weak.get_json()["error"]["field"] == "password"
@@ -111,19 +129,50 @@ def test_api_register_creates_parents_only_and_refuses_duplicates(client):
 
 def test_users_create_cli_binds_roles_and_refuses_bad_bindings(app, runner, make_nursery):
     nursery_id = make_nursery()
-    ok = runner.invoke(args=["users", "create", "--role", "nursery_staff", "--username", "staff1",
-                             "--password", "password-1", "--nursery", str(nursery_id)])  # fmt: skip
+    ok = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--role",
+            "nursery_staff",
+            "--username",
+            "staff1",
+            "--password",
+            "password-1",
+            "--nursery",
+            str(nursery_id),
+        ]
+    )
     assert ok.exit_code == 0, ok.output
-    handler = runner.invoke(args=["users", "create", "--role", "handler", "--username", "handler1",
-                                  "--password", "password-1", "--department", "market"])  # fmt: skip
+    handler = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--role",
+            "handler",
+            "--username",
+            "handler1",
+            "--password",
+            "password-1",
+            "--department",
+            "market",
+        ]
+    )
     assert handler.exit_code == 0, handler.output
-    for extra in (["--role", "nursery_staff"], ["--role", "handler", "--department", "mars"],
-                  ["--role", "parent", "--department", "health"]):  # fmt: skip
-        bad = runner.invoke(args=["users", "create", "--username", "bad1", "--password",
-                                  "password-1", *extra])  # fmt: skip
+    for extra in (
+        ["--role", "nursery_staff"],
+        ["--role", "handler", "--department", "mars"],
+        ["--role", "parent", "--department", "health"],
+    ):
+        bad = runner.invoke(
+            args=["users", "create", "--username", "bad1", "--password", "password-1", *extra]
+        )
         assert bad.exit_code != 0
     with app.app_context():
         staff = db.session.scalar(select(User).where(User.username == "staff1"))
         assert staff.nursery_id == nursery_id and staff.role == "nursery_staff"
-        assert db.session.scalar(select(User.department_code).where(User.username == "handler1")) == "market"
+        assert (
+            db.session.scalar(select(User.department_code).where(User.username == "handler1"))
+            == "market"
+        )
         assert db.session.scalar(select(func.count(User.id))) == 2

@@ -19,9 +19,10 @@ def three(make_nursery):
     return [
         make_nursery(**at(0, 200), name="近园", care={"full_day": (10, 2), "hourly": (4, 4)}),
         make_nursery(**at(90, 800), name="中园", inclusive=True, care={"half_day": (6, 1)}),
-        make_nursery(**at(180, 3000), name="远园", kind="kindergarten_class",
-                     class_types=("older",)),
-    ]  # fmt: skip
+        make_nursery(
+            **at(180, 3000), name="远园", kind="kindergarten_class", class_types=("older",)
+        ),
+    ]
 
 
 def get(client, **params):
@@ -35,9 +36,20 @@ def test_search_returns_the_contract_fields_sorted_by_distance(client, three):
     assert body["count"] == 3 and body["limit"] == 20 and body["offset"] == 0
     first = body["results"][0]
     assert set(first) >= {
-        "id", "name", "address", "lat", "lon", "distance_m", "walk_minutes", "within_5min",
-        "within_15min", "kind", "inclusive", "care_types", "free_places",
-    }  # fmt: skip
+        "id",
+        "name",
+        "address",
+        "lat",
+        "lon",
+        "distance_m",
+        "walk_minutes",
+        "within_5min",
+        "within_15min",
+        "kind",
+        "inclusive",
+        "care_types",
+        "free_places",
+    }
     assert [x["id"] for x in body["results"]] == three
     assert first["distance_m"] == pytest.approx(200, abs=0.1)
     assert first["free_places"] == {"full_day": 8, "hourly": 0}
@@ -173,5 +185,15 @@ def test_openapi_document_describes_the_contract(client):
     for path in ("/nurseries", "/nurseries/{nursery_id}", "/circles", "/auth/token"):
         assert path in spec["paths"]
     names = {p["name"] for p in spec["paths"]["/nurseries"]["get"]["parameters"]}
-    assert names >= {"lat", "lon", "coordsys", "within", "care_type", "age_months", "inclusive",
-                     "free", "limit", "offset"}  # fmt: skip
+    assert names >= {
+        "lat",
+        "lon",
+        "coordsys",
+        "within",
+        "care_type",
+        "age_months",
+        "inclusive",
+        "free",
+        "limit",
+        "offset",
+    }

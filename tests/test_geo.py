@@ -21,9 +21,17 @@ def _point_at(lat, lon, bearing, metres):
 
 
 def _nursery(i, lat, lon, **kw):
-    return IndexedNursery(i, f"园{i}", "", lat, lon, kw.get("kind", "private"),
-                          kw.get("inclusive", False), kw.get("care_types", ("full_day",)),
-                          frozenset(kw.get("months", range(6, 36))))  # fmt: skip
+    return IndexedNursery(
+        i,
+        f"园{i}",
+        "",
+        lat,
+        lon,
+        kw.get("kind", "private"),
+        kw.get("inclusive", False),
+        kw.get("care_types", ("full_day",)),
+        frozenset(kw.get("months", range(6, 36))),
+    )
 
 
 @pytest.mark.parametrize("metres", [1, 299.9, 300, 1000, 5_000, 40_000])
@@ -47,16 +55,24 @@ def test_vectorised_distances_match_the_scalar_ones():
 def test_web_mercator_would_have_overstated_distances_by_about_15_percent():
     # Guard against regressions to planar maths: 1000 m north is ~1150 Mercator metres here.
     lat, lon = _point_at(*HOME, 0, 1000)
-    mercator = 6378137.0 * (math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
-                            - math.log(math.tan(math.pi / 4 + math.radians(HOME[0]) / 2)))  # fmt: skip
+    mercator = 6378137.0 * (
+        math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+        - math.log(math.tan(math.pi / 4 + math.radians(HOME[0]) / 2))
+    )
     assert mercator / distance_m(*HOME, lat, lon) > 1.14
 
 
 @pytest.mark.parametrize(
     ("metres", "in5", "in15"),
-    [(299.99, True, True), (300.0, True, True), (300.01, False, True),
-     (999.99, False, True), (1000.0, False, True), (1000.01, False, False)],
-)  # fmt: skip
+    [
+        (299.99, True, True),
+        (300.0, True, True),
+        (300.01, False, True),
+        (999.99, False, True),
+        (1000.0, False, True),
+        (1000.01, False, False),
+    ],
+)
 def test_circle_membership_at_the_boundary_includes_the_radius_itself(metres, in5, in15):
     lat, lon = _point_at(*HOME, 33, metres)
     index = NurseryIndex(1, [_nursery(7, lat, lon)])
@@ -88,19 +104,26 @@ def _random_index(seed, n=800):
     lons = HOME[1] + (rng.random(n) - 0.5) * 0.06
     care = ["full_day", "half_day", "hourly", "temporary"]
     items = [
-        _nursery(i + 1, float(la), float(lo),
-                 inclusive=bool(i % 3 == 0), care_types=(care[i % 4],),
-                 months=range(6, 24) if i % 2 else range(24, 36))
+        _nursery(
+            i + 1,
+            float(la),
+            float(lo),
+            inclusive=bool(i % 3 == 0),
+            care_types=(care[i % 4],),
+            months=range(6, 24) if i % 2 else range(24, 36),
+        )
         for i, (la, lo) in enumerate(zip(lats, lons, strict=True))
-    ]  # fmt: skip
+    ]
     return NurseryIndex(1, items), lats, lons
 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    dlat=st.floats(-0.03, 0.03), dlon=st.floats(-0.03, 0.03), radius=st.floats(1, 3000),
+    dlat=st.floats(-0.03, 0.03),
+    dlon=st.floats(-0.03, 0.03),
+    radius=st.floats(1, 3000),
     k=st.integers(1, 60),
-)  # fmt: skip
+)
 def test_index_answers_equal_brute_force_geodesics(dlat, dlon, radius, k):
     index, lats, lons = INDEX
     lat, lon = HOME[0] + dlat, HOME[1] + dlon

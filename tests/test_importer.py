@@ -32,7 +32,11 @@ def test_csv_import_creates_nurseries_offers_and_streets(ctx):
     assert result.created == 2 and result.streets_created == ["星湖街道"]
     filed = db.session.scalar(select(Nursery).where(Nursery.name == "星湖托育园"))
     assert (filed.kind, filed.inclusive, filed.filing_no, filed.street.name) == (
-        "public", True, "渝备001", "星湖街道")  # fmt: skip
+        "public",
+        True,
+        "渝备001",
+        "星湖街道",
+    )
     assert {o.care_type: o.capacity for o in filed.offers} == {"full_day": 30, "hourly": 0}
     hidden = db.session.scalar(select(Nursery).where(Nursery.name == "未备案小屋"))
     assert hidden.filing_no is None and hidden.kind == "family"
@@ -48,11 +52,23 @@ def test_coordinates_in_chinese_map_systems_are_stored_as_exact_wgs84(ctx, coord
 
 
 def test_geojson_import_reads_points_and_properties(ctx):
-    doc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [WGS[1], WGS[0]]},
-         "properties": {"name": "几何园", "address": "几何路3号", "filing_no": "G-1",
-                        "inclusive": 1, "care_types": "half_day", "capacity": 12}},
-    ]}  # fmt: skip
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [WGS[1], WGS[0]]},
+                "properties": {
+                    "name": "几何园",
+                    "address": "几何路3号",
+                    "filing_no": "G-1",
+                    "inclusive": 1,
+                    "care_types": "half_day",
+                    "capacity": 12,
+                },
+            },
+        ],
+    }
     assert import_nurseries(json.dumps(doc).encode(), "n.geojson").created == 1
     n = db.session.scalar(select(Nursery))
     assert (n.name, n.lat, n.inclusive) == ("几何园", WGS[0], True)
@@ -112,10 +128,22 @@ def test_duplicates_of_what_is_already_in_the_registry_are_refused(ctx):
 
 
 def test_geojson_that_is_not_a_point_collection_is_refused(ctx):
-    for doc in ("{", json.dumps({"type": "Feature"}),
-                json.dumps({"type": "FeatureCollection", "features": [
-                    {"type": "Feature", "geometry": {"type": "LineString", "coordinates": []},
-                     "properties": {}}]})):  # fmt: skip
+    for doc in (
+        "{",
+        json.dumps({"type": "Feature"}),
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "LineString", "coordinates": []},
+                        "properties": {},
+                    }
+                ],
+            }
+        ),
+    ):
         with pytest.raises(ImportFailed):
             import_nurseries(doc.encode(), "x.geojson")
     assert count(Nursery) == 0

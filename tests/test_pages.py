@@ -21,8 +21,9 @@ def at(bearing, metres):
 @pytest.fixture
 def district(app, make_nursery):
     with app.app_context():
-        db.session.add(Community(name="桂花苑", lat=HOME[0], lon=HOME[1], population=3000,
-                                 children_under_3=90))  # fmt: skip
+        db.session.add(
+            Community(name="桂花苑", lat=HOME[0], lon=HOME[1], population=3000, children_under_3=90)
+        )
         db.session.commit()
     return [
         make_nursery(**at(0, 800), name="远一点托育园"),
@@ -63,10 +64,14 @@ def test_unknown_place_says_so_in_chinese(client, district):
 
 @pytest.mark.parametrize(
     ("query", "words"),
-    [({"lat": "abc", "lon": "106.5"}, "lat 须为数字"), ({"lat": "95", "lon": "106.5"}, "纬度"),
-     ({"lat": "29.6"}, "缺少经度"), ({"q": "桂花苑", "age_months": "40"}, "age_months"),
-     ({"q": "桂花苑", "care_type": "夜托"}, "care_type")],
-)  # fmt: skip
+    [
+        ({"lat": "abc", "lon": "106.5"}, "lat 须为数字"),
+        ({"lat": "95", "lon": "106.5"}, "纬度"),
+        ({"lat": "29.6"}, "缺少经度"),
+        ({"q": "桂花苑", "age_months": "40"}, "age_months"),
+        ({"q": "桂花苑", "care_type": "夜托"}, "care_type"),
+    ],
+)
 def test_bad_input_on_the_page_is_a_400_with_a_chinese_message(client, district, query, words):
     r = client.get("/", query_string=query)
     assert r.status_code == 400
@@ -75,12 +80,14 @@ def test_bad_input_on_the_page_is_a_400_with_a_chinese_message(client, district,
 
 def test_the_point_from_the_map_is_converted_and_new_text_replaces_it(client, district):
     lat, lon = wgs84_to_gcj02(*at(90, 250).values())
-    html = client.get("/", query_string={"lat": lat, "lon": lon, "coordsys": "gcj02",
-                                         "label": "地图上选定的位置"}).get_data(as_text=True)  # fmt: skip
+    html = client.get(
+        "/", query_string={"lat": lat, "lon": lon, "coordsys": "gcj02", "label": "地图上选定的位置"}
+    ).get_data(as_text=True)
     assert re.search(r'data-distance="(\d+\.\d)"', html).group(1) in ("0.0", "0.1")
     # Typing a new place in the same form wins over the hidden point of the last search.
-    html = client.get("/", query_string={"lat": lat, "lon": lon, "label": "地图上选定的位置",
-                                         "q": "桂花苑"}).get_data(as_text=True)  # fmt: skip
+    html = client.get(
+        "/", query_string={"lat": lat, "lon": lon, "label": "地图上选定的位置", "q": "桂花苑"}
+    ).get_data(as_text=True)
     assert "从 <strong>桂花苑</strong> 出发" in html
 
 

@@ -54,8 +54,9 @@ def test_within_limits_the_radius_and_counts_only_inside(app, make_nursery):
 def test_filters_by_care_type_age_inclusive_and_free_places(app, make_nursery):
     hourly = make_nursery(**at(0, 100), care={"hourly": (5, 0)})
     full = make_nursery(**at(0, 200), care={"full_day": (10, 10)}, inclusive=True)
-    older = make_nursery(**at(0, 300), kind="kindergarten_class", class_types=("older",),
-                         care={"full_day": (20, 3)})  # fmt: skip
+    older = make_nursery(
+        **at(0, 300), kind="kindergarten_class", class_types=("older",), care={"full_day": (20, 3)}
+    )
     assert [h.id for h in search(app, care_type="hourly")[1]] == [hourly]
     assert [h.id for h in search(app, inclusive_only=True)[1]] == [full]
     assert [h.id for h in search(app, free_only=True)[1]] == [hourly, older]
