@@ -3,11 +3,16 @@
 from flask import current_app, jsonify
 
 from api import bp, error, json_body
+from extensions import limiter
 
 from . import services
 
+# Slows down password guessing from one address; generous for a family sharing a router.
+LOGIN_LIMIT = "20 per minute"
+
 
 @bp.post("/auth/token")
+@limiter.limit(LOGIN_LIMIT)
 def create_token():
     data = json_body()
     user = services.authenticate(data.get("username"), data.get("password"))
@@ -18,6 +23,7 @@ def create_token():
 
 
 @bp.post("/auth/register")
+@limiter.limit(LOGIN_LIMIT)
 def register():
     data = json_body()
     user = services.register_parent(
