@@ -15,6 +15,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(settings.from_environment(app.instance_path))
+    app.json.ensure_ascii = False  # Chinese stays readable in API responses
     if test_config:
         app.config.from_mapping(test_config)
 

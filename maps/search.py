@@ -204,6 +204,8 @@ def check_circles(lat: float, lon: float, walk: WalkModel) -> CircleReport:
         {
             "id": idx.nurseries[p].id,
             "name": idx.nurseries[p].name,
+            "lat": idx.nurseries[p].lat,
+            "lon": idx.nurseries[p].lon,
             "distance_m": round(d, 1),
             "walk_minutes": walk.minutes(d),
         }

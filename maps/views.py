@@ -152,6 +152,14 @@ def check_home():
             error=error,
             walk=walk,
             args=request.args,
+            map_data={
+                **_map_config(walk),
+                "home": _display(*point) if point else None,
+                "markers": [
+                    {"id": x["id"], "name": x["name"], "pos": _display(x["lat"], x["lon"])}
+                    for x in (report.within_15min if report else [])
+                ],
+            },
         ),
         status,
     )

@@ -29,7 +29,7 @@
         },
         function () {
           locate.disabled = false;
-          locate.textContent = "📍 使用我的位置";
+          locate.textContent = "◎ 使用我的当前位置";
           alert("无法获取您的位置，请输入小区或街道名称，或在地图上点选。");
         },
         { enableHighAccuracy: true, timeout: 10000 }
@@ -38,10 +38,10 @@
   }
 
   var mapEl = document.getElementById("map");
-  if (!dataEl || !mapEl || typeof L === "undefined") {
-    if (mapEl) mapEl.hidden = true;
-    return;
-  }
+  if (!dataEl || !mapEl || typeof L === "undefined") return;
+  mapEl.hidden = false;  // hidden in the HTML so pages without JavaScript show no empty box
+  var legend = document.querySelector(".js-map-legend");
+  if (legend) legend.hidden = false;
   var data = JSON.parse(dataEl.textContent);
   var map = L.map(mapEl, { zoomControl: true });
   if (data.tiles) {
@@ -58,9 +58,10 @@
   ];
   function drawCircles(center) {
     data.radii.forEach(function (r, i) {
-      var c = L.circle(center, Object.assign({ radius: r, interactive: false }, circleStyles[i]));
-      c.addTo(map);
-      bounds.push(c.getBounds().getNorthEast(), c.getBounds().getSouthWest());
+      L.circle(center, Object.assign({ radius: r, interactive: false }, circleStyles[i])).addTo(map);
+      // Bounds from the centre, not the layer: a circle has no bounds before the map has a view.
+      var box = L.latLng(center).toBounds(2 * r);
+      bounds.push(box.getNorthEast(), box.getSouthWest());
     });
   }
   if (data.home) {
@@ -71,13 +72,13 @@
   }
   if (data.circlesAround) drawCircles(data.circlesAround);
   data.markers.forEach(function (m) {
-    var marker = L.circleMarker(m.pos, { radius: 7, color: "#0b5394", weight: 2, fillOpacity: 0.8 });
-    marker.options.nurseryId = m.id;
+    var marker = L.circleMarker(m.pos, {
+      radius: 7, color: "#0b5394", weight: 2, fillOpacity: 0.8, className: "nursery-marker",
+    });
     var link = document.createElement("a");
     link.href = "/nurseries/" + m.id;
     link.textContent = m.name;
     marker.bindPopup(link).addTo(map);
-    marker.getElement && marker.getElement() && marker.getElement().classList.add("nursery-marker");
     bounds.push(m.pos);
   });
   if (bounds.length) {
