@@ -140,9 +140,7 @@ def _geojson_rows(text, required, optional):
             or not isinstance(coords, list)
             or len(coords) < 2
         ):
-            raise ImportFailed(
-                [(number, f"第 {number} 个要素须为点（Point）")]
-            )
+            raise ImportFailed([(number, f"第 {number} 个要素须为点（Point）")])
         props = dict(props) if isinstance(props, dict) else {}
         props = {k: "" if v is None else str(v) for k, v in props.items()}
         props["lon"], props["lat"] = str(coords[0]), str(coords[1])

@@ -23,9 +23,7 @@ def _hammer(app, n):
     # A fresh address per test keeps counters of other runs (shared Redis) out of the way.
     env = {"REMOTE_ADDR": f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.7"}
     responses = [
-        client.post(
-            "/api/v1/auth/token", json={"username": "x", "password": "y"}, environ_base=env
-        )
+        client.post("/api/v1/auth/token", json={"username": "x", "password": "y"}, environ_base=env)
         for _ in range(n)
     ]
     return env["REMOTE_ADDR"], responses

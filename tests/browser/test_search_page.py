@@ -16,6 +16,7 @@ from .conftest import COMMUNITY, FILED, NURSERIES, ORIGIN, geodesic_m
 
 pytestmark = pytest.mark.browser
 
+
 def expected_order(lat: float, lon: float) -> list[tuple[str, float]]:
     """Filed nurseries as (name, geodesic metres from the point), nearest first."""
     return sorted(((n.name, geodesic_m(lat, lon, n.lat, n.lon)) for n in FILED), key=lambda x: x[1])
