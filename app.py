@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
     import accounts.api  # noqa: F401  (registers routes on the API blueprint)
+    import booking.api  # noqa: F401
     import maps.api  # noqa: F401
     from accounts.views import bp as accounts_bp
     from api import bp as api_bp

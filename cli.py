@@ -14,6 +14,9 @@ from extensions import db
 def init_schema() -> None:
     """Create missing tables and the registry-version row (idempotent)."""
     import accounts.models  # noqa: F401  (the models must be imported to be created)
+    import audit  # noqa: F401
+    import booking.models  # noqa: F401
+    import notifications.models  # noqa: F401
     from maps.models import RegistryVersion
 
     db.create_all()

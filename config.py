@@ -54,6 +54,12 @@ def from_environment(instance_path: str) -> dict:
             "DEMO_NOTICE",
             "演示站点：所有托育机构、小区和账号均为虚构数据（渝星区），不代表真实机构。",
         ),
+        # Bookings (入托网上约).
+        "BOOKING_HORIZON_DAYS": int(os.environ.get("BOOKING_HORIZON_DAYS", "90")),
+        "TEMPORARY_MAX_DAYS": int(os.environ.get("TEMPORARY_MAX_DAYS", "15")),
+        "NURSERY_RESPONSE_WORKING_DAYS": int(os.environ.get("NURSERY_RESPONSE_WORKING_DAYS", "3")),
+        "OFFER_HOLD_HOURS": int(os.environ.get("OFFER_HOLD_HOURS", "48")),
+        "CONSENT_RULES_VERSION": os.environ.get("CONSENT_RULES_VERSION", "2026-11"),
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "30")),
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,

@@ -1,17 +1,32 @@
 """A deterministic, entirely FICTIONAL demo district in Chongqing (`flask --app app demo-data`).
 
 Every street, community, nursery, road, phone number and filing number below is invented;
-the district name says so. Coordinates are stored in WGS-84; about a quarter of the nurseries
-record that their source was GCJ-02 (as if typed in from an AMap pick), to show the feature.
+the district name says so. So are the families (演示家庭…, who cannot log in) and their children
+(演示幼儿…), whose bookings hold the places taken in the filed nurseries. Coordinates are stored
+in WGS-84; about a quarter of the nurseries record that their source was GCJ-02 (as if typed in
+from an AMap pick), to show the feature.
 """
 
 import math
 import random
-from datetime import date, time, timedelta
+import secrets
+from collections import Counter
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+
+from werkzeug.security import generate_password_hash
 
 from accounts.models import User
 from accounts.roles import DEPARTMENTS
+from booking.models import Booking, BookingSlot, Child, NurseryConsent, Subsidy
+from booking.rules import (
+    ENROLMENT_TYPES,
+    HELD,
+    RuleError,
+    check_age,
+    last_day_in_band,
+    months_old,
+)
 from extensions import begin_write, db
 from maps.coords import gcj02_to_wgs84, wgs84_to_gcj02
 from maps.domain import (
@@ -19,9 +34,18 @@ from maps.domain import (
     CLASS_TYPES,
     DEFAULT_PRICE_UNIT,
     NURSERY_KINDS,
+    class_age_range,
     class_capacity_limit,
 )
-from maps.models import Community, Nursery, NurseryClass, Offer, Street, bump_registry_version
+from maps.models import (
+    Community,
+    Nursery,
+    NurseryClass,
+    Offer,
+    PlaceCounter,
+    Street,
+    bump_registry_version,
+)
 
 DISTRICT_NAME = "渝星区（虚构演示）"
 CENTRE = (29.60, 106.52)  # lat, lon (WGS-84)
@@ -59,6 +83,32 @@ DEMO_ACCOUNTS: list[tuple[str, str, str, str]] = [
         for code, label in DEPARTMENTS.items()
     ],
 ]
+
+# Fictional families holding the planned places of the filed nurseries' enrolments (full and half
+# day). They cannot log in: every one shares a hash of a random password nobody knows.
+FAMILY_USERNAME = "family-{:04d}"
+FAMILY_NAME = "演示家庭{:04d}"
+CHILD_NAME = "演示幼儿{:04d}"
+RULES_VERSION = "2026-11"  # the consent rules version (CONSENT_RULES_VERSION)
+PENDING_SHARE = 0.05  # of held places: requests the nursery has not confirmed yet
+HISTORY_DAYS = 182  # confirmed enrolments began within the last six months
+MIN_DAYS_LEFT = 14  # every enrolled child stays in its class's age band at least this long
+RESPOND_DAYS = 3  # pending requests: the nursery's deadline
+STAFF_PENDING = 2  # pending requests at each staff nursery's full day, for the confirm demo
+
+# The waitlist demo. Each staff nursery (nursery1..3) keeps free places of all four care types, so
+# its one full-day offer cannot be full: its half-day MORNING session is full instead (the afternoon
+# has free places). Families wait there, and on one full all-ages full-day offer elsewhere:
+# (staff number, or None for that other nursery; care type; session; families waiting).
+WAITLISTS = [
+    (1, "half_day", "am", 2),
+    (2, "half_day", "am", 1),
+    (None, "full_day", None, 3),
+]
+
+# 荣昌's yearly subsidy per child at a filed inclusive nursery (DESIGN §3.3), by class type.
+SUBSIDIES = {"older": 700, "toddler": 800, "infant": 900, "mixed": 800}
+SUBSIDY_SOURCE = "荣昌区三年行动计划 第11项（演示）"
 
 # (name, urban): 街道 are denser than 镇. Laid out on a 4 × 3 grid, west to east, north to south.
 STREETS = [
@@ -269,7 +319,7 @@ def _round_to(value: float, step: int) -> Decimal:
 
 
 def _offers(rng: random.Random, n: dict) -> list[dict]:
-    """Care offers with realistic prices; a few are full (taken == capacity)."""
+    """Care offers with realistic prices; a few are planned full (every place held)."""
     cap = n["capacity"]
     if n["inclusive"]:
         full_price = float(rng.randint(1200, 2000))
@@ -324,20 +374,21 @@ def _offers(rng: random.Random, n: dict) -> list[dict]:
 
 
 def _offer(rng, care_type, class_type, price, unit, capacity) -> dict:
+    """One offer; "planned" is how many places families should hold (_families makes them)."""
     roll = rng.random()
     if roll < 0.12:
-        taken = capacity  # full: the "free places only" filter hides it
+        planned = capacity  # full: the "free places only" filter hides it
     elif roll < 0.20:
-        taken = 0
+        planned = 0
     else:
-        taken = min(capacity, round(capacity * rng.uniform(0.2, 0.95)))
+        planned = min(capacity, round(capacity * rng.uniform(0.2, 0.95)))
     return {
         "care_type": care_type,
         "class_type": class_type,
         "price_yuan": price,
         "price_unit": unit,
         "capacity": capacity,
-        "taken": taken,
+        "planned": planned,
     }
 
 
@@ -480,6 +531,150 @@ def _nurseries(rng: random.Random, streets: list[dict], communities: list[dict])
     return rows
 
 
+def _months_before(day: date, months: int) -> date:
+    """The same day of the month `months` earlier (or the month's last day)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month + 1, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _band(n: dict, offer: dict) -> tuple[int, int]:
+    """Ages in months [min, max) an offer admits: its class type's, or (all-ages offers) those of
+    the nursery's classes, as the booking service reckons them (kindergartens: 24–36)."""
+    if offer["class_type"]:
+        return class_age_range(n["kind"], offer["class_type"])
+    ranges = [class_age_range(n["kind"], c["class_type"]) for c in n["classes"]]
+    return min(r[0] for r in ranges), max(r[1] for r in ranges)
+
+
+def _birth(rng: random.Random, band: tuple[int, int], first: date, last: date) -> date | None:
+    """A birth date that keeps a child inside the band on every day from first to last."""
+    latest = _months_before(first, band[0])
+    earliest = _months_before(last, band[1]) + timedelta(days=1)
+    for _ in range(10):
+        if latest < earliest:
+            return None
+        birth = earliest + timedelta(days=rng.randint(0, (latest - earliest).days))
+        try:
+            check_age(birth, first, band)
+            check_age(birth, last, band)
+        except RuleError:
+            continue
+        return birth
+    return None
+
+
+def _child_for(rng, band, today: date, status: str) -> tuple[date, date, date]:
+    """(birth, start, end) of an enrolment. Confirmed ones began within the last six months;
+    pending and waitlisted ones start soon, with the child already in the band today."""
+    if status == "confirmed":
+        back = rng.randint(0, HISTORY_DAYS)
+        while True:
+            start = today - timedelta(days=back)
+            birth = _birth(rng, band, start, today + timedelta(days=MIN_DAYS_LEFT))
+            if birth is not None:
+                break
+            back //= 2
+    else:
+        start = today + timedelta(days=rng.randint(3, 30))
+        birth = _birth(rng, band, today, start + timedelta(days=30))
+        assert birth is not None, band
+    return birth, start, last_day_in_band(birth, band)
+
+
+def _families(rng: random.Random, nurseries: list[dict], today: date) -> list[dict]:
+    """Bookings (one child, one family each) that hold the planned places, and the waitlists.
+
+    Only filed nurseries take bookings on the platform, so only theirs are filled.
+    """
+    staff = {n["staff"]: i for i, n in enumerate(nurseries) if n.get("staff")}
+    # The other waitlist: the first all-ages full-day offer of a filed, non-staff nursery that
+    # admits every age (no kindergarten), made full if it was not planned so.
+    other = next(
+        (i, j)
+        for i, n in enumerate(nurseries)
+        if n["filed"] and not n.get("staff") and n["kind"] != "kindergarten_class"
+        for j, o in enumerate(n["offers"])
+        if o["care_type"] == "full_day" and o["class_type"] is None
+    )
+    full_offer = nurseries[other[0]]["offers"][other[1]]
+    full_offer["planned"] = full_offer["capacity"]
+
+    bookings = []
+    for i, n in enumerate(nurseries):
+        if not n["filed"]:
+            continue
+        for j, o in enumerate(n["offers"]):
+            if o["care_type"] not in ENROLMENT_TYPES:
+                continue
+            cap, planned = o["capacity"], o["planned"]
+            if o["care_type"] == "full_day":
+                held = {None: planned}
+                if n.get("staff"):  # free places, but families enough to show
+                    held = {None: min(max(planned, cap // 2), cap - max(1, cap // 5))}
+            else:
+                pm = cap if planned == cap else min(cap, round(planned * rng.uniform(0.3, 0.9)))
+                held = {"am": planned, "pm": pm}
+                if n.get("staff"):  # morning full, afternoon free
+                    held = {"am": cap, "pm": min(pm, cap - max(1, cap // 4))}
+            band = _band(n, o)
+            for session, count in held.items():
+                for k in range(count):
+                    if n.get("staff") and o["care_type"] == "full_day":
+                        status = "pending" if k < STAFF_PENDING else "confirmed"
+                    else:
+                        status = "pending" if rng.random() < PENDING_SHARE else "confirmed"
+                    birth, start, end = _child_for(rng, band, today, status)
+                    bookings.append(
+                        {
+                            "nursery": i,
+                            "offer": j,
+                            "status": status,
+                            "session": session,
+                            "birth": birth,
+                            "start": start,
+                            "end": end,
+                            "queue": None,
+                        }
+                    )
+    for number, care_type, session, count in WAITLISTS:
+        i, j = other
+        if number is not None:
+            i = staff[number]
+            j = next(j for j, o in enumerate(nurseries[i]["offers"]) if o["care_type"] == care_type)
+        band = _band(nurseries[i], nurseries[i]["offers"][j])
+        for k in range(count):
+            birth, start, end = _child_for(rng, band, today, "waitlisted")
+            bookings.append(
+                {
+                    "nursery": i,
+                    "offer": j,
+                    "status": "waitlisted",
+                    "session": session,
+                    "birth": birth,
+                    "start": start,
+                    "end": end,
+                    "queue": count - k,  # queued that many days ago: the first waited longest
+                }
+            )
+    return bookings
+
+
+def _subsidy(n: dict, offer: dict, birth: date, start: date) -> int | None:
+    """What booking.services records: the yearly subsidy at an inclusive nursery."""
+    if not n["inclusive"]:
+        return None
+    class_type = offer["class_type"]
+    if class_type is None:
+        months = months_old(birth, start)
+        class_type = "infant" if months < 12 else "toddler" if months < 24 else "older"
+    return SUBSIDIES[class_type]
+
+
 def _description(n: dict) -> str:
     parts = [NURSERY_KINDS[n["kind"]]]
     if n["inclusive"]:
@@ -491,12 +686,19 @@ def _description(n: dict) -> str:
     return "，".join(parts) + "。（虚构演示数据）"
 
 
-def load_demo(seed: int = 2026) -> dict:
-    """Load the fictional district into the current app's database in one transaction."""
+def load_demo(seed: int = 2026, now: datetime | None = None) -> dict:
+    """Load the fictional district into the current app's database in one transaction.
+
+    Dates of the families' bookings are reckoned from `now` (default: the present).
+    """
+    now = (now or datetime.now()).replace(microsecond=0)
+    today = now.date()
     rng = random.Random(seed)
     streets = _streets(rng)
     communities = _communities(rng, streets)
     nurseries = _nurseries(rng, streets, communities)
+    # A second generator, so that the registry above does not depend on the families.
+    plans = _families(random.Random(f"families-{seed}"), nurseries, today)
 
     begin_write()
     session = db.session
@@ -515,7 +717,19 @@ def load_demo(seed: int = 2026) -> dict:
         for c in communities
     )
     nursery_objs = []
+    offer_objs = []  # per nursery, in plan order
     for n in nurseries:
+        offers = [
+            Offer(
+                care_type=o["care_type"],
+                class_type=o["class_type"],
+                price_yuan=o["price_yuan"],
+                price_unit=o["price_unit"],
+                capacity=o["capacity"],
+            )
+            for o in n["offers"]
+        ]
+        offer_objs.append(offers)
         obj = Nursery(
             name=n["name"],
             address=n["address"],
@@ -535,7 +749,7 @@ def load_demo(seed: int = 2026) -> dict:
             capacity=n["capacity"],
             description=_description(n),
             classes=[NurseryClass(**c) for c in n["classes"]],
-            offers=[Offer(**o) for o in n["offers"]],
+            offers=offers,
         )
         nursery_objs.append(obj)
     session.add_all(nursery_objs)
@@ -557,11 +771,110 @@ def load_demo(seed: int = 2026) -> dict:
         users.append(user)
     session.add_all(users)
 
+    bookings = _load_families(plans, nurseries, nursery_objs, offer_objs, now)
+    session.add_all(
+        Subsidy(class_type=class_type, yuan_per_year=yuan, source=SUBSIDY_SOURCE)
+        for class_type, yuan in SUBSIDIES.items()
+    )
+
     bump_registry_version()
     session.commit()
     return {
         "streets": len(street_objs),
         "communities": len(communities),
         "nurseries": len(nursery_objs),
-        "users": len(users),
+        "users": len(users),  # the demo accounts one can log in with
+        "families": len(plans),
+        "bookings": len(plans),
+        **{f"bookings_{status}": count for status, count in sorted(bookings.items())},
+        "subsidies": len(SUBSIDIES),
     }
+
+
+def _load_families(plans, nurseries, nursery_objs, offer_objs, now: datetime) -> Counter:
+    """Insert the families, children, consents, bookings, their slots and the place counters
+    (in bulk); returns the number of bookings by status."""
+    session = db.session
+    # One hash of a password nobody knows: the demo families cannot log in.
+    password_hash = generate_password_hash(secrets.token_urlsafe(), method="scrypt")
+    numbers = range(1, len(plans) + 1)
+    parents = [
+        User(
+            username=FAMILY_USERNAME.format(k),
+            password_hash=password_hash,
+            name=FAMILY_NAME.format(k),
+            role="parent",
+        )
+        for k in numbers
+    ]
+    session.add_all(parents)
+    session.flush()
+    children = [
+        Child(
+            parent_id=parent.id,
+            name=CHILD_NAME.format(k),
+            birth_date=p["birth"],
+            consent_version=RULES_VERSION,
+            consent_at=now,
+        )
+        for k, parent, p in zip(numbers, parents, plans, strict=True)
+    ]
+    session.add_all(children)
+    session.flush()
+
+    held: Counter = Counter()  # (nursery index, offer index, slot) → places held
+    slots_used: set = set()
+    bookings = []
+    for parent, child, p in zip(parents, children, plans, strict=True):
+        n, o = nurseries[p["nursery"]], nurseries[p["nursery"]]["offers"][p["offer"]]
+        offer = offer_objs[p["nursery"]][p["offer"]]
+        slot = p["session"] or "enrol"
+        key = (p["nursery"], p["offer"], slot)
+        slots_used.add(key)
+        if p["status"] in HELD:
+            held[key] += 1
+        queued_at = now - timedelta(days=p["queue"]) if p["queue"] else None
+        bookings.append(
+            Booking(
+                child_id=child.id,
+                parent_id=parent.id,
+                nursery_id=nursery_objs[p["nursery"]].id,
+                offer_id=offer.id,
+                care_type=o["care_type"],
+                status=p["status"],
+                start_date=p["start"],
+                end_date=p["end"],
+                session=p["session"],
+                price_yuan=o["price_yuan"],
+                price_unit=o["price_unit"],
+                subsidy_yuan_per_year=_subsidy(n, o, p["birth"], p["start"]),
+                priority=0,
+                queued_at=queued_at,
+                respond_by=now + timedelta(days=RESPOND_DAYS) if p["status"] == "pending" else None,
+                created_at=queued_at or now,
+                updated_at=queued_at or now,
+                slots=[BookingSlot(slot=slot, offer_id=offer.id)],
+            )
+        )
+    session.add_all(
+        NurseryConsent(
+            child_id=child.id,
+            nursery_id=nursery_objs[p["nursery"]].id,
+            rules_version=RULES_VERSION,
+            given_at=now,
+        )
+        for child, p in zip(children, plans, strict=True)
+    )
+    session.add_all(bookings)
+    counters = []
+    for i, j, slot in sorted(slots_used):
+        offer = offer_objs[i][j]
+        assert held[i, j, slot] <= offer.capacity, (nurseries[i]["name"], slot)
+        counters.append(
+            PlaceCounter(
+                offer_id=offer.id, slot=slot, capacity=offer.capacity, taken=held[i, j, slot]
+            )
+        )
+    session.add_all(counters)
+    session.flush()
+    return Counter(p["status"] for p in plans)

@@ -335,7 +335,6 @@ def import_nurseries(data: bytes, filename: str) -> ImportResult:
                     price_yuan=None,
                     price_unit=DEFAULT_PRICE_UNIT[care_type],
                     capacity=nursery.capacity if care_type == "full_day" else 0,
-                    taken=0,
                 )
             )
         db.session.add(nursery)

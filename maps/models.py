@@ -161,18 +161,33 @@ class Offer(db.Model):
     price_yuan: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))  # None: not published
     price_unit: Mapped[str] = mapped_column(String(8))
     capacity: Mapped[int] = mapped_column(Integer)
-    # Places held now (pending, confirmed, offered); kept by the booking service with
-    # conditional updates so it can never exceed capacity.
-    taken: Mapped[int] = mapped_column(Integer, default=0)
+    sessions: Mapped[str | None] = mapped_column(String(8))  # half_day: "am,pm", "am" or "pm"
     nursery: Mapped[Nursery] = relationship(back_populates="offers")
 
     __table_args__ = (
         UniqueConstraint("nursery_id", "care_type", "class_type", name="uq_offer"),
         CheckConstraint("capacity >= 0", name="ck_offer_capacity"),
-        CheckConstraint("taken >= 0 AND taken <= capacity", name="ck_offer_taken"),
         CheckConstraint("price_yuan >= 0", name="ck_offer_price"),
     )
 
-    @property
-    def free_places(self) -> int:
-        return max(self.capacity - self.taken, 0)
+    def session_list(self) -> list[str]:
+        return (self.sessions or "am,pm").split(",")
+
+
+class PlaceCounter(db.Model):
+    """Places held in one slot of one offer ('enrol', 'am', 'pm', a date, or a date and hour).
+
+    `capacity` is copied from the offer (and changed with it in one transaction) so that a place
+    is taken by a single conditional UPDATE on this row.
+    """
+
+    __tablename__ = "place_counters"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"))
+    slot: Mapped[str] = mapped_column(String(16))
+    capacity: Mapped[int] = mapped_column(Integer)
+    taken: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (
+        UniqueConstraint("offer_id", "slot", name="uq_counter"),
+        CheckConstraint("taken >= 0 AND taken <= capacity", name="ck_counter_taken"),
+    )

@@ -1,11 +1,14 @@
 """Reading the registry: one public nursery with its classes and offers."""
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from errors import NotFound
 from extensions import db
 
+from . import availability
 from .domain import CARE_TYPES, CLASS_TYPES, NURSERY_KINDS, PRICE_UNITS, class_age_range
 from .models import Nursery
 
@@ -29,6 +32,7 @@ def public_nursery(nursery_id: int) -> Nursery:
 def nursery_details(n: Nursery) -> dict:
     """The public details of a nursery, as the API and the page show them."""
     ages = sorted(n.admitted_months())
+    free = availability.free_by_offer(n.offers, date.today())
     return {
         "id": n.id,
         "name": n.name,
@@ -71,7 +75,8 @@ def nursery_details(n: Nursery) -> dict:
                 "price_unit": o.price_unit,
                 "price_unit_label": PRICE_UNITS.get(o.price_unit, o.price_unit),
                 "capacity": o.capacity,
-                "free_places": o.free_places,
+                "free_places": free[o.id],
+                "sessions": o.session_list() if o.care_type == "half_day" else None,
             }
             for o in sorted(n.offers, key=lambda o: (list(CARE_TYPES).index(o.care_type), o.id))
         ],

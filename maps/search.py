@@ -2,16 +2,18 @@
 
 import math
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from extensions import db
 
+from . import availability
 from . import index as spatial
 from .domain import CARE_TYPES
-from .models import Nursery, Offer, RegistryVersion
+from .models import Nursery, RegistryVersion
 
 MAX_LIMIT = 500
 MAX_RADIUS_M = 50_000.0
@@ -118,27 +120,10 @@ def nursery_index() -> spatial.NurseryIndex:
     return spatial.current_index(_version_key(), load_public_nurseries)
 
 
-def free_places(nursery_ids) -> dict[int, dict[str, int]]:
-    """Free places per care type for each nursery (all class types added up)."""
-    ids = [int(i) for i in nursery_ids]
-    result: dict[int, dict[str, int]] = {i: {} for i in ids}
-    if not ids:
-        return result
-    rows = db.session.execute(
-        select(Offer.nursery_id, Offer.care_type, func.sum(Offer.capacity - Offer.taken))
-        .where(Offer.nursery_id.in_(ids))
-        .group_by(Offer.nursery_id, Offer.care_type)
-    )
-    for nursery_id, care_type, free in rows:
-        result[nursery_id][care_type] = max(int(free or 0), 0)
-    return result
-
-
 def _ids_with_free_places(care_type: str | None) -> np.ndarray:
-    query = select(Offer.nursery_id).where(Offer.capacity > Offer.taken).distinct()
-    if care_type:
-        query = query.where(Offer.care_type == care_type)
-    return np.fromiter(db.session.scalars(query), dtype=np.int64)
+    return np.array(
+        availability.nurseries_with_free_places(care_type, date.today()), dtype=np.int64
+    )
 
 
 def search_nurseries(params: SearchParams, walk: WalkModel) -> tuple[int, list[Hit]]:
@@ -154,7 +139,7 @@ def search_nurseries(params: SearchParams, walk: WalkModel) -> tuple[int, list[H
         positions, dist = idx.nearest(params.lat, params.lon, params.offset + params.limit, mask)
     page = slice(params.offset, params.offset + params.limit)
     positions, dist = positions[page], dist[page]
-    places = free_places(idx.ids[positions])
+    places = availability.free_places(idx.ids[positions], date.today())
     hits = []
     for pos, d in zip(positions.tolist(), dist.tolist(), strict=True):
         n = idx.nurseries[pos]

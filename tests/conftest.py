@@ -6,7 +6,7 @@ Without it they are skipped with the reason shown; with REQUIRE_SERVICES=1 (CI) 
 
 import os
 import uuid
-from datetime import time
+from datetime import date, time
 from decimal import Decimal
 
 import pytest
@@ -64,6 +64,7 @@ def _make_app(url: str):
             "SECRET_KEY": "test-secret",
             "MAP_TILE_URL": "",
             "DEMO_NOTICE": "",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # scrypt is checked in test_accounts
         }
     )
 
@@ -141,8 +142,13 @@ def ctx(app):
 
 @pytest.fixture
 def make_nursery(app):
-    """Factory: a nursery with one class and offers, committed; returns its id."""
-    from maps.models import Nursery, NurseryClass, Offer, bump_registry_version
+    """Factory: a nursery with one class and offers, committed; returns its id.
+
+    `care` maps a care type to (capacity, places already held today); held places are written
+    straight into the place counters, standing in for bookings made elsewhere.
+    """
+    from maps.availability import today_slots
+    from maps.models import Nursery, NurseryClass, Offer, PlaceCounter, bump_registry_version
 
     counter = iter(range(1, 10_000))
 
@@ -177,17 +183,31 @@ def make_nursery(app):
                 nursery.classes.append(
                     NurseryClass(class_type=ct, name=f"{ct}班", carers=3, capacity=10)
                 )
-            for care_type, (capacity, taken) in care.items():
-                nursery.offers.append(
-                    Offer(
-                        care_type=care_type,
-                        price_yuan=Decimal("1800"),
-                        price_unit="month",
-                        capacity=capacity,
-                        taken=taken,
-                    )
+            offers = {}
+            for care_type, (capacity, _) in care.items():
+                offers[care_type] = Offer(
+                    care_type=care_type,
+                    price_yuan=Decimal("1800"),
+                    price_unit="month",
+                    capacity=capacity,
                 )
+                nursery.offers.append(offers[care_type])
             db.session.add(nursery)
+            db.session.flush()
+            today = today_slots(date.today())
+            held_slots = {
+                "full_day": ["enrol"],
+                "half_day": ["am", "pm"],
+                "temporary": [today[3]],
+                "hourly": today[4:],
+            }
+            for care_type, (capacity, taken) in care.items():
+                for slot in held_slots[care_type] if taken else []:
+                    db.session.add(
+                        PlaceCounter(
+                            offer_id=offers[care_type].id, slot=slot, capacity=capacity, taken=taken
+                        )
+                    )
             bump_registry_version()
             db.session.commit()
             return nursery.id

@@ -54,6 +54,7 @@ def test_login_never_redirects_off_site(csrf_app, make_user):
 
 
 def test_parent_registration_page_creates_a_parent_and_explains_errors(csrf_app):
+    csrf_app.config["PASSWORD_HASH_METHOD"] = "scrypt"  # the production default
     client = csrf_app.test_client()
     token = csrf_token(client, "/register")
     r = client.post(

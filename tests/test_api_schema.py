@@ -60,6 +60,7 @@ def _seed_registry():
         Nursery,
         NurseryClass,
         Offer,
+        PlaceCounter,
         Street,
         bump_registry_version,
     )
@@ -90,17 +91,24 @@ def _seed_registry():
             nursery.classes.append(
                 NurseryClass(class_type=class_type, name=f"{class_type}班", carers=3, capacity=10)
             )
-        for care_type, (capacity, taken) in care.items():
-            nursery.offers.append(
-                Offer(
-                    care_type=care_type,
-                    price_yuan=Decimal("1800"),
-                    price_unit="month",
-                    capacity=capacity,
-                    taken=taken,
-                )
+        offers = {}
+        for care_type, (capacity, _) in care.items():
+            offers[care_type] = Offer(
+                care_type=care_type,
+                price_yuan=Decimal("1800"),
+                price_unit="month",
+                capacity=capacity,
             )
+            nursery.offers.append(offers[care_type])
         db.session.add(nursery)
+        db.session.flush()
+        for care_type, (capacity, taken) in care.items():
+            if taken and care_type == "full_day":  # places held by bookings made elsewhere
+                db.session.add(
+                    PlaceCounter(
+                        offer_id=offers[care_type].id, slot="enrol", capacity=capacity, taken=taken
+                    )
+                )
     bump_registry_version()
     db.session.commit()
     # An account, so that /auth/register can run into a taken name and /auth/token a real one.

@@ -2,28 +2,51 @@
 
 import re
 from collections import Counter
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 import cli
 from accounts.models import User
 from accounts.roles import DEPARTMENTS, ROLES
 from accounts.services import authenticate
 from app import create_app
-from demo import DEMO_ACCOUNTS, DISTRICT_BBOX, load_demo
+from booking.models import Booking, BookingSlot, Child, NurseryConsent, Subsidy
+from booking.rules import HELD, check_age, last_day_in_band
+from demo import (
+    DEMO_ACCOUNTS,
+    DISTRICT_BBOX,
+    PARENT_PASSWORD,
+    SUBSIDY_SOURCE,
+    WAITLISTS,
+    load_demo,
+)
 from extensions import db
+from maps.availability import free_by_offer, free_places
 from maps.coords import wgs84_to_gcj02
 from maps.domain import (
     CARE_TYPES,
     DEFAULT_PRICE_UNIT,
     FAMILY_MAX_CHILDREN,
     NURSERY_KINDS,
+    class_age_range,
     class_capacity_limit,
 )
 from maps.geo import distance_m, distances_m
-from maps.models import Community, Nursery, NurseryClass, Offer, RegistryVersion, Street
+from maps.models import (
+    Community,
+    Nursery,
+    NurseryClass,
+    Offer,
+    PlaceCounter,
+    RegistryVersion,
+    Street,
+)
+
+NOW = datetime(2026, 11, 20, 9, 30)  # for the determinism test
 
 
 def _fresh_app(path):
@@ -46,11 +69,12 @@ def _dispose(app):
 def demo(tmp_path_factory):
     """One demo district on SQLite, loaded once for the read-only tests of this module."""
     app = _fresh_app(tmp_path_factory.mktemp("demo") / "t.sqlite3")
+    now = datetime.now().replace(microsecond=0)
     with app.app_context():
         cli.init_schema()
-        summary = load_demo()
+        summary = load_demo(now=now)
     with app.app_context():
-        yield summary
+        yield {**summary, "now": now}
         db.session.rollback()
     _dispose(app)
 
@@ -65,15 +89,47 @@ def communities(demo):
     return db.session.scalars(select(Community).order_by(Community.id)).all()
 
 
+@pytest.fixture
+def bookings(demo):
+    return db.session.scalars(
+        select(Booking)
+        .order_by(Booking.id)
+        .options(selectinload(Booking.slots), selectinload(Booking.child))
+    ).all()
+
+
+def _counters() -> dict[tuple[int, str], PlaceCounter]:
+    return {(c.offer_id, c.slot): c for c in db.session.scalars(select(PlaceCounter))}
+
+
+def _band(nursery: Nursery, offer: Offer) -> tuple[int, int]:
+    """The age band of an offer, as booking.services reckons it."""
+    if offer.class_type:
+        return class_age_range(nursery.kind, offer.class_type)
+    months = sorted(nursery.admitted_months())
+    return months[0], months[-1] + 1
+
+
 def test_counts_meet_the_minimums(demo):
     assert demo["streets"] == 12
     assert demo["communities"] >= 300
     assert demo["nurseries"] >= 150
     assert demo["users"] == len(DEMO_ACCOUNTS)
+    assert demo["families"] > 1000
     assert db.session.scalar(select(func.count()).select_from(Street)) == demo["streets"]
     assert db.session.scalar(select(func.count()).select_from(Community)) == demo["communities"]
     assert db.session.scalar(select(func.count()).select_from(Nursery)) == demo["nurseries"]
-    assert db.session.scalar(select(func.count()).select_from(User)) == demo["users"]
+    users = db.session.scalar(select(func.count()).select_from(User))
+    assert users == demo["users"] + demo["families"]
+    # One family, one child, one consent and one booking (with one slot) per family.
+    for model in (Child, NurseryConsent, Booking, BookingSlot):
+        assert db.session.scalar(select(func.count()).select_from(model)) == demo["families"]
+    by_status = dict(
+        db.session.execute(select(Booking.status, func.count()).group_by(Booking.status)).all()
+    )
+    assert by_status == {s: demo[f"bookings_{s}"] for s in ("confirmed", "pending", "waitlisted")}
+    assert by_status["pending"] < 0.1 * by_status["confirmed"]
+    assert by_status["waitlisted"] == sum(w[3] for w in WAITLISTS)
     assert db.session.get(RegistryVersion, 1).version == 1
     codes = db.session.scalars(select(Street.code).order_by(Street.code)).all()
     assert codes == [f"S{i:02d}" for i in range(1, 13)]
@@ -123,20 +179,23 @@ def test_classes_respect_the_national_limits(nurseries):
     assert "乳儿一班" in names and "托小一班" in names and "托大一班" in names
 
 
-def test_offers_have_sane_places_and_prices(nurseries):
+def test_offers_have_sane_places_and_prices(demo, nurseries):
     offers = [o for n in nurseries for o in n.offers]
+    free = free_by_offer(offers, demo["now"].date())
     for n in nurseries:
         assert n.offers, n.name
         for o in n.offers:
-            assert 0 <= o.taken <= o.capacity <= n.capacity
+            assert 0 <= free[o.id] <= o.capacity <= n.capacity
             assert o.price_unit == DEFAULT_PRICE_UNIT[o.care_type]
             assert o.price_yuan is not None and o.price_yuan > 0
             if o.care_type == "full_day" and o.class_type is None:
                 low, high = (1200, 2000) if n.inclusive else (2500, 5000)
                 assert low <= o.price_yuan <= high, (n.name, o.price_yuan)
     assert {o.care_type for o in offers} == set(CARE_TYPES)
-    full = [o for o in offers if o.taken == o.capacity]
+    full = [o for o in offers if free[o.id] == 0]
     assert full and len(full) < len(offers) / 3  # the "free places only" filter matters
+    assert {o.care_type for o in full} == {"full_day", "half_day"}
+    assert all(n.is_filed for n in nurseries if any(free[o.id] < o.capacity for o in n.offers))
     assert sum(o.class_type is None for o in offers) > 0.8 * len(offers)
     assert sum(o.care_type == "full_day" for o in offers) > 0.8 * len(nurseries)
 
@@ -213,11 +272,139 @@ def test_nursery_staff_are_bound_to_filed_nurseries_offering_every_care_type(dem
         assert all(o.capacity > 0 for o in nursery.offers)
 
 
+def test_place_counters_equal_the_places_held(demo, bookings):
+    counters = _counters()
+    offers = {o.id: o for o in db.session.scalars(select(Offer))}
+    held = Counter((s.offer_id, s.slot) for b in bookings if b.status in HELD for s in b.slots)
+    assert held and set(held) <= set(counters)  # no place is held without its counter
+    for key, counter in counters.items():
+        assert counter.taken == held[key], key
+        assert 0 <= counter.taken <= counter.capacity == offers[counter.offer_id].capacity
+    for b in bookings:
+        assert [(s.offer_id, s.slot) for s in b.slots] == [(b.offer_id, b.session or "enrol")]
+
+
+def test_every_held_child_fits_the_offers_age_band(demo, bookings):
+    today = demo["now"].date()
+    nurseries = {n.id: n for n in db.session.scalars(select(Nursery))}
+    offers = {o.id: o for o in db.session.scalars(select(Offer))}
+    consents = set(db.session.execute(select(NurseryConsent.child_id, NurseryConsent.nursery_id)))
+    for b in bookings:
+        nursery, offer = nurseries[b.nursery_id], offers[b.offer_id]
+        band = _band(nursery, offer)
+        birth = b.child.birth_date
+        assert nursery.is_filed and offer.nursery_id == nursery.id
+        assert b.care_type == offer.care_type in ("full_day", "half_day")
+        assert (b.session is None) == (b.care_type == "full_day")
+        assert b.session in (None, *offer.session_list())
+        if b.status in HELD:
+            check_age(birth, today, band)  # raises if the child is outside the band today
+        check_age(birth, b.start_date, band)
+        check_age(birth, b.end_date, band)
+        assert b.end_date == last_day_in_band(birth, band)
+        assert b.end_date >= today
+        assert (b.price_yuan, b.price_unit) == (offer.price_yuan, offer.price_unit)
+        assert (b.subsidy_yuan_per_year is not None) == nursery.inclusive
+        assert (b.child_id, b.nursery_id) in consents
+        assert b.child.parent_id == b.parent_id
+        assert b.child.consent_version == "2026-11"
+        if b.status == "confirmed":
+            assert today - timedelta(days=183) <= b.start_date <= today
+            assert b.queued_at is None and b.respond_by is None
+        elif b.status == "pending":
+            assert b.start_date > today and b.queued_at is None
+            assert b.respond_by == demo["now"] + timedelta(days=3)
+        else:
+            assert b.status == "waitlisted" and b.start_date > today
+
+
+def test_families_wait_only_for_full_slots(demo, bookings):
+    counters = _counters()
+    waiting = [b for b in bookings if b.status == "waitlisted"]
+    assert 2 <= len({b.offer_id for b in waiting}) <= 3
+    for b in waiting:
+        assert b.queued_at is not None and b.respond_by is None
+        for s in b.slots:
+            counter = counters[s.offer_id, s.slot]
+            assert counter.taken == counter.capacity, (b.id, s.slot)
+    # Queue order is the order the families were created in.
+    for offer_id in {b.offer_id for b in waiting}:
+        queue = [b.queued_at for b in waiting if b.offer_id == offer_id]
+        assert queue == sorted(queue) and len(set(queue)) == len(queue)
+    # One of them waits on an offer that is full altogether.
+    offers = db.session.scalars(select(Offer).where(Offer.id.in_({b.offer_id for b in waiting})))
+    free = free_by_offer(offers, demo["now"].date())
+    assert 0 in free.values()
+
+
+def test_staff_nurseries_have_free_places_and_a_full_morning_session(demo):
+    today = demo["now"].date()
+    counters = _counters()
+    staff = db.session.scalars(
+        select(User).where(User.role == "nursery_staff").order_by(User.username)
+    ).all()
+    for number, user in enumerate(staff, start=1):
+        places = free_places([user.nursery_id], today)[user.nursery_id]
+        assert set(places) == set(CARE_TYPES) and all(n > 0 for n in places.values())
+        half_day = db.session.scalar(
+            select(Offer).where(Offer.nursery_id == user.nursery_id, Offer.care_type == "half_day")
+        )
+        am = counters[half_day.id, "am"]
+        assert am.taken == am.capacity == half_day.capacity  # book 半日托 上午 → waitlist
+        waiting = db.session.scalar(
+            select(func.count()).where(
+                Booking.offer_id == half_day.id, Booking.status == "waitlisted"
+            )
+        )
+        assert waiting == sum(w[3] for w in WAITLISTS if w[0] == number)
+        pending = db.session.scalar(
+            select(func.count()).where(
+                Booking.nursery_id == user.nursery_id, Booking.status == "pending"
+            )
+        )
+        assert pending >= 2  # for the confirm/decline demo
+
+
+def test_demo_families_cannot_log_in(demo):
+    families = db.session.scalars(select(User).where(User.username.like("family-%"))).all()
+    assert len(families) == demo["families"]
+    assert {u.role for u in families} == {"parent"}
+    assert len({u.password_hash for u in families}) == 1
+    assert families[0].password_hash.startswith("scrypt:")
+    for user in families[:3]:
+        assert re.fullmatch(r"family-\d{4,}", user.username)
+        assert user.name == "演示家庭" + user.username.removeprefix("family-")
+        for password in ("", PARENT_PASSWORD, user.username, "password"):
+            assert authenticate(user.username, password) is None
+    names = db.session.scalars(select(Child.name)).all()
+    assert all(re.fullmatch(r"演示幼儿\d{4,}", name) for name in names)
+    # The demo parents start without children: the visitor adds them.
+    demo_parents = select(User.id).where(User.username.in_(["parent1", "parent2", "parent3"]))
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Child).where(Child.parent_id.in_(demo_parents))
+        )
+        == 0
+    )
+
+
+def test_subsidies_are_loaded(demo):
+    rows = db.session.scalars(select(Subsidy)).all()
+    assert {r.class_type: r.yuan_per_year for r in rows} == {
+        "older": 700,
+        "toddler": 800,
+        "infant": 900,
+        "mixed": 800,
+    }
+    assert {r.source for r in rows} == {SUBSIDY_SOURCE}
+    assert demo["subsidies"] == 4
+
+
 def _snapshot(path, seed):
     app = _fresh_app(path)
     with app.app_context():
         cli.init_schema()
-        load_demo(seed)
+        load_demo(seed, now=NOW)
         nurseries = db.session.execute(
             select(
                 Nursery.name, Nursery.lat, Nursery.lon, Nursery.kind, Nursery.filing_no
@@ -229,15 +416,40 @@ def _snapshot(path, seed):
             )
         ).all()
         offers = db.session.execute(
+            select(Offer.nursery_id, Offer.care_type, Offer.price_yuan, Offer.capacity).order_by(
+                Offer.id
+            )
+        ).all()
+        counters = db.session.execute(
             select(
-                Offer.nursery_id, Offer.care_type, Offer.price_yuan, Offer.capacity, Offer.taken
-            ).order_by(Offer.id)
+                PlaceCounter.offer_id, PlaceCounter.slot, PlaceCounter.capacity, PlaceCounter.taken
+            ).order_by(PlaceCounter.offer_id, PlaceCounter.slot)
+        ).all()
+        families = db.session.execute(
+            select(
+                User.username,
+                User.name,
+                Child.name,
+                Child.birth_date,
+                Booking.offer_id,
+                Booking.status,
+                Booking.session,
+                Booking.start_date,
+                Booking.end_date,
+                Booking.queued_at,
+                Booking.subsidy_yuan_per_year,
+            )
+            .join(Child, Child.id == Booking.child_id)
+            .join(User, User.id == Booking.parent_id)
+            .order_by(Booking.id)
         ).all()
     _dispose(app)
     return (
         [tuple(r) for r in nurseries],
         [tuple(r) for r in communities],
         [tuple(r) for r in offers],
+        [tuple(r) for r in counters],
+        [tuple(r) for r in families],
     )
 
 
@@ -247,6 +459,7 @@ def test_same_seed_gives_identical_data(tmp_path):
     assert first == second
     other = _snapshot(tmp_path / "c.sqlite3", 7)
     assert other[0] != first[0]
+    assert other[4] != first[4]
 
 
 def test_kinds_have_sensible_proportions(nurseries):
@@ -262,4 +475,16 @@ def test_load_demo_on_the_shared_app_fixture(app):
     with app.app_context():
         summary = load_demo()
         assert summary["nurseries"] == db.session.scalar(select(func.count()).select_from(Nursery))
+        assert summary["families"] == db.session.scalar(select(func.count()).select_from(Booking))
+        held = {
+            (offer_id, slot): count
+            for offer_id, slot, count in db.session.execute(
+                select(BookingSlot.offer_id, BookingSlot.slot, func.count())
+                .join(Booking, Booking.id == BookingSlot.booking_id)
+                .where(Booking.status.in_(HELD))
+                .group_by(BookingSlot.offer_id, BookingSlot.slot)
+            )
+        }
+        taken = {(c.offer_id, c.slot): c.taken for c in db.session.scalars(select(PlaceCounter))}
+        assert held == {key: n for key, n in taken.items() if n}
         assert authenticate("admin", "admin-demo-2026") is not None

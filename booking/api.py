@@ -1,0 +1,215 @@
+"""Booking endpoints of the JSON API (DESIGN §6): children, bookings, the nursery's side."""
+
+from datetime import date
+
+from flask import current_app, g, jsonify, request
+
+from api import bp, json_body, token_required
+from errors import DomainError
+from notifications.services import inbox
+
+from . import nursery as staff
+from . import queries, services
+from .parsing import parse_date, parse_int_id, parse_request
+from .rules import months_old
+from .waitlist import Settings
+
+
+def _settings() -> Settings:
+    return Settings.from_config(current_app.config)
+
+
+@bp.post("/children")
+@token_required("parent")
+def add_child():
+    data = json_body()
+    child = services.register_child(
+        g.api_user.id,
+        data.get("name"),
+        parse_date(data.get("birth_date"), "birth_date"),
+        data.get("guardian_consent"),
+        _settings(),
+        health_notes=data.get("health_notes"),
+    )
+    return jsonify({"id": child.id, "age_months": months_old(child.birth_date, date.today())}), 201
+
+
+@bp.get("/children")
+@token_required("parent")
+def list_children():
+    today = date.today()
+    return jsonify(
+        {
+            "results": [
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "birth_date": c.birth_date.isoformat(),
+                    "age_months": months_old(c.birth_date, today),
+                    "health_notes": c.health_notes,
+                }
+                for c in queries.children_of(g.api_user.id)
+            ]
+        }
+    )
+
+
+@bp.delete("/children/<int:child_id>")
+@token_required("parent")
+def delete_child(child_id: int):
+    services.delete_child(g.api_user.id, child_id, _settings())
+    return "", 204
+
+
+@bp.post("/bookings")
+@token_required("parent")
+def create_booking():
+    data = json_body()
+    booking, position = services.book(
+        g.api_user.id,
+        parse_int_id(data.get("child_id"), "child_id"),
+        parse_int_id(data.get("nursery_id"), "nursery_id"),
+        parse_request(data),
+        data.get("share_consent"),
+        _settings(),
+    )
+    return jsonify(queries.booking_dict(booking, position)), 201
+
+
+@bp.get("/bookings")
+@token_required("parent")
+def list_bookings():
+    rows, positions = queries.parent_bookings(g.api_user.id)
+    return jsonify(
+        {
+            "count": len(rows),
+            "results": [queries.booking_dict(b, positions.get(b.id)) for b in rows],
+        }
+    )
+
+
+@bp.get("/bookings/<int:booking_id>")
+@token_required("parent")
+def get_booking(booking_id: int):
+    booking = services.own_booking(g.api_user.id, booking_id)
+    from .waitlist import positions
+
+    return jsonify(queries.booking_dict(booking, positions([booking]).get(booking.id)))
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@token_required("parent")
+def cancel_booking(booking_id: int):
+    booking = services.cancel(g.api_user.id, booking_id, _settings())
+    return jsonify(queries.booking_dict(booking, None))
+
+
+@bp.post("/bookings/<int:booking_id>/accept")
+@token_required("parent")
+def accept_offer(booking_id: int):
+    booking = services.accept(g.api_user.id, booking_id, _settings())
+    return jsonify(queries.booking_dict(booking, None))
+
+
+@bp.get("/inbox")
+@token_required()
+def my_inbox():
+    return jsonify(
+        {
+            "results": [
+                {
+                    "id": n.id,
+                    "text": n.text,
+                    "created_at": n.created_at.isoformat(),
+                    "subject_type": n.subject_type,
+                    "subject_id": n.subject_id,
+                }
+                for n in inbox(g.api_user.id)
+            ]
+        }
+    )
+
+
+# --- nursery staff -------------------------------------------------------------------------
+
+
+@bp.put("/nursery/offers/<care_type>")
+@token_required("nursery_staff")
+def put_offer(care_type: str):
+    data = json_body()
+    offer = staff.set_offer(
+        g.api_user.id,
+        g.api_user.nursery_id,
+        care_type,
+        data.get("capacity"),
+        data.get("price_yuan"),
+        _settings(),
+        class_type=data.get("class_type"),
+        price_unit=data.get("price_unit"),
+        sessions=data.get("sessions"),
+    )
+    return jsonify(
+        {
+            "id": offer.id,
+            "care_type": offer.care_type,
+            "class_type": offer.class_type,
+            "capacity": offer.capacity,
+            "price_yuan": float(offer.price_yuan),
+            "price_unit": offer.price_unit,
+            "sessions": offer.sessions,
+        }
+    )
+
+
+@bp.get("/nursery/bookings")
+@token_required("nursery_staff")
+def nursery_bookings():
+    status = request.args.get("status")
+    allowed = ("pending", "confirmed", "waitlisted", "offered", "declined", "cancelled", "expired")
+    if status and status not in allowed:
+        raise DomainError("invalid_parameter", "status 不是有效的预约状态", field="status")
+    rows, positions = queries.nursery_bookings(g.api_user.nursery_id, [status] if status else None)
+    today = date.today()
+    return jsonify(
+        {
+            "count": len(rows),
+            "results": [queries.staff_booking_dict(b, positions.get(b.id), today) for b in rows],
+        }
+    )
+
+
+@bp.post("/nursery/bookings/<int:booking_id>/confirm")
+@token_required("nursery_staff")
+def confirm_booking(booking_id: int):
+    booking = staff.confirm(g.api_user.id, g.api_user.nursery_id, booking_id, _settings())
+    return jsonify(queries.booking_dict(booking, None))
+
+
+@bp.post("/nursery/bookings/<int:booking_id>/decline")
+@token_required("nursery_staff")
+def decline_booking(booking_id: int):
+    data = request.get_json(silent=True) or {}
+    booking = staff.decline(
+        g.api_user.id,
+        g.api_user.nursery_id,
+        booking_id,
+        data.get("reason") if isinstance(data, dict) else None,
+        _settings(),
+    )
+    return jsonify(queries.booking_dict(booking, None))
+
+
+@bp.post("/nursery/bookings/<int:booking_id>/move-to-front")
+@token_required("nursery_staff")
+def move_booking_to_front(booking_id: int):
+    data = json_body()
+    booking = staff.move_to_front(
+        g.api_user.id, g.api_user.nursery_id, booking_id, data.get("reason"), _settings()
+    )
+    return jsonify(queries.booking_dict(booking, None))
+
+
+@bp.get("/nursery/occupancy")
+@token_required("nursery_staff")
+def nursery_occupancy():
+    return jsonify(queries.occupancy(g.api_user.nursery_id, date.today()))

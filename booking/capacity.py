@@ -1,0 +1,108 @@
+"""Taking and releasing places: one conditional UPDATE per slot, inside the caller's transaction.
+
+`UPDATE place_counters SET taken = taken + 1 WHERE … AND taken < capacity` either takes a place or
+changes nothing, so two transactions can never both take the last one: on PostgreSQL the second
+waits for the first's row lock and re-checks the condition; on SQLite write transactions begin
+IMMEDIATE and run one at a time.
+"""
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from extensions import db
+from maps.models import Offer, PlaceCounter
+
+
+class NoPlace(Exception):
+    """A slot had no free place; the savepoint around the attempt is rolled back."""
+
+
+def _ensure_counters(offer: Offer, slots: list[str]) -> None:
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(PlaceCounter)
+        .values(
+            [
+                {"offer_id": offer.id, "slot": s, "capacity": offer.capacity, "taken": 0}
+                for s in slots
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["offer_id", "slot"])
+    )
+
+
+def try_take(offer: Offer, slots: list[str]) -> bool:
+    """Take one place in every slot, or none at all (all-or-nothing via a savepoint)."""
+    ordered = sorted(set(slots))  # one lock order for every transaction: no deadlocks
+    _ensure_counters(offer, ordered)
+    try:
+        with db.session.begin_nested():
+            for slot in ordered:
+                result = db.session.execute(
+                    update(PlaceCounter)
+                    .where(
+                        PlaceCounter.offer_id == offer.id,
+                        PlaceCounter.slot == slot,
+                        PlaceCounter.taken < PlaceCounter.capacity,
+                    )
+                    .values(taken=PlaceCounter.taken + 1)
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount != 1:
+                    raise NoPlace(slot)
+    except NoPlace:
+        return False
+    return True
+
+
+def release(offer_id: int, slots: list[str]) -> None:
+    """Give back one place in each slot."""
+    db.session.execute(
+        update(PlaceCounter)
+        .where(PlaceCounter.offer_id == offer_id, PlaceCounter.slot.in_(sorted(set(slots))))
+        .values(taken=PlaceCounter.taken - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def free_in(offer: Offer, slots: list[str]) -> dict[str, int]:
+    """Free places per slot (a slot nobody has taken yet has the offer's full capacity)."""
+    rows = dict(
+        db.session.execute(
+            select(PlaceCounter.slot, PlaceCounter.capacity - PlaceCounter.taken).where(
+                PlaceCounter.offer_id == offer.id, PlaceCounter.slot.in_(slots)
+            )
+        ).all()
+    )
+    return {s: rows.get(s, offer.capacity) for s in slots}
+
+
+def most_taken(offer_id: int) -> int:
+    """The most places held in any one slot of an offer."""
+    return db.session.scalar(
+        select(func.coalesce(func.max(PlaceCounter.taken), 0)).where(
+            PlaceCounter.offer_id == offer_id
+        )
+    )
+
+
+def set_capacity(offer: Offer, capacity: int) -> int | None:
+    """Change an offer's places. If a slot holds more than that, change nothing and return
+    the most places held in one slot."""
+    # Lock every counter of the offer first, so no booking takes a place between check and write
+    # (SQLite needs no lock: its write transactions already run one at a time).
+    db.session.execute(
+        select(PlaceCounter.id).where(PlaceCounter.offer_id == offer.id).with_for_update()
+    )
+    held = most_taken(offer.id)
+    if held > capacity:
+        return held
+    db.session.execute(
+        update(PlaceCounter)
+        .where(PlaceCounter.offer_id == offer.id)
+        .values(capacity=capacity)
+        .execution_options(synchronize_session=False)
+    )
+    offer.capacity = capacity
+    return None

@@ -1,0 +1,214 @@
+"""Reading bookings: a family's own, a nursery's own, waitlists and occupancy (托位使用率)."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from extensions import db
+from maps.domain import CARE_TYPES, CLASS_TYPES
+from maps.models import Nursery, Offer, PlaceCounter
+
+from . import waitlist
+from .models import Booking, Child
+from .rules import HELD, STATUS_LABELS, months_old
+
+
+def parent_bookings(parent_id: int) -> tuple[list[Booking], dict[int, int]]:
+    rows = list(
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.parent_id == parent_id)
+            .order_by(Booking.id.desc())
+            .options(
+                selectinload(Booking.nursery),
+                selectinload(Booking.child),
+                selectinload(Booking.slots),
+            )
+        )
+    )
+    return rows, waitlist.positions(rows)
+
+
+def nursery_bookings(nursery_id: int, statuses=None) -> tuple[list[Booking], dict[int, int]]:
+    query = (
+        select(Booking)
+        .where(Booking.nursery_id == nursery_id)
+        .order_by(Booking.priority.desc(), Booking.queued_at, Booking.id)
+        .options(
+            selectinload(Booking.child), selectinload(Booking.slots), selectinload(Booking.offer)
+        )
+    )
+    if statuses:
+        query = query.where(Booking.status.in_(statuses))
+    rows = list(db.session.scalars(query))
+    return rows, waitlist.positions(rows)
+
+
+def children_of(parent_id: int) -> list[Child]:
+    return list(
+        db.session.scalars(
+            select(Child)
+            .where(Child.parent_id == parent_id, Child.deleted_at.is_(None))
+            .order_by(Child.id)
+        )
+    )
+
+
+def _when(b: Booking) -> str:
+    if b.care_type == "hourly":
+        return f"{b.start_date:%Y-%m-%d} {b.start_hour:02d}:00–{b.end_hour:02d}:00"
+    if b.care_type == "temporary":
+        end = b.end_date or b.start_date
+        return f"{b.start_date:%Y-%m-%d}" + (f" 至 {end:%Y-%m-%d}" if end != b.start_date else "")
+    session = {"am": "（上午）", "pm": "（下午）"}.get(b.session or "", "")
+    return (
+        f"{b.start_date:%Y-%m-%d} 起"
+        + (f"至 {b.end_date:%Y-%m-%d}" if b.end_date else "")
+        + session
+    )
+
+
+def booking_dict(b: Booking, position: int | None) -> dict:
+    """A booking as its family sees it."""
+    return {
+        "id": b.id,
+        "status": b.status,
+        "status_label": STATUS_LABELS[b.status],
+        "waitlist_position": position,
+        "child_id": b.child_id,
+        "nursery_id": b.nursery_id,
+        "nursery_name": b.nursery.name,
+        "care_type": b.care_type,
+        "care_type_label": CARE_TYPES[b.care_type],
+        "start_date": b.start_date.isoformat(),
+        "end_date": b.end_date.isoformat() if b.end_date else None,
+        "session": b.session,
+        "start_time": f"{b.start_hour:02d}:00" if b.start_hour is not None else None,
+        "end_time": f"{b.end_hour:02d}:00" if b.end_hour is not None else None,
+        "when": _when(b),
+        "price_yuan": float(b.price_yuan) if b.price_yuan is not None else None,
+        "price_unit": b.price_unit,
+        "subsidy_yuan_per_year": b.subsidy_yuan_per_year,
+        "offer_expires_at": b.offer_expires_at.isoformat() if b.offer_expires_at else None,
+        "respond_by": b.respond_by.isoformat() if b.respond_by else None,
+        "reason": b.status_reason,
+        "created_at": b.created_at.isoformat(),
+    }
+
+
+def staff_booking_dict(b: Booking, position: int | None, today: date) -> dict:
+    """A booking as the nursery sees it: the child's data, shared under the family's consent."""
+    child = b.child
+    data = booking_dict(b, position)
+    data.pop("nursery_name")
+    data["child"] = {
+        "name": child.name,
+        "birth_date": child.birth_date.isoformat(),
+        "age_months": months_old(child.birth_date, today),
+        "health_notes": child.health_notes,
+    }
+    data["priority"] = b.priority
+    return data
+
+
+@dataclass
+class OccupancyRow:
+    care_type: str
+    class_type: str | None
+    slot_label: str
+    capacity: int
+    held: int
+
+    @property
+    def rate(self) -> float:
+        return self.held / self.capacity if self.capacity else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "care_type": self.care_type,
+            "class_type": self.class_type,
+            "slot": self.slot_label,
+            "capacity": self.capacity,
+            "held": self.held,
+            "rate": round(self.rate, 3),
+        }
+
+
+def occupancy(nursery_id: int, today: date, weeks: int = 4) -> dict:
+    """Places held ÷ places per care type and class, today and for each of the coming weeks.
+
+    Enrolments count on the days they cover; hourly care by its busiest hour of the day;
+    temporary care by day. A week's figure is the average of its days.
+    """
+    nursery = db.session.get(Nursery, nursery_id)
+    offers = list(db.session.scalars(select(Offer).where(Offer.nursery_id == nursery_id)))
+    enrolments = list(
+        db.session.scalars(
+            select(Booking).where(
+                Booking.nursery_id == nursery_id,
+                Booking.status.in_(HELD),
+                Booking.care_type.in_(("full_day", "half_day")),
+            )
+        )
+    )
+    counters = defaultdict(dict)
+    for offer_id, slot, taken in db.session.execute(
+        select(PlaceCounter.offer_id, PlaceCounter.slot, PlaceCounter.taken).where(
+            PlaceCounter.offer_id.in_([o.id for o in offers])
+        )
+    ):
+        counters[offer_id][slot] = taken
+
+    def held_on(offer: Offer, day: date, session: str | None = None) -> int:
+        if offer.care_type in ("full_day", "half_day"):
+            return sum(
+                1
+                for b in enrolments
+                if b.offer_id == offer.id
+                and (session is None or b.session == session)
+                and b.start_date <= day
+                and (b.end_date is None or day <= b.end_date)
+            )
+        if offer.care_type == "temporary":
+            return counters[offer.id].get(day.isoformat(), 0)
+        hours = [v for k, v in counters[offer.id].items() if k.startswith(day.isoformat() + "T")]
+        return max(hours, default=0)
+
+    rows = []
+    for offer in offers:
+        sessions = offer.session_list() if offer.care_type == "half_day" else [None]
+        for session in sessions:
+            label = {"am": "上午", "pm": "下午"}.get(session or "", "")
+            days = [today + timedelta(days=i) for i in range(7 * weeks)]
+            per_day = [held_on(offer, d, session) for d in days]
+            weekly = [sum(per_day[i * 7 : (i + 1) * 7]) / 7 for i in range(weeks)]
+            rows.append(
+                {
+                    **OccupancyRow(
+                        offer.care_type, offer.class_type, label, offer.capacity, per_day[0]
+                    ).as_dict(),
+                    "care_type_label": CARE_TYPES[offer.care_type],
+                    "class_label": CLASS_TYPES[offer.class_type].label
+                    if offer.class_type
+                    else "全部月龄",
+                    "weeks": [
+                        {
+                            "from": days[i * 7].isoformat(),
+                            "held": round(w, 1),
+                            "rate": round(w / offer.capacity, 3) if offer.capacity else 0.0,
+                        }
+                        for i, w in enumerate(weekly)
+                    ],
+                }
+            )
+    total_capacity = sum(r["capacity"] for r in rows)
+    total_held = sum(r["held"] for r in rows)
+    return {
+        "nursery_id": nursery.id,
+        "date": today.isoformat(),
+        "rate": round(total_held / total_capacity, 3) if total_capacity else 0.0,
+        "rows": rows,
+    }

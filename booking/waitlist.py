@@ -1,0 +1,165 @@
+"""Waitlists and offers: releasing places, offering them to the next family, expiry, positions."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased, selectinload
+
+from extensions import db
+from maps.domain import CARE_TYPES
+from maps.models import Offer
+from notifications.services import notify
+from workdays import add_working_days
+
+from . import capacity
+from .models import Booking, BookingSlot
+from .rules import ENROLMENT_TYPES
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Booking settings from configuration."""
+
+    horizon_days: int = 90
+    temporary_max_days: int = 15
+    response_working_days: int = 3
+    offer_hold_hours: int = 48
+    rules_version: str = "2026-11"
+
+    @classmethod
+    def from_config(cls, config) -> "Settings":
+        return cls(
+            config["BOOKING_HORIZON_DAYS"],
+            config["TEMPORARY_MAX_DAYS"],
+            config["NURSERY_RESPONSE_WORKING_DAYS"],
+            config["OFFER_HOLD_HOURS"],
+            config["CONSENT_RULES_VERSION"],
+        )
+
+
+def label(b: Booking) -> str:
+    """How a booking is named in messages: nursery and care type, never the child's name."""
+    return f"{b.nursery.name}的{CARE_TYPES[b.care_type]}预约（编号 {b.id}）"
+
+
+def hold(b: Booking, settings: Settings, now: datetime) -> None:
+    """The booking now holds its places: pending for enrolments, confirmed otherwise."""
+    if b.care_type in ENROLMENT_TYPES:
+        b.status = "pending"
+        b.respond_by = add_working_days(now, settings.response_working_days)
+    else:
+        b.status = "confirmed"
+    b.offer_expires_at = None
+    b.updated_at = now
+
+
+def end(b: Booking, status: str, reason: str | None, settings: Settings, now: datetime) -> None:
+    """Close a booking; if it held places, give them back and offer them to the next family."""
+    held = b.holds_place
+    b.status = status
+    b.status_reason = reason
+    b.offer_expires_at = None
+    b.respond_by = None
+    b.updated_at = now
+    if held:
+        capacity.release(b.offer_id, b.slot_keys())
+        db.session.flush()
+        offer_next(b.offer, settings, now)
+
+
+def offer_next(offer: Offer, settings: Settings, now: datetime) -> list[Booking]:
+    """Offer free places to waiting families in queue order.
+
+    A family later in the queue never gets a slot that an earlier family is still waiting for.
+    """
+    waiting = db.session.scalars(
+        select(Booking)
+        .where(Booking.offer_id == offer.id, Booking.status == "waitlisted")
+        .order_by(Booking.priority.desc(), Booking.queued_at, Booking.id)
+        .options(selectinload(Booking.slots))
+    ).all()
+    if not waiting:
+        return []
+    offered, blocked = [], set()
+    today = now.date()
+    for b in waiting:
+        keys = set(b.slot_keys())
+        if b.start_date < today and b.care_type not in ENROLMENT_TYPES:
+            # Dated care whose day has passed can no longer be offered.
+            b.status, b.status_reason, b.updated_at = "expired", "候补期间预约日期已过", now
+            notify(b.parent_id, f"{label(b)}在候补期间已过预约日期，已自动结束。", "booking", b.id)
+            continue
+        if keys & blocked:
+            blocked |= keys
+            continue
+        if capacity.try_take(offer, list(keys)):
+            b.status = "offered"
+            b.offer_expires_at = now + timedelta(hours=settings.offer_hold_hours)
+            b.updated_at = now
+            offered.append(b)
+            notify(
+                b.parent_id,
+                f"好消息：{label(b)}有空位了，已为您保留至 {b.offer_expires_at:%m月%d日 %H:%M}，"
+                "请在此之前确认接受。",
+                "booking",
+                b.id,
+            )
+        else:
+            blocked |= keys
+    return offered
+
+
+def expire_due(settings: Settings, now: datetime) -> int:
+    """Expire offers and unanswered requests past their deadline; the caller commits."""
+    due = db.session.scalars(
+        select(Booking)
+        .where(
+            or_(
+                and_(Booking.status == "offered", Booking.offer_expires_at <= now),
+                and_(Booking.status == "pending", Booking.respond_by <= now),
+            )
+        )
+        .order_by(Booking.id)
+        .options(selectinload(Booking.slots))
+    ).all()
+    for b in due:
+        if b.status == "offered":
+            reason, text = (
+                "未在保留期内接受递补",
+                f"{label(b)}的递补保留期已过，名额已递补给下一位。",
+            )
+        else:
+            reason, text = (
+                "机构未在规定时间内确认",
+                f"{label(b)}机构未按时确认，预约已过期，托位已释放。",
+            )
+        notify(b.parent_id, text, "booking", b.id)
+        end(b, "expired", reason, settings, now)
+    return len(due)
+
+
+def positions(bookings: list[Booking]) -> dict[int, int]:
+    """Waitlist position (1 = next in line) of each waitlisted booking among those it shares a
+    slot with."""
+    waiting = [b for b in bookings if b.status == "waitlisted"]
+    if not waiting:
+        return {}
+    mine, other = aliased(BookingSlot), aliased(BookingSlot)
+    ahead = aliased(Booking)
+    result = {}
+    for b in waiting:
+        earlier = or_(
+            ahead.priority > b.priority,
+            and_(ahead.priority == b.priority, ahead.queued_at < b.queued_at),
+            and_(ahead.priority == b.priority, ahead.queued_at == b.queued_at, ahead.id < b.id),
+        )
+        count = db.session.scalar(
+            select(func.count(func.distinct(ahead.id)))
+            .select_from(mine)
+            .join(other, and_(other.offer_id == mine.offer_id, other.slot == mine.slot))
+            .join(ahead, ahead.id == other.booking_id)
+            .where(mine.booking_id == b.id, ahead.status == "waitlisted", earlier)
+        )
+        result[b.id] = count + 1
+    return result
