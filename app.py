@@ -38,6 +38,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from accounts.views import bp as accounts_bp
     from api import bp as api_bp
     from api.openapi import bp as openapi_bp
+    from booking.portal import bp as portal_bp
+    from booking.views import bp as booking_bp
     from maps.views import bp as maps_bp
 
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies
@@ -45,6 +47,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(openapi_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(maps_bp)
+    app.register_blueprint(booking_bp)
+    app.register_blueprint(portal_bp)
 
     from cli import register_commands
 
