@@ -4,10 +4,19 @@ from pathlib import Path
 
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 import config as settings
 from errors import DomainError
 from extensions import csrf, db, limiter, login_manager
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:…>` limited to what an INTEGER column holds on SQLite and PostgreSQL alike."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -31,6 +40,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     @login_manager.user_loader
     def load_user(user_id: str):
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+    # Ids in URLs are database integers: a larger number is simply not found (404), not a 500.
+    app.url_map.converters["int"] = DatabaseIdConverter
 
     import accounts.api  # noqa: F401  (registers routes on the API blueprint)
     import booking.api  # noqa: F401

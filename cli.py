@@ -1,5 +1,6 @@
 """Command-line interface: `flask --app app <command>`."""
 
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -87,6 +88,23 @@ def register_commands(app: Flask) -> None:
         from maps.importer import import_communities
 
         run_import(import_communities, file, "小区")
+
+    bookings = AppGroup("bookings", help="Booking housekeeping.")
+    app.cli.add_command(bookings)
+
+    @bookings.command("expire")
+    def expire_bookings_command():
+        """Expire unanswered requests and lapsed offers, offering the places on (run from cron)."""
+        from booking.waitlist import Settings, expire_due
+        from extensions import begin_write
+        from notifications.services import drain_outbox
+
+        init_schema()
+        begin_write()
+        count = expire_due(Settings.from_config(app.config), datetime.now().replace(microsecond=0))
+        db.session.commit()
+        drain_outbox()
+        click.echo(f"已处理 {count} 个过期的预约或递补。")
 
     @users.command("create")
     @click.option(

@@ -5,7 +5,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -41,18 +41,29 @@ def _sqlite_begin(conn):
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def begin_write() -> None:
-    """Start the current use case's transaction as a writer.
+# Any fixed number: the key of the PostgreSQL advisory lock that write use cases take.
+WRITE_LOCK_KEY = 0x7475_7979  # "tuyy"
 
-    On SQLite a write transaction must take the write lock when it begins (BEGIN IMMEDIATE);
-    a deferred one that read first can fail to upgrade under concurrency. Any read-only
-    transaction already open (e.g. from loading the logged-in user) is ended first.
+
+def begin_write() -> None:
+    """Start the current use case's transaction as a writer: write use cases run one at a time.
+
+    SQLite: the transaction begins IMMEDIATE, taking the database's write lock at once (a deferred
+    one that read first can fail to upgrade under concurrency); a read-only transaction already
+    open (e.g. from loading the logged-in user) is ended first.
+    PostgreSQL: a transaction-scoped advisory lock gives the same one-at-a-time order, so the
+    waitlist logic (release, offer on, expire) never runs twice over the same rows and queue
+    times follow commit order; readers are never blocked. Places are still taken by conditional
+    updates, which hold even for code that forgot to call this.
     """
     session = db.session()  # the request's Session behind the scoped proxy
-    if session.get_bind().dialect.name != "sqlite":
-        return
-    if session.in_transaction():
-        if session.new or session.dirty or session.deleted:
-            raise RuntimeError("begin_write() must be called before any change in the use case")
-        session.rollback()
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("begin_write() must be called before any change in the use case")
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        if session.in_transaction():
+            session.rollback()
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    elif dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+        session.expire_all()  # anything loaded before the lock is re-read after it

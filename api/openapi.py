@@ -316,6 +316,300 @@ SPEC = {
 }
 
 
+def _json_body(required: list[str], properties: dict) -> dict:
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "required": required, "properties": properties}
+            }
+        },
+    }
+
+
+def _ok(description: str, schema: dict | None = None) -> dict:
+    response = {"description": description}
+    if schema is not None:
+        response["content"] = {"application/json": {"schema": schema}}
+    return response
+
+
+AUTH_ERRORS = {"401": ERROR, "403": ERROR}
+BOOKING_REF = {"$ref": "#/components/schemas/Booking"}
+BOOKING_PATHS = {
+    "/children": {
+        "get": {
+            "summary": "The parent's children",
+            "security": [{"bearer": []}],
+            "responses": {"200": _ok("Children"), **AUTH_ERRORS},
+        },
+        "post": {
+            "summary": "Register a child (needs the guardian's consent to the stated rules)",
+            "security": [{"bearer": []}],
+            "requestBody": _json_body(
+                ["name", "birth_date", "guardian_consent"],
+                {
+                    "name": {"type": "string", "maxLength": 64},
+                    "birth_date": {"type": "string", "format": "date"},
+                    "guardian_consent": {"type": "boolean", "const": True},
+                    "health_notes": {"type": "string", "maxLength": 500},
+                },
+            ),
+            "responses": {
+                "201": _ok(
+                    "Created",
+                    {
+                        "type": "object",
+                        "required": ["id", "age_months"],
+                        "properties": {
+                            "id": {"type": "integer"},
+                            "age_months": {"type": "integer"},
+                        },
+                    },
+                ),
+                "400": ERROR,
+                **AUTH_ERRORS,
+            },
+        },
+    },
+    "/children/{child_id}": {
+        "delete": {
+            "summary": "Delete a child: names and notes removed, bookings cancelled",
+            "security": [{"bearer": []}],
+            "parameters": [
+                {"name": "child_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+            ],
+            "responses": {"204": _ok("Deleted"), "404": ERROR, **AUTH_ERRORS},
+        }
+    },
+    "/bookings": {
+        "get": {
+            "summary": "The parent's bookings, with status and waitlist position",
+            "security": [{"bearer": []}],
+            "responses": {
+                "200": _ok(
+                    "Bookings",
+                    {
+                        "type": "object",
+                        "required": ["results"],
+                        "properties": {
+                            "count": {"type": "integer"},
+                            "results": {"type": "array", "items": BOOKING_REF},
+                        },
+                    },
+                ),
+                **AUTH_ERRORS,
+            },
+        },
+        "post": {
+            "summary": "Book a place (入托网上约): held at once when free, else waitlisted",
+            "security": [{"bearer": []}],
+            "requestBody": _json_body(
+                ["child_id", "nursery_id", "care_type", "start_date", "share_consent"],
+                {
+                    "child_id": {"type": "integer"},
+                    "nursery_id": {"type": "integer"},
+                    "care_type": CARE_TYPE,
+                    "start_date": {"type": "string", "format": "date"},
+                    "end_date": {"type": "string", "format": "date"},
+                    "session": {"type": "string", "enum": ["am", "pm"]},
+                    "start_time": {"type": "string", "pattern": "^[0-2][0-9]:00$"},
+                    "end_time": {"type": "string", "pattern": "^[0-2][0-9]:00$"},
+                    "share_consent": {"type": "boolean", "const": True},
+                },
+            ),
+            "responses": {
+                "201": _ok("Booked or waitlisted", BOOKING_REF),
+                "400": ERROR,
+                "404": ERROR,
+                "409": ERROR,
+                **AUTH_ERRORS,
+            },
+        },
+    },
+    "/bookings/{booking_id}": {
+        "get": {
+            "summary": "One of the parent's bookings",
+            "security": [{"bearer": []}],
+            "parameters": [
+                {
+                    "name": "booking_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer"},
+                }
+            ],
+            "responses": {"200": _ok("Booking", BOOKING_REF), "404": ERROR, **AUTH_ERRORS},
+        }
+    },
+    "/bookings/{booking_id}/cancel": {
+        "post": {
+            "summary": "Cancel; a held place goes to the next waiting family",
+            "security": [{"bearer": []}],
+            "parameters": [
+                {
+                    "name": "booking_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer"},
+                }
+            ],
+            "responses": {
+                "200": _ok("Cancelled", BOOKING_REF),
+                "404": ERROR,
+                "409": ERROR,
+                **AUTH_ERRORS,
+            },
+        }
+    },
+    "/bookings/{booking_id}/accept": {
+        "post": {
+            "summary": "Accept an offered place before it expires",
+            "security": [{"bearer": []}],
+            "parameters": [
+                {
+                    "name": "booking_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer"},
+                }
+            ],
+            "responses": {
+                "200": _ok("Accepted", BOOKING_REF),
+                "404": ERROR,
+                "409": ERROR,
+                **AUTH_ERRORS,
+            },
+        }
+    },
+    "/inbox": {
+        "get": {
+            "summary": "The user's notifications, newest first",
+            "security": [{"bearer": []}],
+            "responses": {"200": _ok("Notifications"), **AUTH_ERRORS},
+        }
+    },
+    "/nursery/offers/{care_type}": {
+        "put": {
+            "summary": "Nursery staff: set a care type's places, price, unit and sessions",
+            "security": [{"bearer": []}],
+            "parameters": [
+                {"name": "care_type", "in": "path", "required": True, "schema": CARE_TYPE}
+            ],
+            "requestBody": _json_body(
+                ["capacity", "price_yuan"],
+                {
+                    "capacity": {"type": "integer", "minimum": 0, "maximum": 1000},
+                    "price_yuan": {"type": "number", "minimum": 0},
+                    "class_type": {
+                        "type": "string",
+                        "enum": ["infant", "toddler", "older", "mixed"],
+                    },
+                    "price_unit": {"type": "string", "enum": ["month", "session", "hour", "day"]},
+                    "sessions": {"type": "string", "enum": ["am", "pm", "am,pm"]},
+                },
+            ),
+            "responses": {"200": _ok("Saved"), "400": ERROR, "409": ERROR, **AUTH_ERRORS},
+        }
+    },
+    "/nursery/bookings": {
+        "get": {
+            "summary": "Nursery staff: the nursery's bookings, with the children's shared data",
+            "security": [{"bearer": []}],
+            "parameters": [
+                _q(
+                    "status",
+                    {
+                        "type": "string",
+                        "enum": [
+                            "pending",
+                            "confirmed",
+                            "waitlisted",
+                            "offered",
+                            "declined",
+                            "cancelled",
+                            "expired",
+                        ],
+                    },
+                    "Only this status",
+                )
+            ],
+            "responses": {"200": _ok("Bookings"), "400": ERROR, **AUTH_ERRORS},
+        }
+    },
+    "/nursery/occupancy": {
+        "get": {
+            "summary": "Nursery staff: occupancy (托位使用率) today and for the coming weeks",
+            "security": [{"bearer": []}],
+            "responses": {"200": _ok("Occupancy"), **AUTH_ERRORS},
+        }
+    },
+}
+for _action, _summary, _body in (
+    ("confirm", "Nursery staff: confirm a pending request", None),
+    (
+        "decline",
+        "Nursery staff: decline with a reason shown to the family",
+        {"reason": {"type": "string", "maxLength": 200}},
+    ),
+    (
+        "move-to-front",
+        "Nursery staff: move a waiting family to the front, with a reason",
+        {"reason": {"type": "string", "maxLength": 200}},
+    ),
+):
+    BOOKING_PATHS[f"/nursery/bookings/{{booking_id}}/{_action}"] = {
+        "post": {
+            "summary": _summary,
+            "security": [{"bearer": []}],
+            "parameters": [
+                {
+                    "name": "booking_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer"},
+                }
+            ],
+            **({"requestBody": _json_body(["reason"], _body)} if _body else {}),
+            "responses": {
+                "200": _ok("Done", BOOKING_REF),
+                "400": ERROR,
+                "404": ERROR,
+                "409": ERROR,
+                **AUTH_ERRORS,
+            },
+        }
+    }
+SPEC["paths"].update(BOOKING_PATHS)
+SPEC["components"]["schemas"]["Booking"] = {
+    "type": "object",
+    "required": ["id", "status", "waitlist_position", "nursery_id", "care_type", "start_date"],
+    "properties": {
+        "id": {"type": "integer"},
+        "status": {
+            "type": "string",
+            "enum": [
+                "pending",
+                "confirmed",
+                "waitlisted",
+                "offered",
+                "declined",
+                "cancelled",
+                "expired",
+            ],
+        },
+        "waitlist_position": {"type": ["integer", "null"], "minimum": 1},
+        "nursery_id": {"type": "integer"},
+        "care_type": CARE_TYPE,
+        "start_date": {"type": "string"},
+        "end_date": {"type": ["string", "null"]},
+        "offer_expires_at": {"type": ["string", "null"]},
+        "price_yuan": {"type": ["number", "null"]},
+        "subsidy_yuan_per_year": {"type": ["integer", "null"]},
+    },
+}
+
+
 @bp.get("/api/v1/openapi.json")
 def openapi():
     return jsonify(SPEC)

@@ -6,7 +6,9 @@ waits for the first's row lock and re-checks the condition; on SQLite write tran
 IMMEDIATE and run one at a time.
 """
 
-from sqlalchemy import func, select, update
+from datetime import date
+
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -78,16 +80,21 @@ def free_in(offer: Offer, slots: list[str]) -> dict[str, int]:
     return {s: rows.get(s, offer.capacity) for s in slots}
 
 
-def most_taken(offer_id: int) -> int:
-    """The most places held in any one slot of an offer."""
+def _current(today: date):
+    """Counters that still matter: enrolment and session slots, and dated slots from today on."""
+    return or_(PlaceCounter.slot.in_(("enrol", "am", "pm")), PlaceCounter.slot >= today.isoformat())
+
+
+def most_taken(offer_id: int, today: date) -> int:
+    """The most places held in any one current slot of an offer."""
     return db.session.scalar(
         select(func.coalesce(func.max(PlaceCounter.taken), 0)).where(
-            PlaceCounter.offer_id == offer_id
+            PlaceCounter.offer_id == offer_id, _current(today)
         )
     )
 
 
-def set_capacity(offer: Offer, capacity: int) -> int | None:
+def set_capacity(offer: Offer, capacity: int, today: date) -> int | None:
     """Change an offer's places. If a slot holds more than that, change nothing and return
     the most places held in one slot."""
     # Lock every counter of the offer first, so no booking takes a place between check and write
@@ -95,12 +102,13 @@ def set_capacity(offer: Offer, capacity: int) -> int | None:
     db.session.execute(
         select(PlaceCounter.id).where(PlaceCounter.offer_id == offer.id).with_for_update()
     )
-    held = most_taken(offer.id)
+    held = most_taken(offer.id, today)
     if held > capacity:
         return held
+    # Counters of past days keep the capacity they had (they are history).
     db.session.execute(
         update(PlaceCounter)
-        .where(PlaceCounter.offer_id == offer.id)
+        .where(PlaceCounter.offer_id == offer.id, _current(today))
         .values(capacity=capacity)
         .execution_options(synchronize_session=False)
     )

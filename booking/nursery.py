@@ -208,7 +208,20 @@ def set_offer(
         )
         db.session.add(offer)
     else:
-        held = capacity.set_capacity(offer, capacity_value)
+        if sessions and offer.care_type == "half_day":
+            dropped = set(offer.session_list()) - set(sessions.split(","))
+            busy = [
+                s
+                for s, free in capacity.free_in(offer, sorted(dropped)).items()
+                if free < offer.capacity
+            ]
+            if busy:
+                raise Conflict(
+                    "session_in_use",
+                    "该时段还有家庭的预约占用托位，不能停开（请先处理这些预约）",
+                    field="sessions",
+                )
+        held = capacity.set_capacity(offer, capacity_value, now.date())
         if held is not None:
             raise Conflict(
                 "capacity_below_held",

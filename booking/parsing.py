@@ -22,10 +22,13 @@ def parse_date(value, field: str, required: bool = True) -> date | None:
         ) from None
 
 
+MAX_ID = 2**31 - 1  # what an INTEGER column holds
+
+
 def parse_int_id(value, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        if isinstance(value, str) and value.isdigit():
-            return int(value)
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
         raise DomainError("invalid_id", f"{field} 须为正整数", field=field)
     return value
 

@@ -4,6 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -16,7 +17,15 @@ from .models import Booking, Child
 from .rules import HELD, STATUS_LABELS, months_old
 
 
+def _refresh() -> None:
+    """Lists show current states: expire overdue offers and requests first."""
+    from .services import refresh
+
+    refresh(waitlist.Settings.from_config(current_app.config))
+
+
 def parent_bookings(parent_id: int) -> tuple[list[Booking], dict[int, int]]:
+    _refresh()
     rows = list(
         db.session.scalars(
             select(Booking)
@@ -33,6 +42,7 @@ def parent_bookings(parent_id: int) -> tuple[list[Booking], dict[int, int]]:
 
 
 def nursery_bookings(nursery_id: int, statuses=None) -> tuple[list[Booking], dict[int, int]]:
+    _refresh()
     query = (
         select(Booking)
         .where(Booking.nursery_id == nursery_id)

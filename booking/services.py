@@ -1,8 +1,10 @@
 """Parents' use cases: children and consent, booking, cancelling, accepting offers."""
 
+import logging
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from errors import Conflict, DomainError, NotFound
@@ -28,6 +30,7 @@ from .rules import (
 )
 from .waitlist import Settings, label
 
+log = logging.getLogger(__name__)
 MAX_NAME = 64
 MAX_NOTES = 500
 
@@ -41,9 +44,17 @@ def _rule(exc: RuleError) -> DomainError:
 
 
 def _finish() -> None:
-    """Commit the use case, then deliver its notifications."""
+    """Commit the use case, then deliver its notifications.
+
+    A failed delivery never fails the use case: the messages stay in the outbox for the next
+    drain (and `flask --app app bookings expire` drains too).
+    """
     db.session.commit()
-    drain_outbox()
+    try:
+        drain_outbox()
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("outbox drain failed; messages stay queued")
 
 
 def own_child(parent_id: int, child_id, include_deleted: bool = False) -> Child:
@@ -180,7 +191,8 @@ def _dated_overlap(req: Request, b: Booking) -> bool:
 
 
 def _subsidy(nursery: Nursery, offer: Offer, child: Child, start: date) -> int | None:
-    if not nursery.inclusive:
+    """The district's yearly per-child subsidy: for enrolments at inclusive nurseries only."""
+    if not nursery.inclusive or offer.care_type not in ENROLMENT_TYPES:
         return None
     class_type = offer.class_type
     if class_type is None:
@@ -199,7 +211,6 @@ def book(
     now: datetime | None = None,
 ) -> tuple[Booking, int | None]:
     """Book a place: held at once when free, else join the waitlist. Returns (booking, position)."""
-    now = _now(now)
     if share_consent is not True:
         raise DomainError(
             "share_consent_required",
@@ -213,6 +224,7 @@ def book(
             field="care_type",
         )
     begin_write()
+    now = _now(now)  # read after the write lock, so queue times follow the order of commits
     waitlist.expire_due(settings, now)
     child = own_child(parent_id, child_id)
     nursery = (
@@ -327,6 +339,15 @@ def _notify_staff(nursery_id: int, text: str, booking_id: int, now: datetime) ->
         select(User.id).where(User.nursery_id == nursery_id, User.role == "nursery_staff")
     ):
         notify(user_id, text, "booking", booking_id, now)
+
+
+def refresh(settings: Settings, now: datetime | None = None) -> None:
+    """Expire what is overdue before showing bookings (writes only when something is due)."""
+    now = _now(now)
+    if waitlist.anything_due(now):
+        begin_write()
+        waitlist.expire_due(settings, now)
+        _finish()
 
 
 def own_booking(parent_id: int, booking_id: int) -> Booking:

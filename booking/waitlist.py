@@ -110,18 +110,21 @@ def offer_next(offer: Offer, settings: Settings, now: datetime) -> list[Booking]
     return offered
 
 
+def _due(now: datetime):
+    return or_(
+        and_(Booking.status == "offered", Booking.offer_expires_at <= now),
+        and_(Booking.status == "pending", Booking.respond_by <= now),
+    )
+
+
+def anything_due(now: datetime) -> bool:
+    return db.session.scalar(select(Booking.id).where(_due(now)).limit(1)) is not None
+
+
 def expire_due(settings: Settings, now: datetime) -> int:
     """Expire offers and unanswered requests past their deadline; the caller commits."""
     due = db.session.scalars(
-        select(Booking)
-        .where(
-            or_(
-                and_(Booking.status == "offered", Booking.offer_expires_at <= now),
-                and_(Booking.status == "pending", Booking.respond_by <= now),
-            )
-        )
-        .order_by(Booking.id)
-        .options(selectinload(Booking.slots))
+        select(Booking).where(_due(now)).order_by(Booking.id).options(selectinload(Booking.slots))
     ).all()
     for b in due:
         if b.status == "offered":

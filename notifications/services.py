@@ -7,7 +7,7 @@ from typing import Protocol
 from flask import current_app
 from sqlalchemy import select
 
-from extensions import db
+from extensions import begin_write, db
 
 from .models import Notification, OutboxMessage
 
@@ -46,9 +46,13 @@ def _sender() -> Sender:
 
 
 def drain_outbox(limit: int = 100) -> int:
-    """Deliver queued messages; a failure is recorded for a later retry. Returns how many sent."""
+    """Deliver queued messages; a failure is recorded for a later retry. Returns how many sent.
+
+    Runs as a write use case of its own, so two workers never deliver the same message.
+    """
     sender = _sender()
     sent = 0
+    begin_write()
     rows = db.session.execute(
         select(OutboxMessage, Notification)
         .join(Notification, Notification.id == OutboxMessage.notification_id)
@@ -65,8 +69,7 @@ def drain_outbox(limit: int = 100) -> int:
         else:
             message.sent_at = datetime.now()
             sent += 1
-    if rows:
-        db.session.commit()
+    db.session.commit()
     return sent
 
 

@@ -197,3 +197,16 @@ def test_openapi_document_describes_the_contract(client):
         "limit",
         "offset",
     }
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/nurseries/99999999999999999999",
+        "/nurseries/99999999999999999999",
+        "/api/v1/nurseries/2147483648",
+    ],
+)
+def test_ids_too_large_for_the_database_are_not_found(client, path):
+    r = client.get(path)
+    assert r.status_code == 404

@@ -418,3 +418,55 @@ def test_opening_hours_bound_hourly_care(world):
         book(world, 0, "hourly", start_hour=8, end_hour=10)
     _, state, _ = book(world, 0, "hourly", start_hour=9, end_hour=12)
     assert state == "confirmed"
+
+
+def test_the_expire_command_offers_lapsed_places_on(world, app):
+    from datetime import datetime
+
+    today = datetime.now().replace(microsecond=0)
+    first, _, _ = book(
+        world, 0, now=today - timedelta(days=10), start_date=today.date() + timedelta(days=3)
+    )
+    book(world, 1, now=today - timedelta(days=10), start_date=today.date() + timedelta(days=3))
+    waiting, _, _ = book(
+        world, 2, now=today - timedelta(days=10), start_date=today.date() + timedelta(days=3)
+    )
+    result = app.test_cli_runner().invoke(args=["bookings", "expire"])
+    assert result.exit_code == 0 and "已处理 2 个" in result.output
+    assert status(first) == "expired" and status(waiting) == "offered"
+
+
+def test_past_days_do_not_stop_a_nursery_lowering_dated_capacity(world):
+    past = NOW - timedelta(days=10)
+    last_week = TODAY - timedelta(days=5)
+    book(world, 0, "temporary", now=past, start_date=last_week)
+    book(world, 1, "temporary", now=past, start_date=last_week)
+    offer = staff.set_offer(
+        world["staff"], world["nursery"], "temporary", 1, "200", SETTINGS, now=NOW
+    )
+    assert offer.capacity == 1
+    # The past day's counter keeps its history; today's and later follow the new capacity.
+    assert taken(world["nursery"], "temporary", last_week.isoformat()) == 2
+
+
+def test_a_half_day_session_with_held_places_cannot_be_closed(world):
+    book(world, 0, "half_day", session="pm")
+    with pytest.raises(DomainError) as caught:
+        staff.set_offer(
+            world["staff"],
+            world["nursery"],
+            "half_day",
+            2,
+            "1000",
+            SETTINGS,
+            sessions="am",
+            now=NOW,
+        )
+    assert caught.value.code == "session_in_use"
+    db.session.rollback()
+    staff.set_offer(
+        world["staff"], world["nursery"], "half_day", 2, "1000", SETTINGS, sessions="pm", now=NOW
+    )
+    with pytest.raises(DomainError) as caught:
+        book(world, 1, "half_day", session="am")
+    assert caught.value.code == "session_not_offered"

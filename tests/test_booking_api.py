@@ -193,3 +193,32 @@ def test_deleting_a_child_through_the_api(client, api):
         client.get("/api/v1/bookings", headers=t["p1"]).get_json()["results"][0]["status"]
         == "cancelled"
     )
+
+
+def test_ids_too_large_for_the_database_are_refused_not_crashed(client, api):
+    t = api["tokens"]
+    kid = add_child(client, t["p1"])
+    r = book(client, t["p1"], 99999999999999999999, api["mine"])
+    assert r.status_code == 400 and r.get_json()["error"]["field"] == "child_id"
+    r = book(client, t["p1"], kid, 2**31)
+    assert r.status_code == 400 and r.get_json()["error"]["field"] == "nursery_id"
+    r = client.post("/api/v1/bookings/99999999999999999999/cancel", headers=t["p1"])
+    assert r.status_code == 404
+
+
+def test_a_lapsed_offer_shows_as_expired_in_the_list(app, client, api):
+    from datetime import datetime
+
+    from booking.models import Booking
+    from extensions import db
+
+    t = api["tokens"]
+    kid1, kid2 = add_child(client, t["p1"]), add_child(client, t["p2"])
+    first = book(client, t["p1"], kid1, api["mine"]).get_json()["id"]
+    waiting = book(client, t["p2"], kid2, api["mine"]).get_json()["id"]
+    client.post(f"/api/v1/bookings/{first}/cancel", headers=t["p1"])
+    with app.app_context():
+        db.session.get(Booking, waiting).offer_expires_at = datetime(2020, 1, 1)
+        db.session.commit()
+    listed = client.get("/api/v1/bookings", headers=t["p2"]).get_json()["results"]
+    assert listed[0]["status"] == "expired"

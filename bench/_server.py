@@ -1,0 +1,463 @@
+"""The real app under gunicorn, and many families booking at once over HTTP.
+
+Shared by ``bench/booking.py`` and ``tests/test_booking_race.py``:
+
+- ``sqlite_database()`` / ``postgres_database()``: a throwaway database (a temporary file, or a
+  fresh PostgreSQL database created next to the admin URL's and dropped afterwards);
+- ``init_db()``: ``flask --app app init-db`` against it, as an operator would;
+- ``seed()``: one filed nursery with a few places of one care type, and parents with a child each,
+  written through the app's models (passwords hashed with a cheap pbkdf2, to stay fast);
+- ``gunicorn()``: ``gunicorn app:app -w N`` on a free 127.0.0.1 port, always terminated;
+- ``get_tokens()`` and ``post_bookings()``: a bounded pool of client threads that all start at
+  once (a barrier), talking to 127.0.0.1 only;
+- ``db_figures()``: what the database holds afterwards (statuses, counters, waitlist positions).
+"""
+
+import http.client
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+BIN = Path(sys.executable).parent
+PG_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+PASSWORD = "race-pass-123"
+CHEAP_HASH = "pbkdf2:sha256:1000"  # the test suite's cheap method; scrypt would dominate the set-up
+
+
+class Unavailable(RuntimeError):
+    """A service the run needs (the PostgreSQL server) is not reachable."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- databases ----------------------------------------------------------------------------
+
+
+@contextmanager
+def sqlite_database() -> Iterator[str]:
+    """The URL of a fresh SQLite file in a temporary directory."""
+    with tempfile.TemporaryDirectory(prefix="tuoyu-race-") as tmp:
+        yield f"sqlite:///{Path(tmp) / 'race.sqlite3'}"
+
+
+@contextmanager
+def postgres_database(admin_url: str = PG_ADMIN_URL) -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database, dropped (with its connections) afterwards."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"tuoyu_race_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server here"
+        admin.dispose()
+        raise Unavailable(f"PostgreSQL is not reachable at {admin_url}: {exc!r}") from exc
+    try:
+        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.dispose()
+
+
+@contextmanager
+def database(kind: str) -> Iterator[str]:
+    if kind == "sqlite":
+        with sqlite_database() as url:
+            yield url
+    elif kind == "postgresql":
+        with postgres_database() as url:
+            yield url
+    else:
+        raise ValueError(kind)
+
+
+def server_env(db_url: str) -> dict:
+    """The environment gunicorn and the CLI run with: this database, no rate limits."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "RATELIMIT_ENABLED": "0",
+        "SECRET_KEY": "race-" + secrets.token_hex(8),  # keeps the instance folder untouched
+        "MAP_TILE_URL": "",
+        "GEOCODER": "gazetteer",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("REDIS_URL", None)
+    return env
+
+
+def init_db(env: dict) -> None:
+    """``flask --app app init-db``, as an operator prepares a database."""
+    subprocess.run(
+        [str(BIN / "flask"), "--app", "app", "init-db"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Seed:
+    nursery_id: int
+    offer_id: int
+    places: int
+    usernames: list[str]
+    children: list[int]  # children[i] belongs to usernames[i]
+
+
+def _app(db_url: str):
+    from app import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "race-seed"})
+
+
+def seed(db_url: str, places: int, families: int, care_type: str = "full_day") -> Seed:
+    """A filed nursery (toddler and older classes) offering `places` places of one care type,
+    and `families` parents with a 20-month-old child each."""
+    from werkzeug.security import generate_password_hash
+
+    from accounts.models import User
+    from booking.models import Child
+    from extensions import db
+    from maps.models import Nursery, NurseryClass, Offer, bump_registry_version
+
+    app = _app(db_url)
+    today = date.today()
+    with app.app_context():
+        nursery = Nursery(
+            name="压测托育园",
+            address="压测路1号",
+            kind="private",
+            filing_no=f"压测备-{uuid.uuid4().hex[:8]}",
+            lat=29.6,
+            lon=106.52,
+            capacity=places,
+        )
+        nursery.classes = [
+            NurseryClass(class_type="toddler", name="托小班", carers=3, capacity=15),
+            NurseryClass(class_type="older", name="托大班", carers=3, capacity=20),
+        ]
+        offer = Offer(care_type=care_type, price_unit="month", price_yuan=1800, capacity=places)
+        nursery.offers = [offer]
+        db.session.add(nursery)
+        bump_registry_version()
+        password_hash = generate_password_hash(PASSWORD, method=CHEAP_HASH)
+        tag = uuid.uuid4().hex[:6]
+        users = [
+            User(username=f"race-{tag}-{i}", password_hash=password_hash, role="parent")
+            for i in range(families)
+        ]
+        db.session.add_all(users)
+        db.session.flush()
+        # About 20 months old on the start date: inside the toddler class's band.
+        birth = today - timedelta(days=20 * 30 + 10)
+        kids = [
+            Child(
+                parent_id=u.id,
+                name=f"孩子{i}",
+                birth_date=birth,
+                consent_version=app.config["CONSENT_RULES_VERSION"],
+                consent_at=datetime.now().replace(microsecond=0),
+            )
+            for i, u in enumerate(users)
+        ]
+        db.session.add_all(kids)
+        db.session.commit()
+        result = Seed(
+            nursery.id, offer.id, places, [u.username for u in users], [k.id for k in kids]
+        )
+        db.session.remove()
+        db.engine.dispose()
+    return result
+
+
+def db_figures(db_url: str, nursery_id: int) -> dict:
+    """Bookings per status, places taken per slot, and the waitlist positions, from the DB."""
+    from sqlalchemy import func, select
+
+    from booking.models import Booking
+    from booking.waitlist import positions
+    from extensions import db
+    from maps.models import Offer, PlaceCounter
+
+    app = _app(db_url)
+    with app.app_context():
+        statuses = dict(
+            db.session.execute(
+                select(Booking.status, func.count())
+                .where(Booking.nursery_id == nursery_id)
+                .group_by(Booking.status)
+            ).all()
+        )
+        counters = {
+            slot: (taken, cap)
+            for slot, taken, cap in db.session.execute(
+                select(PlaceCounter.slot, PlaceCounter.taken, PlaceCounter.capacity)
+                .join(Offer, Offer.id == PlaceCounter.offer_id)
+                .where(Offer.nursery_id == nursery_id)
+            )
+        }
+        waiting = list(
+            db.session.scalars(
+                select(Booking).where(
+                    Booking.nursery_id == nursery_id, Booking.status == "waitlisted"
+                )
+            )
+        )
+        pos = sorted(positions(waiting).values())
+        db.session.remove()
+        db.engine.dispose()
+    return {"statuses": statuses, "counters": counters, "positions": pos}
+
+
+# --- the server ---------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    port: int
+    proc: subprocess.Popen
+    log_path: Path
+    command: list[str] = field(default_factory=list)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log().splitlines()[-lines:])
+
+
+def _get(port: int, path: str, timeout: float = 5.0) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+    finally:
+        conn.close()
+
+
+@contextmanager
+def gunicorn(env: dict, workers: int = 4, log_dir: Path | None = None) -> Iterator[Server]:
+    """``gunicorn app:app -w <workers>`` on a free 127.0.0.1 port; terminated on the way out."""
+    port = free_port()
+    cmd = [str(BIN / "gunicorn"), "app:app", "-w", str(workers), "-b", f"127.0.0.1:{port}"]
+    with tempfile.TemporaryDirectory(prefix="tuoyu-gunicorn-") as tmp:
+        log_path = Path(log_dir or tmp) / f"gunicorn-{port}.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            server = Server(port, proc, log_path, ["gunicorn", *cmd[1:]])
+            try:
+                deadline = time.monotonic() + 60
+                while True:
+                    if proc.poll() is not None:
+                        raise RuntimeError(
+                            f"gunicorn exited with {proc.returncode}:\n{server.tail()}"
+                        )
+                    try:
+                        if _get(port, "/healthz", timeout=2) == 200:
+                            break
+                    except OSError:
+                        pass
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"gunicorn did not answer in 60 s:\n{server.tail()}")
+                    time.sleep(0.1)
+                yield server
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def worker_pids(master: int) -> list[int]:
+    """The pids of a gunicorn master's workers (from /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:
+            out.append(int(entry.name))
+    return sorted(out)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine has used (user+nice+system+irq+softirq+steal)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def pg_backend_pids(db_url: str) -> list[int]:
+    """PostgreSQL server processes connected to this database (the server runs on this machine)."""
+    if not db_url.startswith("postgresql"):
+        return []
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return list(
+                conn.exec_driver_sql(
+                    "SELECT pid FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
+
+
+# --- the clients --------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    status: int  # 0: no HTTP answer (connection error or timeout)
+    body: dict | None
+    seconds: float
+    error: str | None = None
+
+
+def _post(conn: http.client.HTTPConnection, path: str, body: dict, headers: dict) -> Reply:
+    t0 = time.perf_counter()
+    try:
+        conn.request(
+            "POST",
+            path,
+            body=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", **headers},
+        )
+        resp = conn.getresponse()
+        raw = resp.read()
+    except (OSError, http.client.HTTPException) as exc:
+        conn.close()
+        return Reply(0, None, time.perf_counter() - t0, repr(exc))
+    seconds = time.perf_counter() - t0
+    try:
+        data = json.loads(raw) if raw else None
+    except ValueError:
+        data = {"raw": raw[:200].decode(errors="replace")}
+    return Reply(resp.status, data, seconds)
+
+
+def post_all(
+    port: int, jobs: list[tuple[str, dict, dict]], threads: int = 16, timeout: float = 120.0
+) -> list[Reply]:
+    """POST every (path, body, headers) job; `threads` clients take jobs in turn, all starting
+    together. Returns the replies in job order."""
+    threads = max(1, min(threads, len(jobs)))
+    replies: list[Reply | None] = [None] * len(jobs)
+    next_job = iter(range(len(jobs)))
+    lock = threading.Lock()
+    barrier = threading.Barrier(threads)
+
+    def run() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        barrier.wait()
+        while True:
+            with lock:
+                i = next(next_job, None)
+            if i is None:
+                break
+            path, body, headers = jobs[i]
+            replies[i] = _post(conn, path, body, headers)
+            # One request per connection: each booking is a fresh client, as on the web.
+            conn.close()
+        conn.close()
+
+    pool = [threading.Thread(target=run, daemon=True) for _ in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join(timeout + 30)
+    if any(th.is_alive() for th in pool):
+        raise RuntimeError("client threads did not finish")
+    return replies  # type: ignore[return-value]
+
+
+def get_tokens(port: int, usernames: list[str], threads: int = 8) -> list[dict]:
+    """A bearer-token header per user, from POST /api/v1/auth/token."""
+    jobs = [("/api/v1/auth/token", {"username": u, "password": PASSWORD}, {}) for u in usernames]
+    replies = post_all(port, jobs, threads)
+    bad = [
+        (u, r.status, r.body or r.error)
+        for u, r in zip(usernames, replies, strict=True)
+        if r.status != 200
+    ]
+    if bad:
+        raise RuntimeError(f"{len(bad)} token requests failed, e.g. {bad[:3]}")
+    return [{"Authorization": f"Bearer {r.body['token']}"} for r in replies]
+
+
+def booking_jobs(s: Seed, headers: list[dict], start: date | None = None) -> list:
+    """One full-day booking request per family, for the seeded nursery."""
+    start = start or date.today() + timedelta(days=7)
+    return [
+        (
+            "/api/v1/bookings",
+            {
+                "child_id": child,
+                "nursery_id": s.nursery_id,
+                "care_type": "full_day",
+                "start_date": start.isoformat(),
+                "share_consent": True,
+            },
+            h,
+        )
+        for child, h in zip(s.children, headers, strict=True)
+    ]
+
+
+def server_errors(log: str) -> list[str]:
+    """Lines of a gunicorn log that show a failed request or worker."""
+    marks = ("Traceback", "Exception on", "WORKER TIMEOUT", "database is locked", "deadlock")
+    return [line for line in log.splitlines() if any(m in line for m in marks)]
