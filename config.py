@@ -25,10 +25,13 @@ def from_environment(instance_path: str) -> dict:
     """Build the Flask config mapping; tests pass overrides on top of it."""
     default_db = "sqlite:///" + str(Path(instance_path) / "tuoyu.sqlite3")
     redis_url = os.environ.get("REDIS_URL", "")
+    database_url = os.environ.get("DATABASE_URL", default_db)
     return {
         "SECRET_KEY": _secret_key(instance_path),
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", default_db),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        # A ping before each checkout guards against a database server restart; an embedded
+        # SQLite file needs none.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("sqlite")},
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") != "0",
         "RATELIMIT_HEADERS_ENABLED": True,

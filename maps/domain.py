@@ -80,3 +80,19 @@ def class_capacity_limit(kind: str, class_type: str, carers: int) -> int:
     if per_carer is not None:
         limit = min(limit, carers * per_carer)
     return limit
+
+
+def admitted_months(kind: str, class_types) -> set[int]:
+    """Ages in whole months that at least one of a nursery's classes admits.
+
+    A nursery whose classes are not on file yet is taken to admit the ages its kind may take.
+    """
+    class_types = list(class_types)
+    if not class_types:
+        low = KINDERGARTEN_AGE_MONTHS[0] if kind == "kindergarten_class" else MIN_AGE_MONTHS
+        return set(range(low, MAX_AGE_MONTHS))
+    months: set[int] = set()
+    for class_type in class_types:
+        low, high = class_age_range(kind, class_type)
+        months.update(range(low, high))
+    return months

@@ -54,6 +54,26 @@ def ecef(lats, lons) -> np.ndarray:
     )
 
 
+def ecef_point(lat: float, lon: float) -> tuple[float, float, float]:
+    """ecef() for one point, without numpy's per-call overhead."""
+    phi, lam = math.radians(lat), math.radians(lon)
+    sin_phi, cos_phi = math.sin(phi), math.cos(phi)
+    n = _A / math.sqrt(1.0 - _E2 * sin_phi * sin_phi)
+    return (n * cos_phi * math.cos(lam), n * cos_phi * math.sin(lam), n * (1.0 - _E2) * sin_phi)
+
+
+def surface_from_chord(chord, lat: float):
+    """Distance along the surface for a straight chord, using the Gaussian mean radius at `lat`.
+
+    On a sphere of radius R the arc is 2R·asin(c/2R) = c + c³/24R² + …; the ellipsoid's radius
+    varies with direction by ~0.3 %, which changes the result by under a millimetre up to 50 km.
+    """
+    sin_phi = math.sin(math.radians(lat))
+    w2 = 1.0 - _E2 * sin_phi * sin_phi
+    radius2 = _A * _A * (1.0 - _E2) / (w2 * w2)  # M·N, the Gaussian curvature radius squared
+    return chord + chord**3 / (24.0 * radius2)
+
+
 def circle_polygon(lat: float, lon: float, radius_m: float, vertices: int = 72) -> Polygon:
     """The geodesic circle around a point as a (lon, lat) polygon, for GeoJSON and maps."""
     azimuths = np.linspace(0.0, 360.0, vertices, endpoint=False)

@@ -1,7 +1,9 @@
 """The per-process spatial index of public nurseries.
 
 A KD-tree over Earth-centred coordinates answers "within r metres" and "nearest k" in
-microseconds; exact geodesic distances are then computed for the few candidates only. Each
+microseconds. Distances come from the straight chord between the points, converted to the
+distance along the surface (agreeing with the ellipsoidal geodesic to well under a millimetre at
+these ranges; the search recomputes the page it returns with pyproj's exact geodesic). Each
 process builds its own index from the database and rebuilds it when the registry version it was
 built at is no longer the current one, so every gunicorn worker sees a change on its next request.
 """
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .geo import distances_m, ecef
+from .geo import ecef, ecef_point, surface_from_chord
 
 # Floating-point slack so a point placed exactly on a circle counts as inside it.
 BOUNDARY_EPS_M = 1e-6
@@ -81,45 +83,50 @@ class NurseryIndex:
         return mask
 
     def within(self, lat: float, lon: float, radius_m: float, mask=None):
-        """Positions and geodesic distances of nurseries within radius_m, nearest first."""
+        """Positions and surface distances of nurseries within radius_m, nearest first."""
         if self.tree is None:
             return np.empty(0, dtype=np.int64), np.empty(0)
+        point = ecef_point(lat, lon)
+        # A chord is never longer than the surface distance: the chord ball holds every answer.
         candidates = np.asarray(
-            self.tree.query_ball_point(ecef([lat], [lon])[0], radius_m), dtype=np.int64
+            self.tree.query_ball_point(point, radius_m, return_sorted=False), dtype=np.int64
         )
         if mask is not None and candidates.size:
             candidates = candidates[mask[candidates]]
-        dist = distances_m(lat, lon, self.lats[candidates], self.lons[candidates])
+        dist = surface_from_chord(self._chords(candidates, point), lat)
         keep = dist <= radius_m + BOUNDARY_EPS_M
         candidates, dist = candidates[keep], dist[keep]
         order = np.lexsort((self.ids[candidates], dist))
         return candidates[order], dist[order]
 
+    def _chords(self, positions: np.ndarray, point) -> np.ndarray:
+        diff = self.tree.data.take(positions, axis=0)
+        diff -= point
+        return np.sqrt(np.einsum("ij,ij->i", diff, diff))
+
     def nearest(self, lat: float, lon: float, k: int, mask=None):
-        """Positions and geodesic distances of the k nearest nurseries passing the mask."""
+        """Positions and surface distances of the k nearest nurseries passing the mask."""
         n = len(self)
         if self.tree is None or k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0)
-        wanted = n if mask is None else int(mask.sum())
-        k = min(k, wanted)
+        point = ecef_point(lat, lon)
+        k = min(k, n if mask is None else int(mask.sum()))
         if k == 0:
             return np.empty(0, dtype=np.int64), np.empty(0)
-        point = ecef([lat], [lon])[0]
         ask = k
         while True:
-            # Ask the tree for more neighbours until k of them pass the filters.
+            # Ask the tree for more neighbours until k of them pass the filters. Chord order is
+            # surface-distance order (the conversion is monotonic).
             ask = min(ask, n)
-            _, found = self.tree.query(point, k=ask)
-            found = np.atleast_1d(found)
-            passing = found if mask is None else found[mask[found]]
-            if passing.size >= k or ask == n:
+            chords, found = self.tree.query(point, k=ask)
+            chords, found = np.atleast_1d(chords), np.atleast_1d(found)
+            if mask is not None:
+                passing = mask[found]
+                chords, found = chords[passing], found[passing]
+            if found.size >= k or ask == n:
                 break
             ask *= 4
-        # The chord order can differ from the geodesic order by millimetres: take every point
-        # within the k-th geodesic distance so the exact k nearest are among them.
-        dist = distances_m(lat, lon, self.lats[passing[:k]], self.lons[passing[:k]])
-        positions, dist = self.within(lat, lon, float(dist.max()) + 1e-6, mask)
-        return positions[:k], dist[:k]
+        return found[:k].astype(np.int64), surface_from_chord(chords[:k], lat)
 
 
 _lock = threading.Lock()

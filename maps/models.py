@@ -22,13 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 
-from .domain import (
-    CLASS_TYPES,
-    KINDERGARTEN_AGE_MONTHS,
-    MAX_AGE_MONTHS,
-    MIN_AGE_MONTHS,
-    class_age_range,
-)
+from .domain import CLASS_TYPES, admitted_months
 
 
 class RegistryVersion(db.Model):
@@ -115,20 +109,8 @@ class Nursery(db.Model):
         return self.filing_no is not None
 
     def admitted_months(self) -> set[int]:
-        """Ages in whole months that at least one class admits.
-
-        A nursery whose classes are not on file yet is taken to admit the ages its kind may take.
-        """
-        if not self.classes:
-            low = (
-                KINDERGARTEN_AGE_MONTHS[0] if self.kind == "kindergarten_class" else MIN_AGE_MONTHS
-            )
-            return set(range(low, MAX_AGE_MONTHS))
-        months: set[int] = set()
-        for cls in self.classes:
-            low, high = class_age_range(self.kind, cls.class_type)
-            months.update(range(low, high))
-        return months
+        """Ages in whole months that at least one class admits."""
+        return admitted_months(self.kind, [c.class_type for c in self.classes])
 
 
 class NurseryClass(db.Model):

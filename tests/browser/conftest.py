@@ -28,6 +28,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
+    "--lang=zh-CN",
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",
@@ -104,12 +105,21 @@ def _flask(env: dict, *args: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """Base URL of gunicorn serving the app on a fresh SQLite database with the seed data."""
-    tmp = tmp_path_factory.mktemp("browser")
+def browser_tmp(tmp_path_factory) -> Path:
+    """The session's scratch folder: the SQLite file, the seed CSVs and the gunicorn log."""
+    return tmp_path_factory.mktemp("browser")
+
+
+@pytest.fixture(scope="session")
+def server_env(browser_tmp) -> dict:
+    """The environment the live server runs with (DATABASE_URL of its SQLite file, …).
+
+    Tests that need more data than the seed set load it with `flask --app app …` under a copy
+    of this environment, so the CLI writes to the very database the server reads.
+    """
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp / 'b.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{browser_tmp / 'b.sqlite3'}",
         "RATELIMIT_ENABLED": "0",
         "MAP_TILE_URL": "",  # no tile requests: the closed network would refuse them anyway
         "GEOCODER": "gazetteer",
@@ -117,6 +127,13 @@ def live_server(tmp_path_factory):
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("REDIS_URL", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def live_server(browser_tmp, server_env):
+    """Base URL of gunicorn serving the app on a fresh SQLite database with the seed data."""
+    tmp, env = browser_tmp, server_env
     care = "全日托;计时托"
     nurseries = _write_csv(
         tmp / "nurseries.csv",
