@@ -30,17 +30,13 @@ def _offer_free(
     return capacity - taken.get(day, 0)
 
 
-def _taken_today(offer_ids: list[int], today: date) -> dict[int, dict[str, int]]:
-    slots = today_slots(today)
-    rows = raw_read(
-        f"SELECT offer_id, slot, taken FROM place_counters WHERE offer_id IN ({_marks(offer_ids)})"
-        f" AND slot IN ({_marks(slots)})",
-        [*offer_ids, *slots],
-    )
-    taken: dict[int, dict[str, int]] = defaultdict(dict)
-    for offer_id, slot, count in rows:
-        taken[offer_id][slot] = count
-    return taken
+# Today's slots: enrolment and session counters, today's date and today's hours
+# ('YYYY-MM-DD' ≤ slot ≤ 'YYYY-MM-DDT99' covers both without listing 24 hours).
+_TODAY_SLOTS = "(c.slot IN ('enrol', 'am', 'pm') OR c.slot BETWEEN ? AND ?)"
+
+
+def _today_range(today: date) -> list[str]:
+    return [today.isoformat(), today.isoformat() + "T99"]
 
 
 def _marks(values) -> str:
@@ -56,26 +52,39 @@ def free_by_offer(offers, today: date) -> dict[int, int]:
     offers = list(offers)
     if not offers:
         return {}
-    taken = _taken_today([o.id for o in offers], today)
+    ids = [o.id for o in offers]
+    taken: dict[int, dict[str, int]] = defaultdict(dict)
+    for offer_id, slot, count in raw_read(
+        f"SELECT c.offer_id, c.slot, c.taken FROM place_counters c"
+        f" WHERE c.offer_id IN ({_marks(ids)}) AND {_TODAY_SLOTS}",
+        [*ids, *_today_range(today)],
+    ):
+        taken[offer_id][slot] = count
     return {o.id: _free(o.care_type, o.capacity, o.sessions, taken[o.id], today) for o in offers}
 
 
 def free_places(nursery_ids, today: date) -> dict[int, dict[str, int]]:
     """Free places per care type for each nursery (offers of every class type added up).
 
-    On the search page's hot path: two plain queries on a driver connection.
+    On the search page's hot path: one plain query on a driver connection.
     """
     ids = [int(i) for i in nursery_ids]
     result: dict[int, dict[str, int]] = {i: {} for i in ids}
     if not ids:
         return result
-    offers = raw_read(
-        "SELECT id, nursery_id, care_type, capacity, sessions FROM offers"
-        f" WHERE nursery_id IN ({_marks(ids)}) ORDER BY id",
-        ids,
-    )
-    taken = _taken_today([o[0] for o in offers], today)
-    for offer_id, nursery_id, care_type, capacity, sessions in offers:
+    offers: dict[int, tuple] = {}
+    taken: dict[int, dict[str, int]] = defaultdict(dict)
+    for offer_id, nursery_id, care_type, capacity, sessions, slot, count in raw_read(
+        "SELECT o.id, o.nursery_id, o.care_type, o.capacity, o.sessions, c.slot, c.taken"
+        f" FROM offers o LEFT JOIN place_counters c ON c.offer_id = o.id AND {_TODAY_SLOTS}"
+        f" WHERE o.nursery_id IN ({_marks(ids)})",
+        [*_today_range(today), *ids],
+    ):
+        offers[offer_id] = (nursery_id, care_type, capacity, sessions)
+        if slot is not None:
+            taken[offer_id][slot] = count
+    for offer_id in sorted(offers):
+        nursery_id, care_type, capacity, sessions = offers[offer_id]
         places = result[nursery_id]
         free = _free(care_type, capacity, sessions, taken[offer_id], today)
         places[care_type] = places.get(care_type, 0) + free

@@ -118,7 +118,9 @@ class NurseryClass(db.Model):
 
     __tablename__ = "nursery_classes"
     id: Mapped[int] = mapped_column(primary_key=True)
-    nursery_id: Mapped[int] = mapped_column(ForeignKey("nurseries.id", ondelete="CASCADE"))
+    nursery_id: Mapped[int] = mapped_column(
+        ForeignKey("nurseries.id", ondelete="CASCADE"), index=True
+    )
     class_type: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(64))
     carers: Mapped[int] = mapped_column(Integer, default=1)
@@ -137,7 +139,9 @@ class Offer(db.Model):
 
     __tablename__ = "offers"
     id: Mapped[int] = mapped_column(primary_key=True)
-    nursery_id: Mapped[int] = mapped_column(ForeignKey("nurseries.id", ondelete="CASCADE"))
+    nursery_id: Mapped[int] = mapped_column(
+        ForeignKey("nurseries.id", ondelete="CASCADE"), index=True
+    )
     care_type: Mapped[str] = mapped_column(String(16))
     class_type: Mapped[str | None] = mapped_column(String(16))  # None: every age admitted
     price_yuan: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))  # None: not published

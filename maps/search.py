@@ -141,12 +141,12 @@ def search_nurseries(params: SearchParams, walk: WalkModel) -> tuple[int, list[H
     idx = nursery_index()
     only_ids = _ids_with_free_places(params.care_type) if params.free_only else None
     mask = idx.filter_mask(params.care_type, params.age_months, params.inclusive_only, only_ids)
+    stop = params.offset + params.limit
     if params.within_m is not None:
-        positions, dist = idx.within(params.lat, params.lon, params.within_m, mask)
-        count = int(positions.size)
+        count, positions, _ = idx.within_page(params.lat, params.lon, params.within_m, stop, mask)
     else:
         count = len(idx) if mask is None else int(mask.sum())
-        positions, dist = idx.nearest(params.lat, params.lon, params.offset + params.limit, mask)
+        positions, _ = idx.nearest(params.lat, params.lon, stop, mask)
     page = slice(params.offset, params.offset + params.limit)
     positions = positions[page]
     # The page's distances from pyproj's ellipsoidal geodesic (the index's agree to < 1 mm).

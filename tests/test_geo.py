@@ -157,3 +157,15 @@ def test_an_empty_index_finds_nothing():
     index = NurseryIndex(1, [])
     assert index.within(*HOME, 1000)[0].size == 0
     assert index.nearest(*HOME, 5)[0].size == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(dlat=st.floats(-0.02, 0.02), dlon=st.floats(-0.02, 0.02), stop=st.integers(1, 80))
+def test_a_page_of_a_circle_is_the_nearest_part_of_the_whole_answer(dlat, dlon, stop):
+    index, _, _ = INDEX
+    lat, lon = HOME[0] + dlat, HOME[1] + dlon
+    everything, dist = index.within(lat, lon, 1500)
+    count, page, page_dist = index.within_page(lat, lon, 1500, stop)
+    assert count == everything.size
+    assert page.tolist() == everything[:stop].tolist()
+    assert page_dist.tolist() == pytest.approx(dist[:stop].tolist())
