@@ -27,6 +27,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/booking.py --db both
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -167,6 +167,18 @@ def _band(nursery: Nursery, offer: Offer) -> tuple[int, int]:
 def _check_no_overlap(child_id: int, req: Request, nursery_id: int) -> None:
     """Refuse care that overlaps care the child already has or waits for."""
     for b in _active_bookings(child_id):
+        same_place = (
+            req.care_type in ENROLMENT_TYPES
+            and b.nursery_id == nursery_id
+            and b.care_type == req.care_type
+            and (req.care_type == "full_day" or b.session == req.session)
+        )
+        if same_place:
+            # An enrolment holds its place for its whole period whatever the dates, so a second
+            # one at the same nursery would hold a second place for the same child.
+            raise Conflict(
+                "double_booking", "孩子在该机构已有同类入托预约，如需更改日期请先取消原预约"
+            )
         same_period = periods_overlap(req.start_date, req.end_date, b.start_date, b.end_date)
         if not same_period:
             continue

@@ -470,3 +470,12 @@ def test_a_half_day_session_with_held_places_cannot_be_closed(world):
     with pytest.raises(DomainError) as caught:
         book(world, 1, "half_day", session="am")
     assert caught.value.code == "session_not_offered"
+
+
+def test_a_child_gets_one_enrolment_place_per_nursery_whatever_the_dates(world):
+    book(world, 0)  # open-ended from START
+    with pytest.raises(DomainError) as caught:
+        book(world, 0, start_date=START - timedelta(days=3), end_date=START - timedelta(days=1))
+    assert caught.value.code == "double_booking"
+    _, state, _ = book(world, 0, "half_day", session="am")  # another care type is another place
+    assert state == "pending"

@@ -303,7 +303,7 @@ def test_age_and_double_booking_refusals(app, parent, nursery):
     kid = parent.add_child("小雨")
     assert parent.book(nursery, kid).status_code == 302
     again = parent.book(nursery, kid)
-    assert again.status_code == 409 and "已有时间重叠的同类预约" in again.get_data(as_text=True)
+    assert again.status_code == 409 and "已有同类入托预约" in again.get_data(as_text=True)
 
 
 def test_a_care_type_the_nursery_does_not_offer_is_refused(app, parent):
