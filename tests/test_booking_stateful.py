@@ -1,0 +1,807 @@
+"""A hypothesis state machine drives the booking services and checks the database after every step.
+
+The world: one or two nurseries with 1–3 places per care type, six families (one has two
+children) whose children are near the age limits (6 months, the class boundaries at 12 and 24
+months, the third birthday), and a staff member per nursery. Random sequences of the use cases
+run against it: book, cancel, decline, confirm, accept an offer, change an offer's capacity, and
+time passing (``expire_due``). A simulated clock only moves forward and is passed to every call.
+
+Invariants, checked in the database after every step:
+
+1. Every place counter's ``taken`` is the number of bookings holding a place (pending, confirmed,
+   offered) in that offer and slot, ``taken`` ≤ ``capacity``, and ``capacity`` is the offer's
+   (for counters of past dates: the one they had, which a later change leaves alone).
+2. Waitlist order: a waiting booking W is never ahead (priority, queued_at, id) of a booking H
+   that got its place from the waitlist and shares a slot of the same offer with W; and a booking
+   that got its place at once was booked before every waiting booking sharing a slot with it.
+3. No child holds or waits for the same slot of the same offer twice.
+4. Every held booking's child is eligible (6 months to 3 years, and the offer's age band) on
+   every care date.
+
+A refusal (``DomainError``) is fine when its code is in the rule's allow-list; some refusals are
+predicted exactly (an expired offer, capacity below what is held, a care type not offered).
+
+The machine runs on SQLite (a fresh file per example) and on PostgreSQL (the test database of
+``tests/conftest.py``, emptied per example; skipped there when the server is missing, failed with
+REQUIRE_SERVICES=1). A control shows invariant 1 catches an overbooking when ``try_take`` loses its
+``taken < capacity`` condition.
+"""
+
+import os
+import shutil
+import tempfile
+from collections import Counter, defaultdict
+from datetime import date, time, timedelta
+from decimal import Decimal
+
+import hypothesis
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, event
+from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from sqlalchemy import and_, func, or_, select, update
+
+from accounts.models import User
+from booking import capacity, services
+from booking import nursery as staff
+from booking.models import Booking, BookingSlot, Child
+from booking.rules import (
+    ACTIVE,
+    ENROLMENT_TYPES,
+    HELD,
+    Request,
+    RuleError,
+    add_months,
+    check_age,
+    periods_overlap,
+)
+from booking.waitlist import Settings, expire_due
+from cli import init_schema
+from errors import DomainError
+from extensions import begin_write, db
+from maps.domain import DEFAULT_PRICE_UNIT, class_age_range
+from maps.models import Nursery, NurseryClass, Offer, PlaceCounter, bump_registry_version
+from tests.booking_helpers import NOW
+from tests.conftest import _empty_postgres, _make_app, _reset_caches
+
+SETTINGS = Settings()
+TODAY = NOW.date()
+OPENS, CLOSES = 8, 17  # both nurseries are open 08:00–17:00
+
+
+def born(months: int, days: int) -> date:
+    """A birth date making the child `months` old `days` days after TODAY (negative: ago)."""
+    return add_months(TODAY, -months) + timedelta(days=days)
+
+
+# (family, birth date): ages at the limits of 6 months–3 years and of the class bands.
+CHILDREN = [
+    (0, born(6, 5)),  # 6 months in 5 days: too young until then
+    (1, born(12, 4)),  # infant → toddler in 4 days
+    (2, born(18, 0)),
+    (3, born(24, 6)),  # toddler → older in 6 days
+    (4, born(30, 0)),
+    (5, born(36, 8)),  # third birthday in 8 days: too old from then
+    (0, born(24, -2)),  # family 0's second child, just 24 months
+]
+FAMILIES = 1 + max(f for f, _ in CHILDREN)
+
+# kind, classes (type, carers, capacity), offers (care type, class type, half-day sessions).
+NURSERIES = [
+    (
+        "private",
+        [("toddler", 3, 15), ("older", 3, 20)],
+        [
+            ("full_day", None, None),
+            ("half_day", None, "am,pm"),
+            ("hourly", None, None),
+            ("temporary", None, None),
+        ],
+    ),
+    (
+        "public",
+        [("infant", 3, 9), ("toddler", 3, 15)],
+        [
+            ("full_day", "infant", None),
+            ("full_day", "toddler", None),
+            ("half_day", None, "am"),  # no afternoon session, no hourly care
+            ("temporary", None, None),
+        ],
+    ),
+]
+PLACES_DRAWN = sum(len(offers) for _, _, offers in NURSERIES)
+
+
+def age_band(kind: str, classes: list, class_type: str | None) -> tuple[int, int]:
+    """Months [min, max) an offer admits: its class's range, else the nursery's classes' range."""
+    if class_type is not None:
+        return class_age_range(kind, class_type)
+    months = set()
+    for ct, _, _ in classes:
+        low, high = class_age_range(kind, ct)
+        months.update(range(low, high))
+    return min(months), max(months) + 1
+
+
+# Requests, relative to the clock's date: a start 0–20 days ahead; enrolments open-ended or ending
+# 0–30 days after their start; an hourly window of 1–3 whole hours within opening hours;
+# temporary care for 1–4 days.
+START = st.integers(0, 20)
+END_AFTER = st.none() | st.integers(0, 30)
+WHO = {"family": st.integers(0, FAMILIES - 1), "second": st.booleans(), "which": st.integers(0, 1)}
+
+
+def to_request(spec: tuple, today: date) -> Request:
+    care_type, start, *rest = spec
+    start = today + timedelta(days=start)
+    if care_type in ENROLMENT_TYPES:
+        end_after, session = rest
+        end = None if end_after is None else start + timedelta(days=end_after)
+        return Request(care_type, start, end, session=session)
+    if care_type == "hourly":
+        first, hours = rest
+        return Request("hourly", start, start_hour=first, end_hour=min(first + hours, CLOSES))
+    (days,) = rest
+    return Request("temporary", start, start + timedelta(days=days - 1))
+
+
+TIME_STEPS = st.one_of(
+    st.integers(1, 48).map(lambda h: timedelta(hours=h)),
+    st.integers(1, 4).map(lambda d: timedelta(days=d)),
+)
+PICK = st.integers(0, 40)  # which of the candidate bookings (modulo their number)
+REASONS = st.sampled_from(["班级已满", "孩子年龄与班级不符", "资料不全，请补充后再预约"])
+
+BOOK_REFUSALS = {
+    "too_young",
+    "too_old",
+    "age_outside_class",
+    "double_booking",
+    "already_enrolled",
+    "session_not_offered",
+    "care_type_not_offered",
+}
+
+
+def _note(text: str) -> None:
+    """Count an outcome for --hypothesis-show-statistics (not when a control drives the machine)."""
+    if currently_in_test_context():
+        event(text)
+
+
+# Backends. The machine's examples share one app per backend, each example starting from an empty
+# database: on SQLite a fresh copy of an empty-schema file (in memory under /dev/shm where there
+# is one, so commits need no disk flush), on PostgreSQL the emptied test database.
+
+
+def _scratch_dir() -> str:
+    shm = "/dev/shm"
+    return tempfile.mkdtemp(prefix="tuoyu-stateful-", dir=shm if os.path.isdir(shm) else None)
+
+
+def _new_sqlite_app():
+    """An app on a new SQLite file with the schema as the models define it now."""
+    folder = _scratch_dir()
+    app = _make_app(f"sqlite:///{folder}/test.sqlite3")
+    with app.app_context():
+        init_schema()
+    return app, folder
+
+
+def _shared_sqlite():
+    app, folder = _new_sqlite_app()
+    path, template = f"{folder}/test.sqlite3", f"{folder}/empty.sqlite3"
+    with app.app_context():
+        db.engine.dispose()  # the last connection to close checkpoints the WAL into the file
+    shutil.copyfile(path, template)
+
+    def reset():
+        db.session.remove()
+        db.engine.dispose()
+        for leftover in (f"{path}-wal", f"{path}-shm"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+        shutil.copyfile(template, path)
+
+    return app, reset, lambda: shutil.rmtree(folder, ignore_errors=True)
+
+
+_POSTGRES: dict[str, str] = {}  # the database URL, set by the `stateful_postgres` fixture
+
+
+def _shared_postgres():
+    def reset():
+        db.session.remove()
+        _empty_postgres()
+        init_schema()
+
+    return _make_app(_POSTGRES["url"]), reset, lambda: None
+
+
+_SHARED = {"sqlite": _shared_sqlite, "postgresql": _shared_postgres}
+_APPS: dict[str, tuple] = {}  # backend → (app, reset, cleanup)
+
+
+def _example_app(backend: str):
+    """(app, cleanup after the example) with an empty database."""
+    if backend == "sqlite-new":  # for the controls, which change the schema
+        app, folder = _new_sqlite_app()
+
+        def cleanup():
+            db.session.remove()
+            db.engine.dispose()
+            shutil.rmtree(folder, ignore_errors=True)
+
+        return app, cleanup
+    if backend not in _APPS:
+        _APPS[backend] = _SHARED[backend]()
+    app, reset, _ = _APPS[backend]
+    with app.app_context():
+        reset()
+    return app, db.session.remove
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shared_apps():
+    yield
+    for app, _, cleanup in _APPS.values():
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        cleanup()
+    _APPS.clear()
+
+
+@pytest.fixture
+def stateful_postgres(postgres_url):
+    """The session's PostgreSQL test database (skips, or fails in CI, when it is unreachable)."""
+    _POSTGRES["url"] = postgres_url
+    yield
+    _POSTGRES.pop("url", None)
+
+
+class BookingMachine(RuleBasedStateMachine):
+    backend = "sqlite"
+
+    def __init__(self):
+        super().__init__()
+        self.app, self._cleanup = _example_app(self.backend)
+        self._ctx = self.app.app_context()
+        self._ctx.push()
+        _reset_caches()
+        self.now = NOW
+        self.parents: list[int] = []
+        self.kids: list[list[int]] = []  # per family
+        self.nurseries: list[int] = []
+        self.staff: dict[int, int] = {}  # nursery → staff user
+        self.offered: dict[int, dict[str, str]] = {}  # nursery → care type → sessions
+        self.bands: dict[int, tuple[int, int]] = {}  # offer → age band
+        self.queued: set[int] = set()  # bookings that joined the waitlist when booked
+        self.statuses: dict[int, str] = {}  # active bookings, read after every step
+
+    def teardown(self):
+        try:
+            db.session.rollback()
+            self._cleanup()
+        finally:
+            self._ctx.pop()
+            _reset_caches()
+
+    # The world.
+
+    @initialize(
+        n_nurseries=st.integers(1, 2),
+        places=st.lists(st.integers(1, 3), min_size=PLACES_DRAWN, max_size=PLACES_DRAWN),
+    )
+    def build_world(self, n_nurseries, places):
+        places = iter(places)
+        for i, (kind, classes, offers) in enumerate(NURSERIES[:n_nurseries]):
+            nursery = Nursery(
+                name=f"状态机托育园{i}",
+                address=f"测试路{i}号",
+                kind=kind,
+                inclusive=False,
+                filing_no=f"测备-状态机-{i}",
+                lat=29.6,
+                lon=106.52,
+                opens_at=time(OPENS),
+                closes_at=time(CLOSES),
+                capacity=sum(cap for _, _, cap in classes),
+            )
+            for class_type, carers, cap in classes:
+                nursery.classes.append(
+                    NurseryClass(
+                        class_type=class_type, name=class_type, carers=carers, capacity=cap
+                    )
+                )
+            for care_type, class_type, sessions in offers:
+                nursery.offers.append(
+                    Offer(
+                        care_type=care_type,
+                        class_type=class_type,
+                        sessions=sessions,
+                        price_yuan=Decimal("100"),
+                        price_unit=DEFAULT_PRICE_UNIT[care_type],
+                        capacity=next(places),
+                    )
+                )
+            db.session.add(nursery)
+            db.session.flush()
+            user = User(
+                username=f"staff{i}", password_hash="x", role="nursery_staff", nursery_id=nursery.id
+            )
+            db.session.add(user)
+            db.session.flush()
+            self.nurseries.append(nursery.id)
+            self.staff[nursery.id] = user.id
+            self.offered[nursery.id] = {}
+            for offer in nursery.offers:
+                self.offered[nursery.id][offer.care_type] = offer.sessions or "am,pm"
+                self.bands[offer.id] = age_band(kind, classes, offer.class_type)
+        parents = [User(username=f"parent{i}", password_hash="x", role="parent") for i in range(6)]
+        db.session.add_all(parents)
+        db.session.flush()
+        kids = [
+            Child(
+                parent_id=parents[family].id,
+                name=f"孩子{n}",
+                birth_date=birth,
+                consent_version=SETTINGS.rules_version,  # as services.register_child records it
+                consent_at=self.now,
+            )
+            for n, (family, birth) in enumerate(CHILDREN)
+        ]
+        db.session.add_all(kids)
+        bump_registry_version()
+        db.session.commit()
+        self.parents = [p.id for p in parents]
+        self.kids = [[] for _ in range(FAMILIES)]
+        for (family, _), child in zip(CHILDREN, kids, strict=True):
+            self.kids[family].append(child.id)
+
+    # Helpers.
+
+    def _ids(self, statuses) -> list[int]:
+        """Bookings in these statuses, from the database."""
+        return list(
+            db.session.scalars(
+                select(Booking.id).where(Booking.status.in_(statuses)).order_by(Booking.id)
+            )
+        )
+
+    def _with(self, *statuses) -> list[int]:
+        """Bookings in these statuses as of the last invariant check (run after every step)."""
+        return [bid for bid, status in self.statuses.items() if status in statuses]
+
+    def _pick(self, statuses, pick: int) -> int:
+        ids = self._with(*statuses)
+        return ids[pick % len(ids)]
+
+    def _row(self, booking_id: int):
+        return db.session.execute(
+            select(
+                Booking.id,
+                Booking.parent_id,
+                Booking.nursery_id,
+                Booking.child_id,
+                Booking.care_type,
+                Booking.status,
+                Booking.start_date,
+                Booking.end_date,
+                Booking.respond_by,
+                Booking.offer_expires_at,
+            ).where(Booking.id == booking_id)
+        ).one()
+
+    def _due(self, b) -> bool:
+        """Could the expiry run at the start of a use case end this booking?"""
+        return (
+            (b.status == "offered" and b.offer_expires_at <= self.now)
+            or (b.status == "pending" and b.respond_by <= self.now)
+            or (
+                b.status == "waitlisted"  # dated care whose day passed, if its queue moves
+                and b.care_type not in ENROLMENT_TYPES
+                and b.start_date < self.now.date()
+            )
+        )
+
+    def _current(self, slot: str) -> bool:
+        """Enrolment and session slots, and the slots of dates from today on."""
+        return slot in ("enrol", "am", "pm") or slot[:10] >= self.now.date().isoformat()
+
+    @staticmethod
+    def _refused(exc: DomainError, allowed: set[str], what: str) -> None:
+        db.session.rollback()
+        _note(f"{what.split()[0]}: refused {exc.code}")  # see --hypothesis-show-statistics
+        assert exc.code in allowed, f"{what}: unexpected refusal {exc.code}: {exc.message}"
+
+    # Rules.
+
+    # One rule per care type, so that about 4 steps in 10 are bookings.
+
+    @rule(**WHO, start=START, end_after=END_AFTER)
+    def book_full_day(self, family, second, which, start, end_after):
+        self._book(family, second, which, ("full_day", start, end_after, None))
+
+    @rule(**WHO, start=START, end_after=END_AFTER, session=st.sampled_from(["am", "pm"]))
+    def book_half_day(self, family, second, which, start, end_after, session):
+        self._book(family, second, which, ("half_day", start, end_after, session))
+
+    @rule(**WHO, start=START, first=st.integers(OPENS, CLOSES - 1), hours=st.integers(1, 3))
+    def book_hourly(self, family, second, which, start, first, hours):
+        self._book(family, second, which, ("hourly", start, first, hours))
+
+    @rule(**WHO, start=START, days=st.integers(1, 4))
+    def book_temporary(self, family, second, which, start, days):
+        self._book(family, second, which, ("temporary", start, days))
+
+    def _book(self, family, second, which, spec):
+        """A family books for one of its children at one of the nurseries."""
+        kids = self.kids[family]
+        child = kids[int(second) % len(kids)]
+        nursery = self.nurseries[which % len(self.nurseries)]
+        req = to_request(spec, self.now.date())
+        offered = self.offered[nursery]
+        expected = None
+        if req.care_type not in offered:
+            expected = "care_type_not_offered"
+        elif req.care_type == "half_day" and req.session not in offered["half_day"].split(","):
+            expected = "session_not_offered"
+        try:
+            booking, position = services.book(
+                self.parents[family], child, nursery, req, True, SETTINGS, now=self.now
+            )
+        except DomainError as exc:
+            self._refused(exc, BOOK_REFUSALS, f"book {req}")
+            if expected or exc.code in ("care_type_not_offered", "session_not_offered"):
+                assert exc.code == expected, f"book {req}: refused {exc.code}, expected {expected}"
+            return
+        assert expected is None, f"book {req}: accepted, expected refusal {expected}"
+        _note(f"book: {req.care_type} {booking.status}")
+        if booking.status == "waitlisted":
+            assert position is not None and position >= 1
+            self.queued.add(booking.id)
+        else:
+            assert position is None
+            assert booking.status == (
+                "pending" if req.care_type in ENROLMENT_TYPES else "confirmed"
+            )
+
+    @precondition(lambda self: self._with(*ACTIVE))
+    @rule(pick=PICK)
+    def cancel(self, pick):
+        b = self._row(self._pick(ACTIVE, pick))
+        try:
+            services.cancel(b.parent_id, b.id, SETTINGS, now=self.now)
+        except DomainError as exc:
+            self._refused(exc, {"not_cancellable"}, f"cancel {b}")
+            assert self._due(b), f"cancel {b}: refused although the booking is active"
+            return
+        assert self._row(b.id).status == "cancelled"
+        _note(f"cancel: {b.status}")
+
+    @precondition(lambda self: self._with("pending"))
+    @rule(pick=PICK, reason=REASONS)
+    def decline(self, pick, reason):
+        b = self._row(self._pick(["pending"], pick))
+        try:
+            staff.decline(
+                self.staff[b.nursery_id], b.nursery_id, b.id, reason, SETTINGS, now=self.now
+            )
+        except DomainError as exc:
+            self._refused(exc, {"not_pending"}, f"decline {b}")
+            assert self._due(b), f"decline {b}: refused although the booking is pending"
+            return
+        assert self._row(b.id).status == "declined"
+
+    @precondition(lambda self: self._with("pending"))
+    @rule(pick=PICK)
+    def confirm(self, pick):
+        b = self._row(self._pick(["pending"], pick))
+        try:
+            staff.confirm(self.staff[b.nursery_id], b.nursery_id, b.id, SETTINGS, now=self.now)
+        except DomainError as exc:
+            self._refused(exc, {"not_pending"}, f"confirm {b}")
+            assert self._due(b), f"confirm {b}: refused although the booking is pending"
+            return
+        assert self._row(b.id).status == "confirmed"
+        # The child's other enrolment requests for an overlapping period were withdrawn.
+        others = db.session.execute(
+            select(Booking.id, Booking.start_date, Booking.end_date).where(
+                Booking.child_id == b.child_id,
+                Booking.id != b.id,
+                Booking.care_type.in_(ENROLMENT_TYPES),
+                Booking.status.in_(("pending", "offered", "waitlisted")),
+            )
+        ).all()
+        for other in others:
+            assert not periods_overlap(
+                b.start_date, b.end_date, other.start_date, other.end_date
+            ), f"confirm {b}: overlapping request {other.id} of the same child still active"
+
+    @precondition(lambda self: self._with("offered"))
+    @rule(pick=PICK)
+    def accept(self, pick):
+        b = self._row(self._pick(["offered"], pick))
+        expired = b.offer_expires_at <= self.now
+        try:
+            services.accept(b.parent_id, b.id, SETTINGS, now=self.now)
+        except DomainError as exc:
+            self._refused(exc, {"offer_expired"}, f"accept {b}")
+            assert expired, f"accept {b}: refused before the offer expired"
+            assert self._row(b.id).status == "expired"
+            return
+        assert not expired, f"accept {b}: an offer past its expiry was accepted"
+        status = "pending" if b.care_type in ENROLMENT_TYPES else "confirmed"
+        assert self._row(b.id).status == status
+        _note("accept: accepted")
+
+    @rule(step=TIME_STEPS)
+    def time_passes(self, step):
+        self.now += step
+        begin_write()
+        _note(f"time passes: {'some' if expire_due(SETTINGS, self.now) else 'nothing'} expired")
+        db.session.commit()
+        overdue = db.session.scalar(
+            select(func.count(Booking.id)).where(
+                or_(
+                    and_(Booking.status == "offered", Booking.offer_expires_at <= self.now),
+                    and_(Booking.status == "pending", Booking.respond_by <= self.now),
+                )
+            )
+        )
+        assert overdue == 0, f"{overdue} overdue bookings left after expire_due"
+
+    @rule(which=st.integers(0, 1), pick=st.integers(0, 7), places=st.integers(0, 4))
+    def change_capacity(self, which, pick, places):
+        nursery = self.nurseries[which % len(self.nurseries)]
+        offers = db.session.execute(
+            select(Offer.id, Offer.care_type, Offer.class_type, Offer.price_yuan)
+            .where(Offer.nursery_id == nursery)
+            .order_by(Offer.id)
+        ).all()
+        offer = offers[pick % len(offers)]
+        counters = db.session.execute(
+            select(PlaceCounter.slot, PlaceCounter.taken).where(PlaceCounter.offer_id == offer.id)
+        ).all()
+        # Counters of past days are history: they neither limit nor follow a new capacity.
+        held = max((t for slot, t in counters if self._current(slot)), default=0)
+        try:
+            staff.set_offer(
+                self.staff[nursery],
+                nursery,
+                offer.care_type,
+                places,
+                str(offer.price_yuan),
+                SETTINGS,
+                class_type=offer.class_type,
+                now=self.now,
+            )
+        except DomainError as exc:
+            self._refused(exc, {"capacity_below_held"}, f"change_capacity {places} of {offer}")
+            assert places < held, f"capacity {places} refused with only {held} held"
+            return
+        assert places >= held, f"capacity {places} accepted below the {held} places held"
+        _note("change capacity: changed")
+        assert db.session.scalar(select(Offer.capacity).where(Offer.id == offer.id)) == places
+
+    # Invariants: one read of the database after every step, then four checks.
+
+    @invariant()
+    def database_is_consistent(self):
+        bookings = db.session.execute(
+            select(
+                Booking.id,
+                Booking.status,
+                Booking.offer_id,
+                BookingSlot.offer_id.label("slot_offer_id"),
+                BookingSlot.slot,
+                Booking.child_id,
+                Child.birth_date,
+                Booking.care_type,
+                Booking.start_date,
+                Booking.end_date,
+                Booking.priority,
+                Booking.queued_at,
+            )
+            .join(BookingSlot, BookingSlot.booking_id == Booking.id)
+            .join(Child, Child.id == Booking.child_id)
+            .where(Booking.status.in_(ACTIVE))
+            .order_by(Booking.id)
+        ).all()
+        counters = db.session.execute(
+            select(
+                PlaceCounter.offer_id,
+                PlaceCounter.slot,
+                PlaceCounter.taken,
+                PlaceCounter.capacity,
+                Offer.capacity.label("offer_capacity"),
+            ).join(Offer, Offer.id == PlaceCounter.offer_id)
+        ).all()
+        db.session.rollback()  # end the read transaction
+        self.statuses = {b.id: b.status for b in bookings}  # for the rules' preconditions
+        self.check_counters(bookings, counters)
+        self.check_waitlist_order(bookings)
+        self.check_no_child_twice_in_one_slot(bookings)
+        self.check_held_children_are_age_eligible(bookings)
+
+    def check_counters(self, bookings, counters) -> None:
+        """(1) taken = places held, taken ≤ capacity, capacity = the offer's."""
+        for b in bookings:
+            assert b.slot_offer_id == b.offer_id, f"booking {b.id}: a slot of another offer"
+        held = Counter((b.offer_id, b.slot) for b in bookings if b.status in HELD)
+        for c in counters:
+            where = f"offer {c.offer_id} slot {c.slot}"
+            assert c.taken <= c.capacity, (
+                f"overbooked: {where}: taken {c.taken} > capacity {c.capacity}"
+            )
+            assert c.taken == held[c.offer_id, c.slot], (
+                f"{where}: taken {c.taken} but {held[c.offer_id, c.slot]} bookings hold a place"
+            )
+            if self._current(c.slot):  # a past day keeps the capacity it had
+                assert c.capacity == c.offer_capacity, (
+                    f"{where}: capacity {c.capacity}, the offer's {c.offer_capacity}"
+                )
+        uncounted = set(held) - {(c.offer_id, c.slot) for c in counters}
+        assert not uncounted, f"places held without a counter: {sorted(uncounted)}"
+
+    def check_waitlist_order(self, bookings) -> None:
+        """(2) Nobody holds a place that a family ahead of them in the queue still waits for.
+
+        The machine never moves a family up, so queue order (priority desc, queued_at, id) is
+        booking order, and a booking's slots never change. offer_next skips a family sharing a
+        slot with an earlier family still waiting (whatever the capacity), and book() holds a
+        place at once only when nobody waits for any of its slots.
+        """
+        order, waiting, holding = {}, defaultdict(set), defaultdict(set)
+        for b in bookings:
+            order[b.id] = (-b.priority, b.queued_at, b.id)
+            assert (b.queued_at is not None) == (b.id in self.queued), (
+                f"booking {b.id}: queued_at {b.queued_at} but the machine saw it "
+                f"{'join' if b.id in self.queued else 'skip'} the waitlist"
+            )
+            (waiting if b.status == "waitlisted" else holding)[b.offer_id, b.slot].add(b.id)
+        for (offer_id, slot), waiters in waiting.items():
+            for h in holding.get((offer_id, slot), ()):
+                for w in waiters:
+                    if h in self.queued:
+                        assert order[w] > order[h], (
+                            f"offer {offer_id} slot {slot}: booking {w} still waits although "
+                            f"it is ahead of {h}, which was offered the place from the waitlist"
+                        )
+                    else:
+                        assert w > h, (
+                            f"offer {offer_id} slot {slot}: booking {h} took a place at once "
+                            f"while {w} was already waiting for it"
+                        )
+
+    @staticmethod
+    def check_no_child_twice_in_one_slot(bookings) -> None:
+        """(3) At most one active booking per (child, offer, slot)."""
+        ids = defaultdict(list)
+        for b in bookings:
+            ids[b.child_id, b.offer_id, b.slot].append(b.id)
+        twice = {key: found for key, found in ids.items() if len(found) > 1}
+        assert not twice, f"(child, offer, slot) with several active bookings: {twice}"
+
+    def check_held_children_are_age_eligible(self, bookings) -> None:
+        """(4) Every held booking's child is eligible on every care date."""
+        for b in {b.id: b for b in bookings if b.status in HELD}.values():
+            if b.care_type in ENROLMENT_TYPES:
+                assert b.end_date is not None, f"booking {b.id}: an enrolment without an end"
+                # Age only grows and the limits are an interval: first and last day cover all.
+                days = [b.start_date, b.end_date]
+            elif b.care_type == "temporary":
+                span = (b.end_date - b.start_date).days + 1
+                days = [b.start_date + timedelta(days=i) for i in range(span)]
+            else:
+                days = [b.start_date]
+            for day in days:
+                try:
+                    check_age(b.birth_date, day, self.bands[b.offer_id])
+                except RuleError as exc:
+                    raise AssertionError(
+                        f"booking {b.id} ({b.care_type}, born {b.birth_date}) holds a place on "
+                        f"{day}: {exc.code} (band {self.bands[b.offer_id]})"
+                    ) from None
+
+
+class SqliteBookingMachine(BookingMachine):
+    backend = "sqlite"
+
+
+class NewSchemaBookingMachine(BookingMachine):
+    backend = "sqlite-new"  # a new file and schema per machine: for the controls
+
+
+class PostgresBookingMachine(BookingMachine):
+    backend = "postgresql"
+
+
+def _settings(examples: int, steps: int) -> hypothesis.settings:
+    return hypothesis.settings(
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+class TestBookingMachineSqlite(SqliteBookingMachine.TestCase):
+    settings = _settings(examples=60, steps=40)
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("stateful_postgres")
+class TestBookingMachinePostgres(PostgresBookingMachine.TestCase):
+    settings = _settings(examples=12, steps=30)
+
+
+# Control: the capacity invariant can fail.
+
+
+def _try_take_without_capacity_check(offer, slots):
+    """try_take with the `taken < capacity` condition removed: every take succeeds."""
+    ordered = sorted(set(slots))
+    capacity._ensure_counters(offer, ordered)
+    for slot in ordered:
+        db.session.execute(
+            update(PlaceCounter)
+            .where(PlaceCounter.offer_id == offer.id, PlaceCounter.slot == slot)
+            .values(taken=PlaceCounter.taken + 1)
+            .execution_options(synchronize_session=False)
+        )
+    return True
+
+
+def _book_full_day(machine: BookingMachine, *families: int) -> None:
+    for family in families:  # 18, 30 and almost 24 months: all in the first nursery's band
+        machine.book_full_day(family=family, second=False, which=0, start=7, end_after=None)
+
+
+def _one_place_everywhere() -> BookingMachine:
+    machine = NewSchemaBookingMachine()
+    machine.build_world(n_nurseries=1, places=[1] * PLACES_DRAWN)
+    return machine
+
+
+@pytest.mark.parametrize("bypass", [False, True], ids=["real-try_take", "no-capacity-check"])
+def test_control_the_capacity_invariant_catches_an_overbooking(monkeypatch, bypass):
+    # Without the schema's CHECK (taken <= capacity) the invariant is the only guard left.
+    table = PlaceCounter.__table__
+    check = {
+        c
+        for c in table.constraints
+        if isinstance(c, sa.CheckConstraint) and "taken <= capacity" in str(c.sqltext)
+    }
+    assert len(check) == 1
+    monkeypatch.setattr(table, "constraints", table.constraints - check)
+    if bypass:
+        monkeypatch.setattr(capacity, "try_take", _try_take_without_capacity_check)
+    machine = _one_place_everywhere()
+    try:
+        _book_full_day(machine, 2, 4, 3)
+        held, waiting = machine._ids(["pending"]), machine._ids(["waitlisted"])
+        if not bypass:
+            assert (len(held), len(waiting)) == (1, 2)
+            machine.database_is_consistent()  # holds
+        else:
+            assert (len(held), len(waiting)) == (3, 0)  # three families in one place
+            with pytest.raises(AssertionError, match=r"overbooked: .* taken 3 > capacity 1"):
+                machine.database_is_consistent()
+    finally:
+        machine.teardown()
+
+
+def test_control_the_schema_check_refuses_an_overbooking_too(monkeypatch):
+    """With the schema intact, the database itself refuses the second take of one place."""
+    monkeypatch.setattr(capacity, "try_take", _try_take_without_capacity_check)
+    machine = _one_place_everywhere()
+    try:
+        _book_full_day(machine, 2)
+        with pytest.raises(sa.exc.IntegrityError):
+            _book_full_day(machine, 4)
+    finally:
+        machine.teardown()
