@@ -89,32 +89,28 @@ def _empty_postgres():
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def app(request, tmp_path):
     """The app with an empty schema, on each database backend."""
-    from cli import init_schema
 
     if request.param == "sqlite":
         url = "sqlite:///" + str(tmp_path / "test.sqlite3")
     else:
         url = request.getfixturevalue("postgres_url")
-    application = _make_app(url)
-    with application.app_context():
-        if request.param == "postgresql":
-            _empty_postgres()
-        init_schema()
-        _reset_caches()
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    _reset_caches()
+    yield from _app_on(url, empty_first=request.param == "postgresql")
 
 
 @pytest.fixture
 def sqlite_app(tmp_path):
     """The app on SQLite only, for tests of pure request handling."""
+    yield from _app_on("sqlite:///" + str(tmp_path / "test.sqlite3"))
+
+
+def _app_on(url: str, empty_first: bool = False):
+    """An app on a database with an empty schema; disposed of afterwards."""
     from cli import init_schema
 
-    application = _make_app("sqlite:///" + str(tmp_path / "test.sqlite3"))
+    application = _make_app(url)
     with application.app_context():
+        if empty_first:
+            _empty_postgres()
         init_schema()
         _reset_caches()
     yield application

@@ -125,10 +125,12 @@ def age_band(kind: str, classes: list, class_type: str | None) -> tuple[int, int
     return min(months), max(months) + 1
 
 
-# Requests, relative to the clock's date: a start 0–20 days ahead; enrolments open-ended or ending
-# 0–30 days after their start; an hourly window of 1–3 whole hours within opening hours;
-# temporary care for 1–4 days.
-START = st.integers(0, 20)
+# Requests, relative to the clock's date: a start 0–20 days ahead (half the time in the next 3
+# days, so that families compete for the same days); enrolments open-ended or ending 0–30 days
+# after their start; an hourly window of 1–3 whole hours within opening hours (half the time
+# starting by 10:00); temporary care for 1–4 days.
+START = st.integers(0, 3) | st.integers(0, 20)
+FIRST_HOUR = st.integers(OPENS, OPENS + 2) | st.integers(OPENS, CLOSES - 1)
 END_AFTER = st.none() | st.integers(0, 30)
 WHO = {"family": st.integers(0, FAMILIES - 1), "second": st.booleans(), "which": st.integers(0, 1)}
 
@@ -429,7 +431,7 @@ class BookingMachine(RuleBasedStateMachine):
     def book_half_day(self, family, second, which, start, end_after, session):
         self._book(family, second, which, ("half_day", start, end_after, session))
 
-    @rule(**WHO, start=START, first=st.integers(OPENS, CLOSES - 1), hours=st.integers(1, 3))
+    @rule(**WHO, start=START, first=FIRST_HOUR, hours=st.integers(1, 3))
     def book_hourly(self, family, second, which, start, first, hours):
         self._book(family, second, which, ("hourly", start, first, hours))
 
@@ -495,6 +497,7 @@ class BookingMachine(RuleBasedStateMachine):
             assert self._due(b), f"decline {b}: refused although the booking is pending"
             return
         assert self._row(b.id).status == "declined"
+        _note("decline: declined")
 
     @precondition(lambda self: self._with("pending"))
     @rule(pick=PICK)
@@ -507,6 +510,7 @@ class BookingMachine(RuleBasedStateMachine):
             assert self._due(b), f"confirm {b}: refused although the booking is pending"
             return
         assert self._row(b.id).status == "confirmed"
+        _note("confirm: confirmed")
         # The child's other enrolment requests for an overlapping period were withdrawn.
         others = db.session.execute(
             select(Booking.id, Booking.start_date, Booking.end_date).where(
@@ -622,6 +626,8 @@ class BookingMachine(RuleBasedStateMachine):
         ).all()
         db.session.rollback()  # end the read transaction
         self.statuses = {b.id: b.status for b in bookings}  # for the rules' preconditions
+        if "offered" in self.statuses.values():
+            _note("state: a family was offered a place from the waitlist")
         self.check_counters(bookings, counters)
         self.check_waitlist_order(bookings)
         self.check_no_child_twice_in_one_slot(bookings)

