@@ -34,9 +34,7 @@ class Deadlines:
     conclude_by: datetime
 
 
-def deadlines(
-    filed_at: datetime, urgent: bool, accepted_at: datetime | None = None
-) -> Deadlines:
+def deadlines(filed_at: datetime, urgent: bool, accepted_at: datetime | None = None) -> Deadlines:
     if urgent:
         accept_by = filed_at + timedelta(hours=URGENT_ACCEPT_HOURS)
     else:
@@ -44,7 +42,9 @@ def deadlines(
     start = accepted_at or filed_at
     if accepted_at is not None and accepted_at < filed_at:
         raise ValueError("accepted_at is before filed_at")
-    return Deadlines(accept_by=accept_by, conclude_by=add_working_days(start, CONCLUDE_WORKING_DAYS))
+    return Deadlines(
+        accept_by=accept_by, conclude_by=add_working_days(start, CONCLUDE_WORKING_DAYS)
+    )
 
 
 def extend(conclude_by: datetime, days: int, *, already_extended: bool = False) -> datetime:

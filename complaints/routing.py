@@ -213,10 +213,11 @@ def _hits(text: str, words: tuple[str, ...], negations: tuple[str, ...]) -> list
         while start != -1:
             end = start + len(word)
             inside = any(s <= start and end <= e for s, e, _ in spans)
-            if not inside and not _negated(text, start, negations):
-                spans.append((start, end, word))
+            if not inside:
+                # a negated word still covers its span: "不是食物中毒" must not yield "中毒"
+                spans.append((start, end, "" if _negated(text, start, negations) else word))
             start = text.find(word, start + 1)
-    return list(dict.fromkeys(w for _, _, w in spans))
+    return list(dict.fromkeys(w for _, _, w in spans if w))
 
 
 def _category_hits(text: str, cat: Category, rules: Rules) -> tuple[float, list[str], list[str]]:
@@ -324,15 +325,15 @@ def route(
         if previous.code != rules.fallback_category:
             extra_co.append(previous.lead)
             reasons.append(
-                f"原选类别 {previous.label} 的牵头部门 {_dept(previous.lead)} 转为协办（升级规则）"
+                f"原选类别 {previous.label} 的牵头部门 {_dept(previous.lead)}转为协办（升级规则）"
             )
 
     lead = used.lead
     co = list(used.co) + extra_co
-    reasons.append(f"类别 {used.label}（{used.code}）→ {_dept(lead)} 牵头（基线规则）")
+    reasons.append(f"类别 {used.label}（{used.code}）→ {_dept(lead)}牵头（基线规则）")
     if used.co:
         reasons.append(
-            f"类别 {used.label} → {'、'.join(_dept(c) for c in used.co)} 协办（基线规则）"
+            f"类别 {used.label} → {'、'.join(_dept(c) for c in used.co)}协办（基线规则）"
         )
 
     urgent = used.urgent or bool(signals)
@@ -355,7 +356,7 @@ def route(
     co_handlers = tuple(c for c in dict.fromkeys(co) if c != lead)
     informed = tuple(c for c in rules.always_informed if c != lead and c not in co_handlers)
     for c in informed:
-        reasons.append(f"{_dept(c)} 知会（属地责任，始终知会）")
+        reasons.append(f"{_dept(c)}知会（属地责任，始终知会）")
     return Routing(
         lead=lead,
         co_handlers=co_handlers,
