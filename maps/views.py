@@ -6,6 +6,7 @@ import xstatic.pkg.leaflet
 from flask import Blueprint, current_app, render_template, request, send_from_directory, url_for
 
 from errors import DomainError
+from params import invalid
 
 from . import geocoding, registry, search
 from .coords import from_wgs84
@@ -47,7 +48,7 @@ def _locate(walk):
     if not q:
         return None, None, [], None
     if len(q) > 100:
-        return None, None, [], "输入的地址过长，请输入小区、街道或地址中的关键词"
+        raise invalid("q", "输入的地址过长，请输入小区、街道或地址中的关键词")
     matches = geocoding.suggest(current_app.config, q, limit=6)
     if not matches:
         return None, None, [], f"没有找到“{q}”，请换个小区、街道或地址关键词，或在地图上点选位置"

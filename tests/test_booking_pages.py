@@ -441,3 +441,19 @@ def test_inbox_lists_my_messages_newest_first(app, parent, other_parent, nursery
     assert page.index("已取消") < page.index("已确认")
     assert f"#booking-{booking}" in page
     assert "暂无消息" in other_parent.html("/inbox")
+
+
+def test_forms_render_when_csrf_is_switched_off(app, make_user):
+    """Some deployments and tests switch CSRF off: the pages must still render, not 500."""
+    from tests.booking_helpers import make_bookable_nursery as _make
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    with app.app_context():
+        nursery_id = _make()
+    username, password = make_user("parent")
+    client = app.test_client()
+    client.post("/login", data={"username": username, "password": password})
+    for path in ("/children/new", f"/nurseries/{nursery_id}/book"):
+        assert client.get(path).status_code == 200
+    r = client.post("/children/new", data={"name": "", "birth_date": "abc"})
+    assert r.status_code == 400

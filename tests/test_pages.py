@@ -70,6 +70,7 @@ def test_unknown_place_says_so_in_chinese(client, district):
         ({"lat": "29.6"}, "缺少经度"),
         ({"q": "桂花苑", "age_months": "40"}, "age_months"),
         ({"q": "桂花苑", "care_type": "夜托"}, "care_type"),
+        ({"q": "桂" * 101}, "输入的地址过长"),
     ],
 )
 def test_bad_input_on_the_page_is_a_400_with_a_chinese_message(client, district, query, words):
