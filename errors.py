@@ -21,9 +21,5 @@ class NotFound(DomainError):
     status = 404
 
 
-class Forbidden(DomainError):
-    status = 403
-
-
 class Conflict(DomainError):
     status = 409

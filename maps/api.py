@@ -1,10 +1,12 @@
 """Registry endpoints of the JSON API: nursery search, details, service circles, place look-up."""
 
 from flask import jsonify, request
+from shapely.geometry import mapping
 
 from api import arg_int, bp, config, invalid
 
 from . import geocoding, registry, search
+from .geo import circle_polygon
 from .params import required_point, search_params
 
 
@@ -42,6 +44,11 @@ def circles():
             "covered_15min": report.covered_15min,
             "within_5min": report.within_5min,
             "within_15min": report.within_15min,
+            # The circles themselves, as geodesic GeoJSON polygons (lon, lat) around the point.
+            "circles": {
+                key: mapping(shape) if (shape := circle_polygon(lat, lon, radius)) else None
+                for key, radius in (("5", report.radius_5min_m), ("15", report.radius_15min_m))
+            },
         }
     )
 

@@ -10,11 +10,6 @@ from extensions import db, raw_read
 from .models import Offer
 
 
-def today_slots(today: date) -> list[str]:
-    day = today.isoformat()
-    return ["enrol", "am", "pm", day] + [f"{day}T{h:02d}" for h in range(24)]
-
-
 def _offer_free(
     care_type: str, capacity: int, sessions: list[str], taken: dict[str, int], today: date
 ) -> int:

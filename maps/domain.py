@@ -31,8 +31,6 @@ DEFAULT_PRICE_UNIT = {
     "temporary": "day",
 }
 
-COORDSYS_LABELS = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09"}
-
 
 @dataclass(frozen=True)
 class ClassStandard:

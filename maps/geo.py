@@ -14,14 +14,6 @@ _A = 6378137.0  # WGS-84 semi-major axis, metres
 _E2 = 6.69437999014e-3  # first eccentricity squared
 
 
-def check_point(lat: float, lon: float) -> None:
-    """Raise ValueError unless (lat, lon) is a finite point on Earth."""
-    if not (math.isfinite(lat) and math.isfinite(lon)):
-        raise ValueError("coordinates must be finite numbers")
-    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
-        raise ValueError("latitude must be within ±90 and longitude within ±180")
-
-
 def distances_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
     """Geodesic distances in metres from one point to many (vectorised, exact to millimetres)."""
     lats = np.asarray(lats, dtype=float)
@@ -74,10 +66,18 @@ def surface_from_chord(chord, lat: float):
     return chord + chord**3 / (24.0 * radius2)
 
 
-def circle_polygon(lat: float, lon: float, radius_m: float, vertices: int = 72) -> Polygon:
-    """The geodesic circle around a point as a (lon, lat) polygon, for GeoJSON and maps."""
+def circle_polygon(lat: float, lon: float, radius_m: float, vertices: int = 72) -> Polygon | None:
+    """The geodesic circle around a point as a (lon, lat) polygon, for GeoJSON and maps.
+
+    None near the poles or across the antimeridian, where a lon/lat ring cannot draw a circle
+    (no district lies there; the search itself works everywhere).
+    """
+    if abs(lat) > 85:
+        return None
     azimuths = np.linspace(0.0, 360.0, vertices, endpoint=False)
     lons, lats, _ = GEOD.fwd(
         np.full(vertices, lon), np.full(vertices, lat), azimuths, np.full(vertices, radius_m)
     )
+    if np.ptp(lons) > 180 or np.abs(lats).max() > 89:
+        return None
     return Polygon(zip(np.round(lons, 7), np.round(lats, 7), strict=True))

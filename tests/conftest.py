@@ -143,7 +143,6 @@ def make_nursery(app):
     `care` maps a care type to (capacity, places already held today); held places are written
     straight into the place counters, standing in for bookings made elsewhere.
     """
-    from maps.availability import today_slots
     from maps.models import Nursery, NurseryClass, Offer, PlaceCounter, bump_registry_version
 
     counter = iter(range(1, 10_000))
@@ -190,7 +189,8 @@ def make_nursery(app):
                 nursery.offers.append(offers[care_type])
             db.session.add(nursery)
             db.session.flush()
-            today = today_slots(date.today())
+            day = date.today().isoformat()
+            today = ["enrol", "am", "pm", day] + [f"{day}T{h:02d}" for h in range(24)]
             held_slots = {
                 "full_day": ["enrol"],
                 "half_day": ["am", "pm"],

@@ -210,3 +210,14 @@ def test_openapi_document_describes_the_contract(client):
 def test_ids_too_large_for_the_database_are_not_found(client, path):
     r = client.get(path)
     assert r.status_code == 404
+
+
+def test_circles_come_with_their_geodesic_outlines(client, three):
+    from maps.geo import distance_m
+
+    body = client.get("/api/v1/circles", query_string={"lat": HOME[0], "lon": HOME[1]}).get_json()
+    for key, radius in (("5", 300), ("15", 1000)):
+        ring = body["circles"][key]["coordinates"][0]
+        assert body["circles"][key]["type"] == "Polygon" and len(ring) > 30
+        for lon, lat in ring:
+            assert distance_m(HOME[0], HOME[1], lat, lon) == pytest.approx(radius, abs=0.05)

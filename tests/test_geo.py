@@ -169,3 +169,8 @@ def test_a_page_of_a_circle_is_the_nearest_part_of_the_whole_answer(dlat, dlon, 
     assert count == everything.size
     assert page.tolist() == everything[:stop].tolist()
     assert page_dist.tolist() == pytest.approx(dist[:stop].tolist())
+
+
+@pytest.mark.parametrize(("lat", "lon"), [(-90, -180), (89.9, 0), (0, 180), (10, -179.999)])
+def test_no_circle_outline_where_lon_lat_cannot_draw_one(lat, lon):
+    assert circle_polygon(lat, lon, 1000) is None
