@@ -478,10 +478,20 @@ class BookingMachine(RuleBasedStateMachine):
                 "pending" if req.care_type in ENROLMENT_TYPES else "confirmed"
             )
 
-    @precondition(lambda self: self._with(*ACTIVE))
+    # A family cancels one of its active bookings: one that holds a place, or one that waits.
+
+    @precondition(lambda self: self._with(*HELD))
     @rule(pick=PICK)
-    def cancel(self, pick):
-        b = self._row(self._pick(ACTIVE, pick))
+    def cancel_held(self, pick):
+        self._cancel(self._pick(HELD, pick))
+
+    @precondition(lambda self: self._with("waitlisted"))
+    @rule(pick=PICK)
+    def cancel_waiting(self, pick):
+        self._cancel(self._pick(["waitlisted"], pick))
+
+    def _cancel(self, booking_id: int) -> None:
+        b = self._row(booking_id)
         try:
             services.cancel(b.parent_id, b.id, SETTINGS, now=self.now)
         except DomainError as exc:
@@ -635,6 +645,9 @@ class BookingMachine(RuleBasedStateMachine):
         self.statuses = {b.id: b.status for b in bookings}  # for the rules' preconditions
         if "offered" in self.statuses.values():
             _note("state: a family was offered a place from the waitlist")
+        waiters = Counter((b.offer_id, b.slot) for b in bookings if b.status == "waitlisted")
+        if waiters and max(waiters.values()) > 1:
+            _note("state: several families wait for one slot")
         self.check_counters(bookings, counters)
         self.check_waitlist_order(bookings)
         self.check_no_child_twice_in_one_slot(bookings)
