@@ -41,7 +41,7 @@ from decimal import Decimal
 import hypothesis
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, event
+from hypothesis import HealthCheck, event, target
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -116,6 +116,7 @@ NURSERIES = [
     ),
 ]
 PLACES_DRAWN = sum(len(offers) for _, _, offers in NURSERIES)
+PLACES = st.just(1) | st.integers(1, 3)  # an offer's places: 1 two times in three
 
 
 def age_band(kind: str, classes: list, class_type: str | None) -> tuple[int, int]:
@@ -131,12 +132,12 @@ def age_band(kind: str, classes: list, class_type: str | None) -> tuple[int, int
 
 # Requests, relative to the clock's date: a start 0–20 days ahead; enrolments open-ended or ending
 # 0–30 days after their start; an hourly window of 1–3 whole hours within opening hours; temporary
-# care for 1–4 days. Half the time, dated care starts in the next 2 days and hourly care by 10:00,
-# so that families compete for the same hours and days (and wait for some of a booking's slots
-# while others are free: what the waitlist order is about).
+# care for 1–4 days. Half the time, dated care starts in 1 or 2 days and hourly care at 08:00 or
+# 09:00, so that families compete for the same hours and days (and wait for some of a booking's
+# slots while others are free: what the waitlist order is about).
 START = st.integers(0, 20)
-DATED_START = st.integers(0, 2) | st.integers(0, 20)
-FIRST_HOUR = st.integers(OPENS, OPENS + 2) | st.integers(OPENS, CLOSES - 1)
+DATED_START = st.integers(1, 2) | st.integers(0, 20)
+FIRST_HOUR = st.integers(OPENS, OPENS + 1) | st.integers(OPENS, CLOSES - 1)
 END_AFTER = st.none() | st.integers(0, 30)
 NURSERY = st.integers(0, 3).map(lambda i: int(i == 3))  # the second one (when there is) 1 in 4
 WHO = {"family": st.integers(0, FAMILIES - 1), "second": st.booleans(), "which": NURSERY}
@@ -289,8 +290,15 @@ class BookingMachine(RuleBasedStateMachine):
         self.bands: dict[int, tuple[int, int]] = {}  # offer → age band
         self.queued: set[int] = set()  # bookings that joined the waitlist when booked
         self.statuses: dict[int, str] = {}  # active bookings, read after every step
+        self.ever_offered: set[int] = set()  # bookings seen offered a place from the waitlist
+        self.most_behind = self.most_held_back = 0  # see _steer
 
     def teardown(self):
+        if currently_in_test_context():
+            # Steer generation towards long queues and many offers, where order matters.
+            target(self.most_behind, label="families waiting for a free slot behind others")
+            target(self.most_held_back, label="families with free places waiting behind others")
+            target(len(self.ever_offered), label="bookings offered a place from the waitlist")
         try:
             db.session.rollback()
             self._cleanup()
@@ -302,7 +310,7 @@ class BookingMachine(RuleBasedStateMachine):
 
     @initialize(
         n_nurseries=st.integers(1, 2),
-        places=st.lists(st.integers(1, 3), min_size=PLACES_DRAWN, max_size=PLACES_DRAWN),
+        places=st.lists(PLACES, min_size=PLACES_DRAWN, max_size=PLACES_DRAWN),
     )
     def build_world(self, n_nurseries, places):
         places = iter(places)
@@ -643,15 +651,43 @@ class BookingMachine(RuleBasedStateMachine):
         ).all()
         db.session.rollback()  # end the read transaction
         self.statuses = {b.id: b.status for b in bookings}  # for the rules' preconditions
-        if "offered" in self.statuses.values():
-            _note("state: a family was offered a place from the waitlist")
-        waiters = Counter((b.offer_id, b.slot) for b in bookings if b.status == "waitlisted")
-        if waiters and max(waiters.values()) > 1:
-            _note("state: several families wait for one slot")
+        self._steer(bookings, counters)
         self.check_counters(bookings, counters)
         self.check_waitlist_order(bookings)
         self.check_no_child_twice_in_one_slot(bookings)
         self.check_held_children_are_age_eligible(bookings)
+
+    def _steer(self, bookings, counters) -> None:
+        """Record how interesting the queues got, for Hypothesis's targeted search (teardown).
+
+        Queue order is put to the test when a family waits although each of its slots has a free
+        place, because an earlier family waiting for one of them cannot have all of its own: the
+        next place to free up on that offer must not go to the later family. Families waiting for
+        some free slot behind an earlier one are a step on the way there.
+        """
+        offered = {b.id for b in bookings if b.status == "offered"}
+        self.ever_offered |= offered
+        full = {(c.offer_id, c.slot) for c in counters if c.taken >= c.capacity}
+        waiting = defaultdict(set)
+        for b in bookings:
+            if b.status == "waitlisted":
+                waiting[b.id].add((b.offer_id, b.slot))
+        behind = {  # later families waiting for a free slot an earlier family also waits for
+            later: theirs
+            for first, slots in waiting.items()
+            if slots & full
+            for later, theirs in waiting.items()
+            if later > first and theirs & (slots - full)
+        }
+        held_back = [later for later, theirs in behind.items() if not theirs & full]
+        self.most_behind = max(self.most_behind, len(behind))
+        self.most_held_back = max(self.most_held_back, len(held_back))
+        if offered:
+            _note("state: a family was offered a place from the waitlist")
+        if behind:
+            _note("state: a family waits for a free slot behind an earlier one")
+        if held_back:
+            _note("state: a family with every slot free waits behind an earlier one")
 
     def check_counters(self, bookings, counters) -> None:
         """(1) taken = places held, taken ≤ capacity, capacity = the offer's."""
