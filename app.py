@@ -52,6 +52,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from api.openapi import bp as openapi_bp
     from booking.portal import bp as portal_bp
     from booking.views import bp as booking_bp
+    from complaints.admin import bp as complaint_admin_bp
+    from complaints.handling import bp as handling_bp
+    from complaints.open311 import bp as open311_bp
+    from complaints.public import bp as complaints_bp
     from maps.views import bp as maps_bp
 
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies
@@ -61,6 +65,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(maps_bp)
     app.register_blueprint(booking_bp)
     app.register_blueprint(portal_bp)
+    csrf.exempt(open311_bp)  # GeoReport v2 clients post plain forms without a session
+    app.register_blueprint(open311_bp)
+    app.register_blueprint(complaints_bp)
+    app.register_blueprint(handling_bp)
+    app.register_blueprint(complaint_admin_bp)
 
     from cli import register_commands
 

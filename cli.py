@@ -17,6 +17,7 @@ def init_schema() -> None:
     import accounts.models  # noqa: F401  (the models must be imported to be created)
     import audit  # noqa: F401
     import booking.models  # noqa: F401
+    import complaints.models  # noqa: F401
     import notifications.models  # noqa: F401
     from maps.models import RegistryVersion
 
@@ -115,13 +116,18 @@ def register_commands(app: Flask) -> None:
     @click.option("--name", default="")
     @click.option("--nursery", "nursery_id", type=int, default=None)
     @click.option("--department", "department_code", default=None)
-    def create_user_command(role, username, password, name, nursery_id, department_code):
+    @click.option("--street", "street_code", default=None, help="镇街代码（street 部门的承办人）")
+    def create_user_command(
+        role, username, password, name, nursery_id, department_code, street_code
+    ):
         """Create an account of any role."""
         from accounts.services import create_user
 
         init_schema()
         try:
-            user = create_user(role, username, password, name, nursery_id, department_code)
+            user = create_user(
+                role, username, password, name, nursery_id, department_code, street_code
+            )
         except DomainError as exc:
             raise click.ClickException(exc.message) from None
         click.echo(f"已创建账号 {user.username}（{role}，id={user.id}）")

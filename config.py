@@ -63,6 +63,12 @@ def from_environment(instance_path: str) -> dict:
         "NURSERY_RESPONSE_WORKING_DAYS": int(os.environ.get("NURSERY_RESPONSE_WORKING_DAYS", "3")),
         "OFFER_HOLD_HOURS": int(os.environ.get("OFFER_HOLD_HOURS", "48")),
         "CONSENT_RULES_VERSION": os.environ.get("CONSENT_RULES_VERSION", "2026-11"),
+        # Complaints: look-ups by tracking code (page, answer/rate forms, Open311) share one
+        # limit per address, so codes cannot be guessed; filing is limited too.
+        "COMPLAINT_LOOKUP_LIMIT": os.environ.get(
+            "COMPLAINT_LOOKUP_LIMIT", "30 per minute;300 per hour"
+        ),
+        "COMPLAINT_FILE_LIMIT": os.environ.get("COMPLAINT_FILE_LIMIT", "10 per minute;60 per hour"),
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "30")),
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,

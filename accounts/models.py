@@ -48,3 +48,17 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     user: Mapped[User] = relationship()
+
+
+class HandlerStreet(db.Model):
+    """The street (镇街) a handler of the `street` department answers for (属地).
+
+    A separate table rather than a column on users, so existing databases gain it through
+    `init-db` without a migration.
+    """
+
+    __tablename__ = "handler_streets"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    street_id: Mapped[int] = mapped_column(ForeignKey("streets.id"))

@@ -9,9 +9,9 @@ from sqlalchemy import delete, select
 
 from errors import DomainError
 from extensions import begin_write, db
-from maps.models import Nursery
+from maps.models import Nursery, Street
 
-from .models import ApiToken, User
+from .models import ApiToken, HandlerStreet, User
 from .roles import DEPARTMENTS, ROLES
 
 USERNAME_RE = re.compile(r"^[\w.\-]{3,32}$")
@@ -43,8 +43,12 @@ def create_user(
     name: str = "",
     nursery_id: int | None = None,
     department_code: str | None = None,
+    street_code: str | None = None,
 ) -> User:
-    """Create an account of any role, checking what the role is bound to."""
+    """Create an account of any role, checking what the role is bound to.
+
+    A handler of the `street` department answers for one street (属地), named by its code.
+    """
     if role not in ROLES:
         raise DomainError("invalid_role", f"未知角色：{role}")
     _check_credentials(username, password, name)
@@ -59,6 +63,13 @@ def create_user(
             raise DomainError("invalid_department", "承办部门账号须绑定一个已知部门")
     elif department_code is not None:
         raise DomainError("invalid_department", "只有承办部门账号可以绑定部门")
+    street = None
+    if department_code == "street":
+        street = db.session.scalar(select(Street).where(Street.code == (street_code or "")))
+        if street is None:
+            raise DomainError("invalid_street", "镇街承办人账号须绑定一个已知镇街（--street 代码）")
+    elif street_code is not None:
+        raise DomainError("invalid_street", "只有镇街承办人账号可以绑定镇街")
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise DomainError("username_taken", "该用户名已被使用", status=409, field="username")
     user = User(
@@ -70,6 +81,9 @@ def create_user(
     )
     user.set_password(password)
     db.session.add(user)
+    if street is not None:
+        db.session.flush()
+        db.session.add(HandlerStreet(user_id=user.id, street_id=street.id))
     db.session.commit()
     return user
 

@@ -16,6 +16,7 @@ other keywords are not negated, because "没消毒", "没有监控" are themselv
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,7 @@ class Adjustment:
 
 @dataclass(frozen=True)
 class Rules:
+    departments: dict[str, str]  # code → name; DEPARTMENTS unless the data names its own
     categories: dict[str, Category]
     adjustments: tuple[Adjustment, ...]
     always_informed: tuple[str, ...]
@@ -84,8 +86,8 @@ def normalise(text: str | None) -> str:
     return "".join(text.split())
 
 
-def _dept(code: str) -> str:
-    return f"{DEPARTMENTS[code]}（{code}）"
+def _dept(code: str, names: dict[str, str]) -> str:
+    return f"{names.get(code, code)}（{code}）"
 
 
 # --- loading and validation -------------------------------------------------------------------
@@ -97,11 +99,28 @@ def _words(raw, where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(normalise(w) for w in raw))
 
 
-def _check_dept(code, where: str) -> str:
-    if code not in DEPARTMENTS:
-        raise ValueError(
-            f"{where}: unknown department code {code!r} (known: {', '.join(DEPARTMENTS)})"
-        )
+DEPARTMENT_CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
+
+
+def _departments(raw) -> dict[str, str]:
+    if raw is None:
+        return dict(DEPARTMENTS)
+    if not isinstance(raw, dict) or not raw:
+        raise ValueError("routing rules: 'departments' must be a non-empty object code → name")
+    for code, name in raw.items():
+        if not DEPARTMENT_CODE.match(code):
+            raise ValueError(f"department {code!r}: code must be 2–32 of a-z, 0-9, _")
+        if not isinstance(name, str) or not name.strip() or len(name) > 32:
+            raise ValueError(f"department {code!r}: name must be 1–32 characters")
+    for code in ("street",):
+        if code not in raw:
+            raise ValueError(f"routing rules: department {code!r} cannot be removed")
+    return {code: name.strip() for code, name in raw.items()}
+
+
+def _check_dept(code, where: str, known: dict[str, str]) -> str:
+    if not isinstance(code, str) or code not in known:
+        raise ValueError(f"{where}: unknown department code {code!r} (known: {', '.join(known)})")
     return code
 
 
@@ -109,6 +128,7 @@ def rules_from_dict(data: dict) -> Rules:
     """Validate parsed rules data; raises ValueError naming the offending entry."""
     if not isinstance(data, dict):
         raise ValueError("routing rules: top level must be an object")
+    known = _departments(data.get("departments"))
     raw_categories = data.get("categories")
     if not isinstance(raw_categories, list) or not raw_categories:
         raise ValueError("routing rules: 'categories' must be a non-empty list")
@@ -122,8 +142,8 @@ def rules_from_dict(data: dict) -> Rules:
             raise ValueError(f"{where}: duplicate category code")
         if not raw.get("lead"):
             raise ValueError(f"{where}: has no lead department")
-        lead = _check_dept(raw["lead"], f"{where} lead")
-        co = tuple(_check_dept(c, f"{where} co-handler") for c in raw.get("co", []))
+        lead = _check_dept(raw["lead"], f"{where} lead", known)
+        co = tuple(_check_dept(c, f"{where} co-handler", known) for c in raw.get("co", []))
         if lead in co:
             raise ValueError(f"{where}: lead department {lead!r} is also a co-handler")
         for key in ("label", "description"):
@@ -159,10 +179,10 @@ def rules_from_dict(data: dict) -> Rules:
         for cat in when.get("category", []):
             if cat not in categories:
                 raise ValueError(f"{where}: unknown category {cat!r}")
-        add_co = tuple(_check_dept(c, f"{where} add_co") for c in raw.get("add_co", []))
+        add_co = tuple(_check_dept(c, f"{where} add_co", known) for c in raw.get("add_co", []))
         set_lead = raw.get("set_lead")
         if set_lead is not None:
-            _check_dept(set_lead, f"{where} set_lead")
+            _check_dept(set_lead, f"{where} set_lead", known)
         if not add_co and set_lead is None:
             raise ValueError(f"{where}: needs 'add_co' or 'set_lead'")
         if not raw.get("reason"):
@@ -177,9 +197,10 @@ def rules_from_dict(data: dict) -> Rules:
             )
         )
     informed = tuple(
-        _check_dept(c, "always_informed") for c in data.get("always_informed", ["street"])
+        _check_dept(c, "always_informed", known) for c in data.get("always_informed", ["street"])
     )
     return Rules(
+        departments=known,
         categories=categories,
         adjustments=tuple(adjustments),
         always_informed=informed,
@@ -296,6 +317,10 @@ def route(
     if nursery_kind is not None and nursery_kind not in NURSERY_KINDS:
         raise ValueError(f"unknown nursery kind {nursery_kind!r}")
     cats = rules.categories
+
+    def dept(code: str) -> str:
+        return _dept(code, rules.departments)
+
     chosen = cats[category]
     reasons: list[str] = []
     signals = urgent_signals(text, rules)
@@ -325,16 +350,14 @@ def route(
         if previous.code != rules.fallback_category:
             extra_co.append(previous.lead)
             reasons.append(
-                f"原选类别 {previous.label} 的牵头部门 {_dept(previous.lead)}转为协办（升级规则）"
+                f"原选类别 {previous.label} 的牵头部门 {dept(previous.lead)}转为协办（升级规则）"
             )
 
     lead = used.lead
     co = list(used.co) + extra_co
-    reasons.append(f"类别 {used.label}（{used.code}）→ {_dept(lead)}牵头（基线规则）")
+    reasons.append(f"类别 {used.label}（{used.code}）→ {dept(lead)}牵头（基线规则）")
     if used.co:
-        reasons.append(
-            f"类别 {used.label} → {'、'.join(_dept(c) for c in used.co)}协办（基线规则）"
-        )
+        reasons.append(f"类别 {used.label} → {'、'.join(dept(c) for c in used.co)}协办（基线规则）")
 
     urgent = used.urgent or bool(signals)
     if used.urgent:
@@ -356,7 +379,7 @@ def route(
     co_handlers = tuple(c for c in dict.fromkeys(co) if c != lead)
     informed = tuple(c for c in rules.always_informed if c != lead and c not in co_handlers)
     for c in informed:
-        reasons.append(f"{_dept(c)}知会（属地责任，始终知会）")
+        reasons.append(f"{dept(c)}知会（属地责任，始终知会）")
     return Routing(
         lead=lead,
         co_handlers=co_handlers,
