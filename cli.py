@@ -51,7 +51,8 @@ def register_commands(app: Flask) -> None:
         summary = load_demo(seed)
         click.echo(
             "演示数据已载入（虚构）：{streets} 个镇街、{communities} 个小区、"
-            "{nurseries} 家托育机构、{users} 个账号。".format(**summary)
+            "{nurseries} 家托育机构、{users} 个账号、{complaints} 件投诉举报"
+            "（演示查询码 DEMO-YXQ2-TRAC-K267）。".format(**summary)
         )
 
     nurseries = AppGroup("nurseries", help="Manage the nursery registry.")

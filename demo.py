@@ -14,9 +14,10 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from accounts.models import User
+from accounts.models import HandlerStreet, User
 from accounts.roles import DEPARTMENTS
 from booking.models import Booking, BookingSlot, Child, NurseryConsent, Subsidy
 from booking.rules import (
@@ -27,6 +28,7 @@ from booking.rules import (
     last_day_in_band,
     months_old,
 )
+from complaints.demo_cases import load_cases
 from extensions import begin_write, db
 from maps.coords import gcj02_to_wgs84, wgs84_to_gcj02
 from maps.domain import (
@@ -779,12 +781,18 @@ def load_demo(seed: int = 2026, now: datetime | None = None) -> dict:
 
     bump_registry_version()
     session.commit()
+    # The street handler answers for the street of nursery1's nursery (属地).
+    street_handler = session.scalar(select(User).where(User.username == "handler-street"))
+    session.add(HandlerStreet(user_id=street_handler.id, street_id=staff_nurseries[1].street_id))
+    session.commit()
+    complaints = load_cases(now)
     return {
         "streets": len(street_objs),
         "communities": len(communities),
         "nurseries": len(nursery_objs),
         "users": len(users),  # the demo accounts one can log in with
         "families": len(plans),
+        "complaints": complaints,
         "bookings": len(plans),
         **{f"bookings_{status}": count for status, count in sorted(bookings.items())},
         "subsidies": len(SUBSIDIES),
