@@ -62,3 +62,4 @@ class HandlerStreet(db.Model):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     street_id: Mapped[int] = mapped_column(ForeignKey("streets.id"))
+    street = relationship("Street")

@@ -12,7 +12,7 @@ from extensions import begin_write, db
 from maps.models import Nursery, Street
 
 from .models import ApiToken, HandlerStreet, User
-from .roles import DEPARTMENTS, ROLES
+from .roles import ROLES
 
 USERNAME_RE = re.compile(r"^[\w.\-]{3,32}$")
 MIN_PASSWORD = 8
@@ -59,7 +59,9 @@ def create_user(
     elif nursery_id is not None:
         raise DomainError("invalid_nursery", "只有托育机构账号可以绑定机构")
     if role == "handler":
-        if department_code not in DEPARTMENTS:
+        from complaints.rulebook import current_rules  # departments are routing-rules data
+
+        if department_code not in current_rules().departments:
             raise DomainError("invalid_department", "承办部门账号须绑定一个已知部门")
     elif department_code is not None:
         raise DomainError("invalid_department", "只有承办部门账号可以绑定部门")

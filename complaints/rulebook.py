@@ -37,7 +37,9 @@ def current() -> tuple[int, Rules, dict]:
         raw = json.loads(db.session.get(RulesVersion, newest).data)
     else:
         raw = json.loads(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
-    entry = (newest, rules_from_dict(raw), raw)
+    rules = rules_from_dict(raw)
+    raw.setdefault("departments", dict(rules.departments))  # shown and edited with the rest
+    entry = (newest, rules, raw)
     _cache[_database_key()] = entry
     return entry
 

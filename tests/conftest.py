@@ -48,11 +48,13 @@ def postgres_url():
 
 
 def _reset_caches():
+    from complaints import rulebook
     from maps import geocoding
     from maps import index as spatial
 
     spatial.reset()
     geocoding.reset()
+    rulebook.reset()  # tables are emptied between tests, and ids restart
 
 
 def _make_app(url: str):
