@@ -69,6 +69,8 @@ def from_environment(instance_path: str) -> dict:
             "COMPLAINT_LOOKUP_LIMIT", "30 per minute;300 per hour"
         ),
         "COMPLAINT_FILE_LIMIT": os.environ.get("COMPLAINT_FILE_LIMIT", "10 per minute;60 per hour"),
+        # District planning: the targets file (DESIGN §3.5; default planning/targets.json).
+        "PLANNING_TARGETS": os.environ.get("PLANNING_TARGETS", ""),
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "30")),
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
