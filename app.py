@@ -57,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from complaints.open311 import bp as open311_bp
     from complaints.public import bp as complaints_bp
     from maps.views import bp as maps_bp
+    from planning.views import bp as planning_bp
 
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies
     app.register_blueprint(api_bp)
@@ -70,6 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(complaints_bp)
     app.register_blueprint(handling_bp)
     app.register_blueprint(complaint_admin_bp)
+    app.register_blueprint(planning_bp)
 
     from cli import register_commands
 
