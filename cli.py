@@ -20,6 +20,7 @@ def init_schema() -> None:
     import booking.models  # noqa: F401
     import complaints.models  # noqa: F401
     import notifications.models  # noqa: F401
+    import planning.network_models  # noqa: F401
     from maps.models import RegistryVersion
 
     db.create_all()
@@ -169,6 +170,30 @@ def register_commands(app: Flask) -> None:
             click.echo(json.dumps(result, ensure_ascii=False, indent=2))
             return
         click.echo(_coverage_text(result))
+
+    maps = AppGroup("maps", help="地图数据：步行路网（OpenStreetMap）。")
+    app.cli.add_command(maps)
+
+    @maps.command("load-network")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    def load_network_command(file: str):
+        """Load the walking network from OSM XML (.osm / .osm.gz), replacing it (all or nothing)."""
+        from planning import network
+
+        init_schema()
+        try:
+            click.echo(network.describe(network.load_network_file(file)))
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+
+    @maps.command("demo-network")
+    @click.argument("file", type=click.Path(dir_okay=False, writable=True))
+    @click.option("--seed", default=2026, show_default=True)
+    def demo_network_command(file: str, seed: int):
+        """Write the fictional demo district's walking network as OSM XML."""
+        from planning import network
+
+        click.echo(network.write_demo_network(file, seed))
 
     @users.command("create")
     @click.option(

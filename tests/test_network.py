@@ -1,0 +1,520 @@
+"""Walking-network mode (issue 5): OSM parsing, distances on a hand-checked graph, the
+multi-source search against a plain Dijkstra, snapping, isochrones, all-or-nothing loading on
+both databases, the CLI, and the demo network against straight lines."""
+
+import gzip
+import heapq
+import math
+import random
+
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import Point
+from sqlalchemy import func, select
+
+import demo
+from errors import DomainError
+from extensions import db
+from maps.geo import GEOD, distance_m
+from planning import network
+from planning.coverage import SiteTree
+from planning.demo_network import demo_osm
+from planning.network import STEPS_FACTOR, WalkGraph, from_osm_bytes, walk_minutes
+from planning.network_models import WalkEdge, WalkNetwork, WalkNode
+
+# The tiny network, in Chongqing (WGS-84). Letters name the nodes; ids are OSM ids.
+#
+#   E(5) ······steps······ D(4) ── path ── F(6)
+#    │                      │
+#  resid.                footway
+#    │                      │
+#   A(1) ── B(2) ───────── C(3)          (C ═ trunk, no sidewalk ═ F: not walkable)
+#
+# Not walkable, each a shortcut if wrongly walked: A–D footway with foot=no, B–D private
+# service road, C–F trunk road without sidewalk, an area=yes square E–C–D. A duplicate footway
+# A–B (parallel to the street) must not add up with it. H–I is a fragment on its own.
+NODES = {
+    "A": (1, 29.6000, 106.5200),
+    "B": (2, 29.6000, 106.5210),
+    "C": (3, 29.6000, 106.5220),
+    "D": (4, 29.6010, 106.5220),
+    "E": (5, 29.6010, 106.5200),
+    "F": (6, 29.6005, 106.5230),
+    "H": (8, 29.6100, 106.5300),
+    "I": (9, 29.6101, 106.5300),
+}
+WAYS = [
+    (101, "AABC", {"highway": "residential", "name": "星光路"}),  # "AA": a repeated node
+    (102, "CD", {"highway": "footway"}),
+    (103, "ED", {"highway": "steps"}),
+    (104, "EA", {"highway": "residential"}),
+    (105, "DF", {"highway": "path"}),
+    (106, "AB", {"highway": "footway"}),
+    (107, "HI", {"highway": "residential"}),
+    (201, "AD", {"highway": "footway", "foot": "no"}),
+    (202, "BD", {"highway": "service", "access": "private"}),
+    (203, "CF", {"highway": "trunk"}),
+    (204, "ECDE", {"highway": "pedestrian", "area": "yes"}),
+    (205, "AE", {"waterway": "stream"}),
+]
+
+
+def osm_xml(nodes=NODES, ways=WAYS, root="osm") -> bytes:
+    lines = [f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} version="0.6">']
+    for osm_id, lat, lon in nodes.values():
+        lines.append(f'<node id="{osm_id}" lat="{lat}" lon="{lon}" version="1"/>')
+    lines.append('<node id="10" lat="29.6003" lon="106.5203"><tag k="shop" v="bakery"/></node>')
+    for way_id, letters, tags in ways:
+        refs = "".join(
+            f'<nd ref="{nodes[c][0] if c in nodes else c}"/>'
+            for c in (letters if isinstance(letters, str) else letters)
+        )
+        tag_xml = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
+        lines.append(f'<way id="{way_id}">{refs}{tag_xml}</way>')
+    lines.append('<relation id="1"><member type="way" ref="101" role=""/></relation>')
+    lines.append(f"</{root}>")
+    return "\n".join(lines).encode()
+
+
+def seg(p: str, q: str) -> float:
+    """Geodesic metres between two named nodes."""
+    return distance_m(NODES[p][1], NODES[p][2], NODES[q][1], NODES[q][2])
+
+
+def at(name: str) -> tuple[float, float]:
+    return NODES[name][1], NODES[name][2]
+
+
+def moved(name: str, north_m: float, east_m: float = 0.0) -> tuple[float, float]:
+    """A point north_m north and east_m east of a node (geodesic)."""
+    lat, lon = at(name)
+    if north_m:
+        lon, lat, _ = GEOD.fwd(lon, lat, 0.0 if north_m > 0 else 180.0, abs(north_m))
+    if east_m:
+        lon, lat, _ = GEOD.fwd(lon, lat, 90.0 if east_m > 0 else 270.0, abs(east_m))
+    return lat, lon
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return from_osm_bytes(osm_xml(), "tiny.osm")
+
+
+# Walking metres between the nodes, reasoned out by hand on the drawing above:
+# A→D goes round by B and C (the foot=no diagonal is closed); E→D climbs the steps (2 × ED =
+# 387 m) rather than go round by A, B, C (415 m); E→C goes round by A (the square is no route).
+def expected_from_a() -> dict[str, float]:
+    abc = seg("A", "B") + seg("B", "C")
+    return {
+        "A": 0.0,
+        "B": seg("A", "B"),
+        "C": abc,
+        "D": abc + seg("C", "D"),
+        "E": seg("A", "E"),
+        "F": abc + seg("C", "D") + seg("D", "F"),
+    }
+
+
+def test_parsing_keeps_walkable_ways_on_the_largest_connected_part(tiny):
+    by_osm = dict(zip(tiny.osm_ids.tolist(), range(tiny.osm_ids.size), strict=True))
+    assert set(by_osm) == {1, 2, 3, 4, 5, 6}  # H–I dropped, the shop and the stream unused
+    assert tiny.dropped_nodes == 2
+    assert tiny.way_count == 7 and tiny.ignored_ways == 5
+    # AB (street and footway, merged), BC, CD, ED, EA, DF.
+    pairs = {
+        frozenset((int(tiny.osm_ids[a]), int(tiny.osm_ids[b])))
+        for a, b in zip(tiny.u, tiny.v, strict=True)
+    }
+    assert pairs == {frozenset(p) for p in [(1, 2), (2, 3), (3, 4), (5, 4), (5, 1), (4, 6)]}
+    steps = [
+        k
+        for k, (a, b) in enumerate(zip(tiny.u, tiny.v, strict=True))
+        if {int(tiny.osm_ids[a]), int(tiny.osm_ids[b])} == {4, 5}
+    ][0]
+    assert tiny.length_m[steps] == pytest.approx(seg("E", "D"), abs=1e-6)
+    assert tiny.cost_m[steps] == pytest.approx(STEPS_FACTOR * seg("E", "D"), abs=1e-6)
+
+
+def test_walking_distances_on_the_tiny_graph_match_the_hand_reckoning(tiny):
+    graph = tiny.graph()
+    expected = expected_from_a()
+    names = list(expected)
+    lats = [at(n)[0] for n in names]
+    lons = [at(n)[1] for n in names]
+    got = graph.distances_from(*at("A"), lats, lons)
+    assert got == pytest.approx([expected[n] for n in names], abs=1e-6)
+    # Checks that tell the rules apart: steps cost double, and beat the long way round.
+    e_to = graph.distances_from(*at("E"), [at("D")[0], at("C")[0]], [at("D")[1], at("C")[1]])
+    assert e_to[0] == pytest.approx(2 * seg("E", "D"), abs=1e-6)
+    assert e_to[0] < seg("E", "A") + seg("A", "B") + seg("B", "C") + seg("C", "D")
+    assert e_to[1] == pytest.approx(seg("E", "A") + seg("A", "B") + seg("B", "C"), abs=1e-6)
+    # And the network is never shorter than the straight line.
+    for name in names:
+        assert expected[name] >= distance_m(*at("A"), *at(name)) - 1e-9
+
+
+def test_points_off_the_network_walk_to_their_nearest_node(tiny):
+    graph = tiny.graph()
+    home = moved("C", -10.0)  # 10 m south of C, off the street
+    site = moved("A", 0.0, -8.0)  # 8 m west of A
+    node, snap = graph.snap([home[0], site[0]], [home[1], site[1]])
+    assert snap == pytest.approx([10.0, 8.0], abs=1e-6)
+    assert graph.lats[node[0]] == at("C")[0] and graph.lons[node[0]] == at("C")[1]
+    want = 8.0 + seg("A", "B") + seg("B", "C") + 10.0
+    got = graph.nearest_site_m([site[0]], [site[1]], [home[0]], [home[1]])
+    assert got[0] == pytest.approx(want, abs=1e-6)
+    # The limit: exactly at it counts, a centimetre short of it does not.
+    assert graph.nearest_site_m([site[0]], [site[1]], [home[0]], [home[1]], want)[0] < math.inf
+    assert (
+        graph.nearest_site_m([site[0]], [site[1]], [home[0]], [home[1]], want - 0.01)[0] == math.inf
+    )
+    # No sites: nothing is reachable.
+    assert graph.nearest_site_m([], [], [home[0]], [home[1]], 1000.0).tolist() == [math.inf]
+
+
+def test_a_home_halfway_along_a_long_street_snaps_beside_itself(tiny):
+    graph = tiny.graph()
+    # Halfway from A to B (97 m apart), 5 m north of the street: long edges are cut into
+    # pieces, so the nearest node is on the street beside the home, not 48 m away at a corner.
+    lat, lon = moved("A", 5.0, seg("A", "B") / 2)
+    _, snap = graph.snap([lat], [lon])
+    assert snap[0] < 6.0
+    assert graph.distances_from(lat, lon, [at("B")[0]], [at("B")[1]])[0] == pytest.approx(
+        5.0 + seg("A", "B") / 2, abs=0.1
+    )
+
+
+def test_an_edge_given_twice_is_walked_once_by_its_cheaper_copy():
+    # A sparse matrix built from repeated entries adds them up: 0–1 would cost 100 + 100 + 150.
+    lats, lons = [29.6, 29.6, 29.6], [106.52, 106.5203, 106.5206]
+    graph = WalkGraph(lats, lons, [0, 1, 0, 1], [1, 0, 1, 2], [29.0] * 4, [100.0, 100.0, 150.0, 7])
+    got = graph.distances_from(lats[0], lons[0], lats, lons)
+    assert got.tolist() == pytest.approx([0.0, 100.0, 107.0])
+
+
+def test_snapping_finds_the_geodesically_nearest_node():
+    rng = np.random.default_rng(7)
+    graph = _random_graph(rng, 80)
+    lats = 29.6 + rng.uniform(-0.02, 0.02, 300)
+    lons = 106.5 + rng.uniform(-0.02, 0.02, 300)
+    node, snap = graph.snap(lats, lons)
+    for k in range(lats.size):
+        brute = GEOD.inv(np.full(graph.node_count, lons[k]), np.full(graph.node_count, lats[k]),
+                         graph.lons, graph.lats)[2]  # fmt: skip
+        assert snap[k] == pytest.approx(brute.min(), abs=1e-6)
+        assert brute[node[k]] == pytest.approx(brute.min(), abs=1e-6)
+
+
+def _random_graph(rng, n: int) -> WalkGraph:
+    lats = 29.6 + rng.uniform(-0.01, 0.01, n)
+    lons = 106.5 + rng.uniform(-0.01, 0.01, n)
+    u = rng.integers(0, n, 3 * n)
+    v = rng.integers(0, n, 3 * n)  # self-loops and repeated pairs included on purpose
+    length = GEOD.inv(lons[u], lats[u], lons[v], lats[v])[2]
+    cost = length * np.where(rng.random(u.size) < 0.2, STEPS_FACTOR, 1.0)
+    return WalkGraph(lats, lons, u, v, length, cost)
+
+
+def _plain_dijkstra(n: int, edges, source: int) -> list[float]:
+    """Textbook Dijkstra with a heap over an adjacency list (the reference)."""
+    adjacency = [[] for _ in range(n)]
+    for a, b, w in edges:
+        adjacency[a].append((b, w))
+        adjacency[b].append((a, w))
+    dist = [math.inf] * n
+    dist[source] = 0.0
+    heap = [(0.0, source)]
+    while heap:
+        d, a = heapq.heappop(heap)
+        if d > dist[a]:
+            continue
+        for b, w in adjacency[a]:
+            if d + w < dist[b]:
+                dist[b] = d + w
+                heapq.heappush(heap, (d + w, b))
+    return dist
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_multi_source_search_equals_the_best_single_source_run(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(20, 70))
+    lats = 29.6 + rng.uniform(-0.01, 0.01, n)
+    lons = 106.5 + rng.uniform(-0.01, 0.01, n)
+    u, v = rng.integers(0, n, 2 * n), rng.integers(0, n, 2 * n)
+    length = GEOD.inv(lons[u], lats[u], lons[v], lats[v])[2]
+    cost = length * np.where(rng.random(u.size) < 0.3, STEPS_FACTOR, 1.0)
+    graph = WalkGraph(lats, lons, u, v, length, cost)
+    # The reference walks the input edges (a pair given twice is walked by its cheaper copy);
+    # sites and points stand exactly on input nodes, so no snapping is involved.
+    edges = [(int(a), int(b), float(w)) for a, b, w in zip(u, v, cost, strict=True) if a != b]
+    sites = rng.choice(n, size=int(rng.integers(1, 6)), replace=False)
+    runs = [_plain_dijkstra(n, edges, int(s)) for s in sites]
+    want = np.array([min(run[p] for run in runs) for p in range(n)])
+    got = graph.nearest_site_m(lats[sites], lons[sites], lats, lons)
+    assert np.allclose(got, want, rtol=1e-9, atol=1e-6, equal_nan=False)
+    assert np.array_equal(np.isinf(got), np.isinf(want))
+    # With a limit, what lies beyond it is inf and the rest is unchanged.
+    limit = float(np.median(want[np.isfinite(want)]))
+    capped = graph.nearest_site_m(lats[sites], lons[sites], lats, lons, limit)
+    inside = want <= limit
+    assert np.allclose(capped[inside], want[inside], atol=1e-6)
+    assert np.isinf(capped[~inside]).all()
+
+
+def test_multi_source_search_counts_the_sites_snap_distances():
+    rng = np.random.default_rng(11)
+    graph = _random_graph(rng, 50)
+    site_lats = 29.6 + rng.uniform(-0.01, 0.01, 4)
+    site_lons = 106.5 + rng.uniform(-0.01, 0.01, 4)
+    point_lats = 29.6 + rng.uniform(-0.01, 0.01, 30)
+    point_lons = 106.5 + rng.uniform(-0.01, 0.01, 30)
+    s_node, s_snap = graph.snap(site_lats, site_lons)
+    p_node, p_snap = graph.snap(point_lats, point_lons)
+    # Reference on the graph as built (long edges cut into pieces), one run per site.
+    edges = list(zip(graph.u.tolist(), graph.v.tolist(), graph.cost.tolist(), strict=True))
+    runs = [_plain_dijkstra(graph.node_count, edges, int(s)) for s in s_node]
+    want = [
+        min(s_snap[k] + runs[k][p_node[j]] for k in range(len(runs))) + p_snap[j]
+        for j in range(point_lats.size)
+    ]
+    got = graph.nearest_site_m(site_lats, site_lons, point_lats, point_lons)
+    assert got == pytest.approx(want, abs=1e-6)
+    # One point to many sites is the same search the other way round.
+    one = graph.distances_from(point_lats[0], point_lons[0], site_lats, site_lons)
+    assert one.min() == pytest.approx(got[0], abs=1e-6)
+
+
+def test_isochrone_holds_what_is_reached_and_not_what_is_not(tiny):
+    graph = tiny.graph()
+    budget = 250.0
+    # From A: B (97 m), C (194 m) and E (111 m) are reached; 56 m of the footway up to D and
+    # (250 − 111) / 2 = 70 m of the steps from E (steps cost double); D and F are not.
+    area = graph.isochrone(*at("A"), budget)
+    assert area.geom_type in ("Polygon", "MultiPolygon") and area.is_valid
+
+    def inside(lat, lon):
+        return area.covers(Point(lon, lat))
+
+    for name in "ABCE":
+        assert inside(*at(name)), name
+    for name in "DF":
+        assert not inside(*at(name)), name
+    steps_left = (budget - seg("A", "E")) / STEPS_FACTOR  # metres of stairs climbed
+    ed = seg("E", "D")
+    assert steps_left < 0.4 * ed
+    azimuth = GEOD.inv(at("E")[1], at("E")[0], at("D")[1], at("D")[0])[0]
+    for share, want in ((0.25, True), (0.6, False)):
+        lon, lat, _ = GEOD.fwd(at("E")[1], at("E")[0], azimuth, share * ed)
+        assert inside(lat, lon) is want, share
+    # The strip is ~25 m wide either side of the street, not a disc around A.
+    assert not inside(*moved("B", 60.0))
+    assert inside(*moved("B", 15.0))
+    # Too far from any street: nothing is reachable.
+    assert graph.isochrone(*moved("A", -500.0), 300.0) is None
+
+
+def test_isochrone_is_drawn_in_lonlat_near_the_start(tiny):
+    area = tiny.graph().isochrone(*at("A"), 1000.0)
+    minx, miny, maxx, maxy = area.bounds
+    assert 106.51 < minx < maxx < 106.53 and 29.59 < miny < maxy < 29.61
+    assert shapely.get_num_coordinates(area) < 2000
+
+
+def test_walk_minutes():
+    assert walk_minutes(0.0, 4.5) == 0
+    assert walk_minutes(375.0, 4.5) == 5  # 75 m a minute
+    assert walk_minutes(375.01, 4.5) == 6
+    assert walk_minutes(1125.0, 4.5) == 15
+    assert walk_minutes(math.inf, 4.5) is None
+
+
+def test_gzip_files_load_like_plain_ones(tiny):
+    packed = from_osm_bytes(gzip.compress(osm_xml()), "tiny.osm.gz")
+    assert np.array_equal(packed.osm_ids, tiny.osm_ids)
+    assert np.array_equal(packed.cost_m, tiny.cost_m)
+
+
+BAD_FILES = [
+    (b"", "文件为空"),
+    (b"name,lat,lon\n", "不是有效的 XML"),
+    (b"<osm><node id='1' lat='29.6' lon='106.5'>", "不是有效的 XML"),
+    (b'<?xml version="1.0"?><gpx><trk/></gpx>', "根元素应为 <osm>"),
+    (
+        osm_xml(ways=[(1, "AB", {"highway": "motorway"}), (2, "CD", {"building": "yes"})]),
+        "没有可步行的道路",
+    ),
+    (osm_xml(ways=[(1, ["1", "2", "77"], {"highway": "footway"})]), "不存在的节点 77"),
+    (
+        osm_xml(
+            nodes={"A": (1, 29.6, 106.52), "B": (2, 51.5, -0.12)},
+            ways=[(1, "AB", {"highway": "path"})],
+        ),
+        "不在中国境内",
+    ),
+    (
+        osm_xml(
+            nodes={"A": (1, 29.6, 106.52), "B": (2, 95.0, 106.52)},
+            ways=[(1, "AB", {"highway": "path"})],
+        ),
+        "坐标无效",
+    ),
+    (
+        osm_xml(ways=[(1, ["1", "99999999999999999999"], {"highway": "path"})]),
+        "节点引用无效",
+    ),
+    (b"\x00\x00\x00\x0d\x0a\x09OSMHeader\x18\x00", "PBF"),
+    (b"\x1f\x8b\x08\x00broken", "gzip"),
+]
+
+
+@pytest.mark.parametrize(("data", "words"), BAD_FILES)
+def test_bad_files_are_refused_in_chinese(data, words):
+    with pytest.raises(DomainError) as caught:
+        from_osm_bytes(data, "bad.osm")
+    assert words in caught.value.message
+    assert caught.value.code == "invalid_network" and caught.value.status == 422
+
+
+def test_missing_node_message_names_the_way_and_the_node():
+    data = osm_xml(ways=[(42, ["1", "2", "77"], {"highway": "footway"})])
+    with pytest.raises(DomainError, match="道路 42 引用了文件中不存在的节点 77"):
+        from_osm_bytes(data, "bad.osm")
+
+
+def test_too_large_files_are_refused_even_when_compressed(monkeypatch):
+    monkeypatch.setattr(network, "MAX_OSM_BYTES", 4096)
+    big = osm_xml() + b" " * 5000
+    with pytest.raises(DomainError, match="过大"):
+        from_osm_bytes(big, "big.osm")
+    with pytest.raises(DomainError, match="过大"):  # a small gzip that inflates past the limit
+        from_osm_bytes(gzip.compress(big), "big.osm.gz")
+
+
+# ---------------------------------------------------------------------------------------------
+# The stored network (SQLite and PostgreSQL)
+
+
+def _stored():
+    meta = db.session.get(WalkNetwork, 1)
+    return (
+        None if meta is None else (meta.version, meta.load_id, meta.node_count),
+        db.session.scalar(select(func.count()).select_from(WalkNode)),
+        db.session.scalar(select(func.count()).select_from(WalkEdge)),
+    )
+
+
+def test_load_network_stores_the_graph_and_every_process_sees_the_new_one(ctx, tiny):
+    assert network.current_graph() is None and network.network_info() is None
+    summary = network.load_network(osm_xml(), "tiny.osm")
+    assert summary == {
+        "source": "tiny.osm",
+        "version": 1,
+        "nodes": 6,
+        "edges": 6,
+        "ways": 7,
+        "ignored_ways": 5,
+        "dropped_nodes": 2,
+    }
+    db.session.remove()
+    assert _stored()[1:] == (6, 6)
+    graph = network.current_graph()
+    assert graph is network.current_graph()  # cached while the version stands
+    expected = expected_from_a()
+    got = graph.distances_from(*at("A"), [at(n)[0] for n in expected], [at(n)[1] for n in expected])
+    assert got == pytest.approx(list(expected.values()), abs=1e-6)  # as read back from the DB
+
+    # Reload without the steps: version 2, and the cached graph is replaced.
+    no_steps = [w for w in WAYS if w[0] != 103]
+    assert network.load_network(osm_xml(ways=no_steps), "v2.osm")["version"] == 2
+    db.session.remove()
+    fresh = network.current_graph()
+    assert fresh is not graph and fresh.key[1] == 2
+    e_to_d = fresh.distances_from(*at("E"), [at("D")[0]], [at("D")[1]])[0]
+    assert e_to_d == pytest.approx(
+        seg("E", "A") + seg("A", "B") + seg("B", "C") + seg("C", "D"), abs=1e-6
+    )
+    assert network.network_info()["source"] == "v2.osm"
+
+
+@pytest.mark.parametrize(("data", "words"), BAD_FILES[:7])
+def test_a_bad_file_leaves_the_loaded_network_untouched(ctx, data, words):
+    network.load_network(osm_xml(), "good.osm")
+    db.session.remove()
+    before = _stored()
+    with pytest.raises(DomainError, match=words):
+        network.load_network(data, "bad.osm")
+    db.session.remove()
+    assert _stored() == before
+
+
+def test_a_failure_while_writing_rolls_back_every_row(ctx, monkeypatch):
+    network.load_network(osm_xml(), "good.osm")
+    db.session.remove()
+    before = _stored()
+    real = network._bulk_insert
+
+    def fail_on_edges(conn, table, columns, arrays):
+        real(conn, table, columns, arrays)  # the nodes (and then the edges) really are written
+        if table.name == "walk_edges":
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(network, "_bulk_insert", fail_on_edges)
+    with pytest.raises(RuntimeError):
+        network.load_network(demo_osm(), "demo.osm")
+    db.session.remove()
+    assert _stored() == before
+
+
+def test_cli_writes_and_loads_the_demo_network(runner, app, tmp_path):
+    path = tmp_path / "demo.osm.gz"
+    made = runner.invoke(args=["maps", "demo-network", str(path)])
+    assert made.exit_code == 0, made.output
+    assert "虚构演示路网" in made.output and path.stat().st_size > 0
+    loaded = runner.invoke(args=["maps", "load-network", str(path)])
+    assert loaded.exit_code == 0, loaded.output
+    with app.app_context():
+        version, _, nodes = _stored()[0]
+    assert f"{nodes} 个节点" in loaded.output and "版本 1" in loaded.output
+
+    bad = tmp_path / "bad.osm"
+    bad.write_bytes(b"<html><body>not a map</body></html>")
+    refused = runner.invoke(args=["maps", "load-network", str(bad)])
+    assert refused.exit_code != 0 and "根元素应为 <osm>" in refused.output
+    with app.app_context():
+        assert _stored()[0][0] == version == 1  # still the demo network
+
+
+def test_demo_network_is_deterministic_and_lies_in_the_demo_district():
+    data = demo_osm()
+    assert data == demo_osm() and data != demo_osm(seed=7)
+    parsed = from_osm_bytes(data, "demo.osm")
+    south, west, north, east = demo.DISTRICT_BBOX
+    assert parsed.lats.min() >= south and parsed.lats.max() <= north
+    assert parsed.lons.min() >= west and parsed.lons.max() <= east
+    assert parsed.lats.size > 10_000 and parsed.ignored_ways > 100
+    assert (parsed.cost_m > parsed.length_m).any()  # it has steps
+
+
+def test_demo_network_distances_are_never_shorter_than_straight_lines(ctx, runner, tmp_path):
+    path = tmp_path / "demo.osm"
+    assert runner.invoke(args=["maps", "demo-network", str(path)]).exit_code == 0
+    assert runner.invoke(args=["maps", "load-network", str(path)]).exit_code == 0
+    graph = network.current_graph()
+    # The demo district's own communities and nurseries, laid out as demo.load_demo does.
+    rng = random.Random(2026)
+    streets = demo._streets(rng)
+    communities = demo._communities(rng, streets)
+    nurseries = demo._nurseries(rng, streets, communities)
+    c_lat = np.array([c["lat"] for c in communities])
+    c_lon = np.array([c["lon"] for c in communities])
+    n_lat = np.array([n["lat"] for n in nurseries])
+    n_lon = np.array([n["lon"] for n in nurseries])
+    walk = graph.nearest_site_m(n_lat, n_lon, c_lat, c_lon, 20_000.0)
+    straight, _ = SiteTree(n_lat, n_lon).nearest_m(c_lat, c_lon, 20_000.0)
+    assert np.isfinite(walk).all()
+    assert (walk >= straight - 1e-6).all()
+    assert np.median(walk / straight) > 1.2  # winding streets, missing links, river, steps
+    # Fewer communities lie within a 15-minute walk than within the 1000 m straight circle.
+    assert (walk <= 1125).sum() < (straight <= 1000).sum()
