@@ -42,7 +42,8 @@ def clean(data: bytes, number: int = 1) -> CleanPhoto:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as probe:
-                fmt = probe.format
+                # Phones often save MPO: a JPEG followed by a preview; we keep the first image.
+                fmt = "JPEG" if probe.format == "MPO" else probe.format
                 if fmt not in FORMATS:
                     raise DomainError("photo_type", f"{label}不是 JPEG 或 PNG 图片", field="photos")
                 if probe.width * probe.height > MAX_PIXELS:
@@ -53,21 +54,18 @@ def clean(data: bytes, number: int = 1) -> CleanPhoto:
                 image = ImageOps.exif_transpose(probe)
     except DomainError:
         raise
-    except (
-        UnidentifiedImageError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-        OSError,
-        SyntaxError,
-        ValueError,
-    ):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DomainError(
+            "photo_too_large", f"{label}像素过多（不超过 4000 万像素）", field="photos"
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise DomainError(
             "photo_type", f"{label}无法识别为图片（仅支持 JPEG、PNG）", field="photos"
         ) from None
 
+    if fmt == "PNG" and "transparency" in image.info:
+        image = image.convert("RGBA")  # a transparent colour (tRNS) becomes an alpha channel
     mode = "RGB" if fmt == "JPEG" else ("RGBA" if "A" in image.getbands() else "RGB")
-    if image.mode == "P" and fmt == "PNG":
-        image = image.convert("RGBA")
     pixels = image.convert(mode)
     # A new image from the raw pixels: no info dict, no EXIF, no ICC, no text chunks.
     bare = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())

@@ -50,9 +50,10 @@ def current_rules() -> Rules:
 
 def parse(text: str | bytes) -> tuple[dict, Rules]:
     """Parse and validate rules JSON; a DomainError (400) names what is wrong."""
+    size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "replace"))
+    if size > MAX_RULES_BYTES:  # pasted text is held to the same limit as an uploaded file
+        raise DomainError("rules_too_large", "规则文件过大（不超过 512 KB）")
     if isinstance(text, bytes):
-        if len(text) > MAX_RULES_BYTES:
-            raise DomainError("rules_too_large", "规则文件过大（不超过 512 KB）")
         try:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -63,6 +64,8 @@ def parse(text: str | bytes) -> tuple[dict, Rules]:
         raise DomainError(
             "rules_invalid", f"规则不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列"
         ) from None
+    except RecursionError:
+        raise DomainError("rules_invalid", "规则 JSON 嵌套层数过多") from None
     try:
         rules = rules_from_dict(data)
     except (ValueError, TypeError, AttributeError) as exc:
@@ -84,7 +87,14 @@ def save(admin_id: int, data: dict, reason: str = "", now: datetime | None = Non
     )
     db.session.add(version)
     db.session.flush()
-    audit.record(admin_id, "complaint_rules_saved", "complaint_rules", version.id, reason or None)
+    audit.record(
+        admin_id,
+        "complaint_rules_saved",
+        "complaint_rules",
+        version.id,
+        reason or None,
+        at=version.saved_at,
+    )
     db.session.commit()
     return version.id
 

@@ -160,7 +160,7 @@ def _check_filing(f: Filing):
     rules = rulebook.current_rules()
     if not f.category:
         raise DomainError("missing_category", "请选择投诉举报的类别", field="category")
-    if f.category not in rules.categories:
+    if not isinstance(f.category, str) or f.category not in rules.categories:
         raise DomainError("invalid_category", "未知的投诉举报类别", field="category")
     description = _text(f.description, "description", "问题描述", limit=MAX_DESCRIPTION)
     name = _text(f.name, "name", "姓名", required=False, limit=MAX_NAME)
@@ -225,6 +225,16 @@ def file_complaint(f: Filing, now: datetime | None = None) -> tuple[Complaint, s
     code = new_code()
     begin_write()
     street_id = nursery.street_id if nursery else _street_at(lat, lon)
+    informed, reasons = list(routing.informed), list(routing.reasons)
+    if street_id is None and "street" in informed:
+        # No street answers for this site: record no one as informed rather than "镇街".
+        street = rules.departments.get("street", "street")
+        informed.remove("street")
+        reasons = [r for r in reasons if not r.startswith(f"{street}（street）知会")]
+        reasons.append(
+            f"场所所属{street}未知（机构未登记镇街，或 {STREET_SEARCH_M // 1000} 公里内"
+            f"无已知社区）→ 暂无属地{street}知会"
+        )
     c = Complaint(
         code_hash=_code_hash(code),
         source=f.source,
@@ -244,13 +254,13 @@ def file_complaint(f: Filing, now: datetime | None = None) -> tuple[Complaint, s
         status="submitted",
         accept_by=due.accept_by,
         conclude_by=due.conclude_by,
-        routing_reasons=json.dumps(routing.reasons, ensure_ascii=False),
+        routing_reasons=json.dumps(reasons, ensure_ascii=False),
         complainant_name=name,
         complainant_phone=phone,
         complainant_email=email,
     )
     roles = [(routing.lead, "lead")] + [(d, "co") for d in routing.co_handlers]
-    roles += [(d, "informed") for d in routing.informed]
+    roles += [(d, "informed") for d in informed]
     c.departments.extend(ComplaintDepartment(department=d, role=r) for d, r in roles)
     c.photos.extend(
         ComplaintPhoto(content_type=p.content_type, width=p.width, height=p.height, data=p.data)
@@ -412,6 +422,7 @@ def accept_transfer(user: User, complaint_id, now=None) -> Complaint:
     c = case_for(user, complaint_id)
     if c.pending_transfer_to != user.department_code:
         raise Conflict("no_transfer", "没有转给本部门的待接收转办")
+    _open(c, "接收转办")
     old = c.lead_department
     for d in list(c.departments):
         if d.department == old:
@@ -423,7 +434,15 @@ def accept_transfer(user: User, complaint_id, now=None) -> Complaint:
     c.lead_department = user.department_code
     c.pending_transfer_to = c.transfer_reason = None
     name = department_name(user.department_code)
-    _act(user, c, "transfer_accepted", now, f"已转交{name}牵头办理", True, f"{old} → {name}")
+    _act(
+        user,
+        c,
+        "transfer_accepted",
+        now,
+        f"已转交{name}牵头办理",
+        True,
+        f"{department_name(old)} → {name}",
+    )
     db.session.commit()
     return c
 
@@ -498,6 +517,7 @@ def resolve(user: User, complaint_id, result, now=None) -> Complaint:
     if c.status not in ("accepted", "reopened", "awaiting_info"):
         raise Conflict("not_in_progress", "案件受理后才能办结")
     c.status, c.result, c.resolved_at = "resolved", result, now
+    c.pending_transfer_to = c.transfer_reason = None  # a finished case is no longer offered
     _act(user, c, "resolved", now, result, True)
     db.session.commit()
     return c
@@ -514,6 +534,7 @@ def close(user: User, complaint_id, reason, now=None) -> Complaint:
     if c.status != "resolved" and not reason:
         raise DomainError("missing_reason", "未办结的案件关闭时须说明理由", field="reason")
     c.status, c.closed_at = "closed", now
+    c.pending_transfer_to = c.transfer_reason = None
     _act(user, c, "closed", now, reason or "案件已关闭", True, reason)
     db.session.commit()
     return c
@@ -552,6 +573,7 @@ def mark_duplicate(user: User, complaint_id, original_id, now=None) -> Complaint
     if original.status == "duplicate":
         raise DomainError("invalid_original", "该案件本身已合并到其他案件", field="original_id")
     c.status, c.duplicate_of_id, c.closed_at = "duplicate", original.id, now
+    c.pending_transfer_to = c.transfer_reason = None
     _act(user, c, "duplicate", now, "与同一机构的同类投诉举报合并办理", True, f"→ #{original.id}")
     db.session.commit()
     return c
