@@ -28,6 +28,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/booking.py --db both
+	$(BIN)/python bench/complaints.py --db both
+	$(BIN)/python bench/coverage.py
+	$(BIN)/python bench/network.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -28,6 +28,7 @@ def from_environment(instance_path: str) -> dict:
     database_url = os.environ.get("DATABASE_URL", default_db)
     return {
         "SECRET_KEY": _secret_key(instance_path),
+        "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Shanghai"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         # A ping before each checkout guards against a database server restart; an embedded
         # SQLite file needs none.

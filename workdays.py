@@ -6,10 +6,12 @@ Council publishes the next year's arrangement).
 """
 
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import chinese_calendar
 
 
+@lru_cache(maxsize=4096)  # deadlines walk day by day; the calendar of a day never changes
 def is_working_day(day: date) -> bool:
     try:
         return chinese_calendar.is_workday(day)

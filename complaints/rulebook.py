@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 import audit
-from errors import DomainError
+from errors import Conflict, DomainError
 from extensions import begin_write, db
 
 from .models import RulesVersion
@@ -73,13 +73,28 @@ def parse(text: str | bytes) -> tuple[dict, Rules]:
     return data, rules
 
 
-def save(admin_id: int, data: dict, reason: str = "", now: datetime | None = None) -> int:
-    """Validate and save a new version of the rules; returns its id."""
+def save(
+    admin_id: int | None,
+    data: dict,
+    reason: str = "",
+    now: datetime | None = None,
+    based_on: int | None = None,
+) -> int:
+    """Validate and save a new version of the rules; returns its id.
+
+    `based_on`: the version the admin edited; when another admin saved since, the save is
+    refused (409) rather than silently overwriting their change. Checked under the write lock.
+    """
     try:
         rules_from_dict(data)
     except (ValueError, TypeError, AttributeError) as exc:
         raise DomainError("rules_invalid", f"规则有误：{exc}") from None
     begin_write()
+    newest = db.session.scalar(select(func.max(RulesVersion.id))) or 0
+    if based_on is not None and newest != based_on:
+        raise Conflict(
+            "rules_changed", "分办规则已被他人修改（版本已更新），请刷新页面后在最新规则上修改"
+        )
     version = RulesVersion(
         saved_at=(now or datetime.now()).replace(microsecond=0),
         saved_by=admin_id,

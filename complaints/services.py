@@ -45,6 +45,9 @@ MAX_NAME = 32
 MAX_ADDRESS = 200
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{4,18}[0-9]$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,63}\.[^@\s]{1,30}$")
+# NUL and other C0 controls (tab and newlines are fine): PostgreSQL refuses NUL, XML cannot
+# carry them, and no one types them.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # RFC 4648 base32
 CODE_LENGTH = 16  # 80 bits
 CODE_RE = re.compile(rf"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
@@ -100,6 +103,12 @@ def _text(value, field_name: str, label: str, required: bool = True, limit: int 
     if value is not None and not isinstance(value, str):
         raise DomainError("invalid_" + field_name, f"{label}格式不正确", field=field_name)
     value = (value or "").strip()
+    if CONTROL_RE.search(value):
+        raise DomainError(
+            "invalid_" + field_name,
+            f"{label}含有无法保存的控制字符，请删除后重试",
+            field=field_name,
+        )
     if required and not value:
         raise DomainError("missing_" + field_name, f"请填写{label}", field=field_name)
     if len(value) > limit:
@@ -325,6 +334,11 @@ def public_events(c: Complaint) -> list[ComplaintEvent]:
 
 
 # --- handlers: access -------------------------------------------------------------------------
+
+
+def stats_for(user: User, now: datetime | None = None) -> dict:
+    """stats() for the handler's department (and street)."""
+    return stats(user.department_code, now, _street_of(user))
 
 
 def _street_of(user: User) -> int | None:
@@ -565,7 +579,7 @@ def mark_duplicate(user: User, complaint_id, original_id, now=None) -> Complaint
     begin_write()
     c = _lead_case(user, complaint_id, "合并")
     _open(c, "合并")
-    if not isinstance(original_id, int) or original_id == c.id:
+    if not isinstance(original_id, int) or not 0 < original_id < 2**31 or original_id == c.id:
         raise DomainError("invalid_original", "请选择另一件案件", field="original_id")
     original = db.session.get(Complaint, original_id)
     if original is None or role_of(user, original) is None:
@@ -716,13 +730,14 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def stats(department: str, now: datetime | None = None) -> dict:
+def stats(department: str, now: datetime | None = None, street_id: int | None = None) -> dict:
     """Figures for the cases a department leads: open, overdue, median hours to accept,
-    median days to resolve, and the ratings."""
+    median days to resolve, and the ratings. A street's figures cover its own street only."""
     now = _now(now)
-    cases = db.session.scalars(
-        select(Complaint).where(Complaint.lead_department == department)
-    ).all()
+    query = select(Complaint).where(Complaint.lead_department == department)
+    if department == "street":
+        query = query.where(Complaint.street_id == street_id)
+    cases = db.session.scalars(query).all()
     ratings = {r: 0 for r in RATINGS}
     for c in cases:
         if c.rating:
