@@ -78,6 +78,6 @@ def from_environment(instance_path: str) -> dict:
         # District planning: the targets file (DESIGN §3.5; default planning/targets.json).
         "PLANNING_TARGETS": os.environ.get("PLANNING_TARGETS", ""),
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "30")),
-        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # three 5 MB photos and the form
         "WTF_CSRF_TIME_LIMIT": None,
     }
