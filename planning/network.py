@@ -740,3 +740,59 @@ def reset() -> None:
     global _current
     with _lock:
         _current = None
+
+
+# --- the area within reach of any site (the planner's map) ---------------------------------
+
+AREA_BUFFER_M = ISOCHRONE_BUFFER_M
+AREA_SIMPLIFY_M = 4.0  # outline detail kept for display
+
+
+def reach_area(graph: WalkGraph, site_lats, site_lons, max_m: float):
+    """The area within max_m walking metres of any site, as a WGS-84 shapely geometry, or None
+    when no street is within reach.
+
+    The union of every site's isochrone at once: one multi-source search gives each node its
+    walking metres to the nearest site, and the street pieces walked within max_m are drawn as
+    strips (as WalkGraph.isochrone does for one start) — ~1 s for the demo's 143 nurseries at
+    5 minutes, where 143 isochrones and their union took ~35 s.
+    """
+    site_lats = np.asarray(site_lats, dtype=float)
+    site_lons = np.asarray(site_lons, dtype=float)
+    if site_lats.size == 0:
+        return None
+    node, snap = graph.snap(site_lats, site_lons)
+    dist = graph.node_distances(node, snap, max_m)
+    left_u, left_v = max_m - dist[graph.u], max_m - dist[graph.v]
+    cost = graph.cost
+    with np.errstate(divide="ignore", invalid="ignore"):
+        part_u = np.where(cost > 0, np.clip(left_u / cost, 0, 1), left_u >= 0)
+        part_v = np.where(cost > 0, np.clip(left_v / cost, 0, 1), left_v >= 0)
+    whole = part_u + part_v >= 1
+    from_u, from_v = ~whole & (part_u > 0), ~whole & (part_v > 0)
+    reached = snap <= max_m
+    if not (whole.any() or from_u.any() or from_v.any() or reached.any()):
+        return None
+    # A local azimuthal equidistant projection: true to scale within a district.
+    local = f"+proj=aeqd +lat_0={site_lats.mean()} +lon_0={site_lons.mean()} +datum=WGS84 +units=m"
+    to_local = Transformer.from_crs("EPSG:4326", local, always_xy=True)
+    xy = np.column_stack(to_local.transform(graph.lons, graph.lats))
+    sites_xy = np.column_stack(to_local.transform(site_lons, site_lats))
+    pu, pv = xy[graph.u], xy[graph.v]
+    starts = np.concatenate((pu[whole], pu[from_u], pv[from_v], sites_xy[reached]))
+    ends = np.concatenate(
+        (
+            pv[whole],
+            pu[from_u] + part_u[from_u, None] * (pv[from_u] - pu[from_u]),
+            pv[from_v] + part_v[from_v, None] * (pu[from_v] - pv[from_v]),
+            xy[node[reached]],  # from each nursery to its street
+        )
+    )
+    pieces = shapely.linestrings(np.stack((starts, ends), axis=1))
+    # Joining the pieces into longer lines first makes buffering and merging ~3× faster.
+    lines = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(pieces)))
+    lines = shapely.simplify(lines, AREA_SIMPLIFY_M / 2)
+    area = shapely.union_all(shapely.buffer(lines, AREA_BUFFER_M, quad_segs=2))
+    area = area.simplify(AREA_SIMPLIFY_M)
+    to_lonlat = Transformer.from_crs(local, "EPSG:4326", always_xy=True)
+    return shapely.transform(area, lambda pts: np.column_stack(to_lonlat.transform(*pts.T)))
