@@ -16,8 +16,10 @@ Shared by ``bench/booking.py`` and ``tests/test_booking_race.py``:
 import http.client
 import json
 import os
+import platform
 import secrets
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -461,3 +463,43 @@ def server_errors(log: str) -> list[str]:
     """Lines of a gunicorn log that show a failed request or worker."""
     marks = ("Traceback", "Exception on", "WORKER TIMEOUT", "database is locked", "deadlock")
     return [line for line in log.splitlines() if any(m in line for m in marks)]
+
+
+# --- figures shared by the benchmarks --------------------------------------------------------
+
+
+def pct(values: list[float], q: float) -> float | None:
+    """The q-th percentile (linear interpolation), None without values."""
+    if not values:
+        return None
+    values = sorted(values)
+    k = (len(values) - 1) * q / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def ms(x: float | None) -> float | None:
+    return None if x is None else round(x * 1000, 1)
+
+
+def latency(replies: list) -> dict:
+    """p50, p95, max and mean of the replies' `seconds`, in milliseconds."""
+    secs = [r.seconds for r in replies]
+    return {
+        "n": len(secs),
+        "p50_ms": ms(pct(secs, 50)),
+        "p95_ms": ms(pct(secs, 95)),
+        "max_ms": ms(max(secs)) if secs else None,
+        "mean_ms": ms(statistics.fmean(secs)) if secs else None,
+    }
+
+
+def machine() -> dict:
+    """Where and when a benchmark ran (the load average says how busy the machine was)."""
+    return {
+        "when": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_avg": [round(x, 2) for x in os.getloadavg()],
+    }

@@ -24,14 +24,11 @@ It prints a table and writes the figures to bench/out/booking.json. Nothing leav
 
 import argparse
 import json
-import platform
 import shlex
 import sqlite3
-import statistics
 import sys
 import time
 from collections import Counter
-from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,30 +37,6 @@ import _server as srv  # noqa: E402
 OUT = srv.ROOT / "bench" / "out" / "booking.json"
 MAX_REQUESTS = 20_000
 WARMUP_FAMILIES = 32
-
-
-def pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    values = sorted(values)
-    k = (len(values) - 1) * q / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
-def ms(x: float | None) -> float | None:
-    return None if x is None else round(x * 1000, 1)
-
-
-def latency(replies: list) -> dict:
-    secs = [r.seconds for r in replies]
-    return {
-        "n": len(secs),
-        "p50_ms": ms(pct(secs, 50)),
-        "p95_ms": ms(pct(secs, 95)),
-        "max_ms": ms(max(secs)) if secs else None,
-        "mean_ms": ms(statistics.fmean(secs)) if secs else None,
-    }
 
 
 def server_version(db_url: str) -> str:
@@ -133,7 +106,7 @@ def run_one(kind: str, args) -> dict:
             "seconds": round(elapsed, 3),
             "rps": round(len(replies) / elapsed, 1),
             "ok_rps": round(len(ok) / elapsed, 1),
-            "latency": latency(replies),
+            "latency": srv.latency(replies),
             "worker_cpu_s": round(server_cpu, 2),
             "worker_cpu_ms_per_request": round(server_cpu * 1000 / len(replies), 1),
             "client_cpu_s": round(client_cpu, 2),
@@ -142,8 +115,8 @@ def run_one(kind: str, args) -> dict:
             # CPU everything else on the machine used meanwhile (other jobs, the kernel);
             # large values mean the figures were taken on a busy machine.
             "other_cpu_s": round(max(busy - server_cpu - client_cpu - db_cpu, 0.0), 2),
-            "latency_held": latency([r for r in ok if r.body["status"] == "pending"]),
-            "latency_waitlisted": latency([r for r in ok if r.body["status"] == "waitlisted"]),
+            "latency_held": srv.latency([r for r in ok if r.body["status"] == "pending"]),
+            "latency_waitlisted": srv.latency([r for r in ok if r.body["status"] == "waitlisted"]),
             "http_statuses": dict(sorted(statuses.items())),
             "answered": dict(said),
             "held": held_db,
@@ -168,18 +141,6 @@ def run_one(kind: str, args) -> dict:
         and result["queue_positions_ok"]
     )
     return result
-
-
-def machine() -> dict:
-    import os
-
-    return {
-        "when": datetime.now().isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "load_avg": [round(x, 2) for x in os.getloadavg()],
-    }
 
 
 def print_table(results: list[dict]) -> None:
@@ -247,7 +208,7 @@ def main(argv=None) -> int:
     if not 0 <= args.places <= 10_000 or not 1 <= args.threads <= 64:
         parser.error("--places must be 0–10000 and --threads 1–64")
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    report = {"machine": machine(), "command": shlex.join(["python", *sys.argv]), "runs": []}
+    report = {"machine": srv.machine(), "command": shlex.join(["python", *sys.argv]), "runs": []}
     for kind in kinds:
         try:
             report["runs"].append(run_one(kind, args))

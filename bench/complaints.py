@@ -28,8 +28,6 @@ It prints a table and writes the figures to bench/out/complaints.json. Nothing l
 import argparse
 import http.client
 import json
-import os
-import platform
 import shlex
 import statistics
 import sys
@@ -38,7 +36,6 @@ import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -194,28 +191,6 @@ def run_all(port: int, jobs: list[tuple[str, str, dict | None]], threads: int) -
     return replies  # type: ignore[return-value]
 
 
-def pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    values = sorted(values)
-    k = (len(values) - 1) * q / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
-def latency(replies: list[Reply]) -> dict:
-    secs = [r.seconds for r in replies]
-
-    def ms(x):
-        return None if x is None else round(x * 1000, 1)
-
-    return {
-        "p50_ms": ms(pct(secs, 50)),
-        "p95_ms": ms(pct(secs, 95)),
-        "max_ms": ms(max(secs)) if secs else None,
-    }
-
-
 def db_facts(db_url: str, tag: str) -> dict:
     from sqlalchemy import func, select
 
@@ -304,7 +279,7 @@ def http_run(kind: str, args) -> dict:
             "error_sample": [(r.status, r.body, r.error) for r in replies if r.status != 201][:3],
             "seconds": round(elapsed, 3),
             "per_second": round(len(replies) / elapsed, 1),
-            "latency": latency(replies),
+            "latency": srv.latency(replies),
             "worker_cpu_ms_per_request": round(server_cpu * 1000 / len(replies), 2),
             "client_cpu_s": round(client_cpu, 2),
             # PostgreSQL: its server processes for this database (SQLite runs in the workers).
@@ -316,7 +291,7 @@ def http_run(kind: str, args) -> dict:
             "lookups": len(reads),
             "lookup_errors": len(reads) - read_ok,
             "lookups_per_second": round(len(reads) / read_elapsed, 1) if reads else None,
-            "lookup_latency": latency(reads),
+            "lookup_latency": srv.latency(reads),
             "server_log_errors": srv.server_errors(log)[:10],
             "worker_replaced": replaced,
             "db": kind,
@@ -368,16 +343,6 @@ def classification_run(rounds: int) -> dict:
         "route_as_other": per_complaint_us(
             lambda text, _cat: route("other", "kindergarten_class", False, True, text, rules)
         ),
-    }
-
-
-def machine() -> dict:
-    return {
-        "when": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "load_avg": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -440,7 +405,7 @@ def main(argv=None) -> int:
         parser.error("--rounds must be 1–100000")
     kinds = {"both": ["sqlite", "postgresql"], "none": []}.get(args.db, [args.db])
     report = {
-        "machine": machine(),
+        "machine": srv.machine(),
         "command": shlex.join(["python", "bench/complaints.py", *sys.argv[1:]]),
         "http": [],
     }
