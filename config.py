@@ -75,6 +75,8 @@ def from_environment(instance_path: str) -> dict:
             "COMPLAINT_LOOKUP_LIMIT", "30 per minute;300 per hour"
         ),
         "COMPLAINT_FILE_LIMIT": os.environ.get("COMPLAINT_FILE_LIMIT", "10 per minute;60 per hour"),
+        # The district boundary (GeoJSON polygon, WGS-84): imports refuse points outside it.
+        "DISTRICT_BOUNDARY": os.environ.get("DISTRICT_BOUNDARY", ""),
         # District planning: the targets file (DESIGN §3.5; default planning/targets.json).
         "PLANNING_TARGETS": os.environ.get("PLANNING_TARGETS", ""),
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "30")),

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from errors import DomainError
 from extensions import begin_write, db
 
+from . import boundary
 from .coords import COORDSYS, in_china, to_wgs84
 from .domain import CARE_TYPES, DEFAULT_PRICE_UNIT, NURSERY_KINDS
 from .models import Community, Nursery, Offer, Street, bump_registry_version
@@ -204,6 +205,8 @@ def _point(row) -> tuple[float, float, str]:
     if not in_china(lat, lon):
         raise RowError(f"坐标不在中国境内：lat={lat}, lon={lon}（请检查经纬度是否写反）")
     wgs_lat, wgs_lon = to_wgs84(lat, lon, coordsys)
+    if not boundary.contains(wgs_lat, wgs_lon):
+        raise RowError(f"坐标不在本区范围内（区界 DISTRICT_BOUNDARY）：lat={lat}, lon={lon}")
     return round(wgs_lat, 7), round(wgs_lon, 7), coordsys
 
 
