@@ -104,9 +104,7 @@ def _too_many(_exc):
 @bp.errorhandler(413)
 def _too_large(_exc):
     total = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-    message = (
-        f"上传的内容过大：最多 {MAX_PHOTOS} 张照片，每张不超过 5 MB，合计不超过 {total} MB。"
-    )
+    message = f"上传的内容过大：最多 {MAX_PHOTOS} 张照片，每张不超过 5 MB，合计不超过 {total} MB。"
     return render_template("error.html", status=413, message=message), 413
 
 

@@ -225,3 +225,27 @@ def make_user(app):
         return username, password
 
     return make
+
+
+@pytest.fixture
+def rate_limited(sqlite_app):
+    """Factory: switch the rate limiter on (in-memory counters) with the given limits, e.g.
+    `rate_limited(COMPLAINT_LOOKUP_LIMIT="3 per minute")`; switched off again after the test."""
+    from extensions import limiter
+
+    def enable(**limits):
+        sqlite_app.config.update(
+            RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", **limits
+        )
+        limiter.init_app(sqlite_app)
+        return sqlite_app
+
+    yield enable
+    sqlite_app.config.update(RATELIMIT_ENABLED=False)
+    limiter.init_app(sqlite_app)
+
+
+def remote_address() -> dict:
+    """A fresh client address, so counters of other tests (or a shared Redis) never interfere."""
+    n = uuid.uuid4().int
+    return {"REMOTE_ADDR": f"10.{n % 250}.{(n >> 8) % 250}.{(n >> 16) % 250}"}

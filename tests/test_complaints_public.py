@@ -10,7 +10,6 @@ import hashlib
 import io
 import os
 import re
-import uuid
 from html import unescape
 
 import pytest
@@ -23,6 +22,7 @@ from complaints.models import Complaint, ComplaintEvent, ComplaintPhoto
 from extensions import db
 from maps.coords import wgs84_to_gcj02
 from maps.models import Community, bump_registry_version
+from tests.conftest import remote_address
 
 CODE_SHOWN = re.compile(r"^[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}$")
 NAME, PHONE, EMAIL = "张晓梅", "13912345678", "zhang.xm@example.cn"
@@ -694,28 +694,12 @@ def test_dissatisfied_reopens_the_case_for_review(app, visitor, nursery, make_us
 
 
 @pytest.fixture
-def limited_app(sqlite_app):
-    from extensions import limiter
-
-    sqlite_app.config.update(
-        RATELIMIT_ENABLED=True,
-        RATELIMIT_STORAGE_URI="memory://",
-        COMPLAINT_LOOKUP_LIMIT="4 per minute",
-        COMPLAINT_FILE_LIMIT="2 per minute",
-    )
-    limiter.init_app(sqlite_app)
-    yield sqlite_app
-    sqlite_app.config.update(RATELIMIT_ENABLED=False)
-    limiter.init_app(sqlite_app)
-
-
-def _address() -> dict:
-    n = uuid.uuid4().int
-    return {"REMOTE_ADDR": f"10.{n % 250}.{(n >> 8) % 250}.{(n >> 16) % 250}"}
+def limited_app(rate_limited):
+    return rate_limited(COMPLAINT_LOOKUP_LIMIT="4 per minute", COMPLAINT_FILE_LIMIT="2 per minute")
 
 
 def test_look_ups_share_one_limit_and_the_next_gets_a_clear_429(limited_app):
-    visitor = Visitor(limited_app, _address())
+    visitor = Visitor(limited_app, remote_address())
     responses = [
         visitor.get("/track/AAAABBBBCCCCDDDD"),
         visitor.get("/track?code=AAAABBBBCCCCDDDE"),
@@ -726,12 +710,12 @@ def test_look_ups_share_one_limit_and_the_next_gets_a_clear_429(limited_app):
     assert [r.status_code for r in responses] == [404, 404, 404, 404, 429]
     assert "查询过于频繁，请稍后再试" in text_of(responses[-1])
     assert "查询码被猜测" in text_of(responses[-1])
-    other = Visitor(limited_app, _address())  # another address has its own allowance
+    other = Visitor(limited_app, remote_address())  # another address has its own allowance
     assert other.get("/track/AAAABBBBCCCCDDDD").status_code == 404
 
 
 def test_filing_is_limited_but_the_form_is_not(limited_app):
-    visitor = Visitor(limited_app, _address())
+    visitor = Visitor(limited_app, remote_address())
     posts = [visitor.file(category="fees", description="乱收费") for _ in range(3)]
     assert [r.status_code for r in posts] == [400, 400, 429]
     assert "提交过于频繁" in text_of(posts[-1])

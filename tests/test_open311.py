@@ -2,7 +2,6 @@
 XML, GeoReport errors, rate limits, confidentiality, and a standard client against gunicorn."""
 
 import logging
-import uuid
 from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
 
@@ -13,7 +12,7 @@ import audit
 from complaints.models import Complaint, ComplaintEvent
 from complaints.routing import load_rules
 from extensions import db
-from tests.conftest import service_missing
+from tests.conftest import remote_address, service_missing
 
 BASE = "/open311/v2"
 SITE = {"lat": "29.6", "long": "106.52", "address_string": "测试路88号"}
@@ -475,40 +474,25 @@ def test_malformed_code_is_400_and_unknown_code_404(client):
 
 
 @pytest.fixture
-def limited_app(sqlite_app):
-    from extensions import limiter
-
-    sqlite_app.config.update(
-        RATELIMIT_ENABLED=True,
-        RATELIMIT_STORAGE_URI="memory://",
-        COMPLAINT_LOOKUP_LIMIT="3 per minute",
-        COMPLAINT_FILE_LIMIT="2 per minute",
-    )
-    limiter.init_app(sqlite_app)
-    yield sqlite_app
-    sqlite_app.config.update(RATELIMIT_ENABLED=False)
-    limiter.init_app(sqlite_app)
-
-
-def _address() -> dict:
-    return {"REMOTE_ADDR": f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.9"}
+def limited_app(rate_limited):
+    return rate_limited(COMPLAINT_LOOKUP_LIMIT="3 per minute", COMPLAINT_FILE_LIMIT="2 per minute")
 
 
 def test_lookups_beyond_the_limit_get_a_georeport_429(limited_app):
     client = limited_app.test_client()
-    env = _address()
+    env = remote_address()
     answers = [get_one(client, "ABCD-EFGH-JKLM-NPQR", environ_base=env) for _ in range(4)]
     assert [r.status_code for r in answers] == [404, 404, 404, 429]
     assert answers[-1].get_json() == [{"code": 429, "description": "查询过于频繁，请稍后再试"}]
     assert "Retry-After" in answers[-1].headers
     # Another address is not affected; the services list is not limited.
-    assert get_one(client, "ABCD-EFGH-JKLM-NPQR", environ_base=_address()).status_code == 404
+    assert get_one(client, "ABCD-EFGH-JKLM-NPQR", environ_base=remote_address()).status_code == 404
     assert client.get(f"{BASE}/services.json", environ_base=env).status_code == 200
 
 
 def test_filing_beyond_the_limit_gets_a_429_and_stores_nothing(limited_app):
     client = limited_app.test_client()
-    env = _address()
+    env = remote_address()
     fields = {"service_code": "fees", "description": "乱收费", **SITE}
     answers = [
         client.post(f"{BASE}/requests.json", data=fields, environ_base=env) for _ in range(3)
