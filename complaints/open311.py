@@ -172,6 +172,17 @@ def _iso(value: datetime | None) -> str | None:
     return value.replace(tzinfo=CHINA).isoformat() if value else None
 
 
+# --- the OpenAPI description -------------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI 3.1 description of the JSON variants (open311_openapi.py)."""
+    from .open311_openapi import build_spec
+
+    return jsonify(build_spec(list(rulebook.current_rules().categories)))
+
+
 # --- services ---------------------------------------------------------------------------------
 
 
@@ -236,7 +247,10 @@ def service_definition(service_code: str, fmt: str):
 def _payload() -> dict:
     """The posted fields (form-encoded or a JSON object), attributes as "attribute[code]"."""
     if request.is_json:
-        data = request.get_json(silent=True)
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:  # nested too deep for the parser: not a ValueError, so not silent
+            data = None
         if not isinstance(data, dict):
             raise DomainError("invalid_json", "请求体须为 JSON 对象")
         fields = {}
@@ -452,10 +466,13 @@ def _datetime_arg(name: str) -> datetime | None:
         raise DomainError(
             "invalid_" + name, f"{name}：须为 ISO 8601 时间，如 2026-11-01T00:00:00+08:00"
         ) from None
-    if value.tzinfo is not None:
-        value = value.astimezone(CHINA).replace(tzinfo=None)
-    if name == "end_date" and len(raw) == 10:  # a date alone: the whole of that day
-        value += timedelta(days=1, microseconds=-1)
+    try:  # near year 1 or 9999 the shift to China time can leave datetime's range
+        if value.tzinfo is not None:
+            value = value.astimezone(CHINA).replace(tzinfo=None)
+        if name == "end_date" and len(raw) == 10:  # a date alone: the whole of that day
+            value += timedelta(days=1, microseconds=-1)
+    except OverflowError:
+        raise DomainError("invalid_" + name, f"{name}：超出可查询的时间范围") from None
     return value
 
 
@@ -463,10 +480,13 @@ def _window() -> tuple[datetime, datetime]:
     start, end = _datetime_arg("start_date"), _datetime_arg("end_date")
     if start is None and end is None:
         end = datetime.now()
-    if start is None:
-        start = end - LIST_WINDOW
-    if end is None:
-        end = start + LIST_WINDOW
+    try:  # the default 90 days before end_date or after start_date may leave datetime's range
+        if start is None:
+            start = end - LIST_WINDOW
+        if end is None:
+            end = start + LIST_WINDOW
+    except OverflowError:
+        raise DomainError("invalid_dates", "start_date 或 end_date 超出可查询的时间范围") from None
     if start > end:
         raise DomainError("invalid_dates", "start_date 不能晚于 end_date")
     if end - start > LIST_WINDOW:

@@ -58,3 +58,12 @@ def test_the_process_runs_on_china_standard_time(app):
     assert app.config["TIMEZONE"] == "Asia/Shanghai" and os.environ["TZ"] == "Asia/Shanghai"
     beijing = datetime.now(timezone(timedelta(hours=8))).replace(tzinfo=None)
     assert abs(datetime.now() - beijing) < timedelta(seconds=5)
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/auth/token", "/api/v1/auth/register", "/open311/v2/requests.json"]
+)
+def test_deeply_nested_json_is_a_400_not_a_crash(client, path):
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post(path, data=body, content_type="application/json")
+    assert response.status_code == 400
