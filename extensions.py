@@ -75,9 +75,13 @@ def begin_write() -> None:
 def raw_read(sql: str, params: tuple | list = ()) -> list[tuple]:
     """Run a read-only query on a pooled driver connection, bypassing the ORM session.
 
-    Only for the hottest read paths (the search endpoint), where SQLAlchemy's per-statement
-    overhead costs more than the query. `sql` uses `?` placeholders.
+    Only for the hottest read paths (the search endpoint, the cached graphs' version checks),
+    where SQLAlchemy's per-statement overhead costs more than the query. Parameters are marked
+    in sqlite3's qmark style and rewritten to psycopg's `%s`, so the SQL itself may contain
+    neither a literal question mark nor a percent sign (refused rather than misread).
     """
+    if "%" in sql or sql.count("?") != len(params):
+        raise ValueError("raw_read: one ? per parameter, and no literal ? or % in the SQL")
     conn = db.engine.raw_connection()
     try:
         if db.engine.dialect.name == "postgresql":

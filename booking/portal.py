@@ -21,10 +21,11 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from accounts.access import restrict
 from accounts.models import User
 from audit import AuditEntry
 from errors import DomainError
-from extensions import db, login_manager
+from extensions import db
 from maps.domain import (
     CARE_TYPES,
     CLASS_TYPES,
@@ -59,20 +60,8 @@ DUE_SOON = timedelta(days=1)
 LIST_LIMIT = 200
 
 
-@bp.before_request
-def _nursery_staff_only():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()  # → /login?next=…
-    if current_user.role != "nursery_staff" or current_user.nursery_id is None:
-        abort(403)
-    return None
-
-
-@bp.after_request
-def _no_store(response):
-    # The pages show children's data shared with this nursery: keep them out of shared caches.
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# The pages show children's data shared with this nursery.
+restrict(bp, "nursery_staff", bound=lambda user: user.nursery_id is not None)
 
 
 def _settings() -> Settings:

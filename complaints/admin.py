@@ -23,10 +23,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from accounts.access import restrict
 from accounts.models import User
 from booking.portal_forms import ChoiceField
 from errors import Conflict, DomainError, NotFound
-from extensions import db, login_manager
+from extensions import db
 from maps.domain import NURSERY_KINDS
 
 from . import rulebook
@@ -44,19 +45,7 @@ MAX_CATEGORY_DESCRIPTION = 500
 HISTORY = 10
 
 
-@bp.before_request
-def _admins_only():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()  # → /login?next=…
-    if current_user.role != "admin":
-        return render_template("error.html", status=403, message="只有管理员可以维护分办规则"), 403
-    return None
-
-
-@bp.after_request
-def _no_store(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
+restrict(bp, "admin", "只有管理员可以维护分办规则")
 
 
 # --- forms -----------------------------------------------------------------------------------

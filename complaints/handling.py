@@ -17,8 +17,9 @@ from datetime import datetime
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from accounts.access import restrict
 from errors import DomainError
-from extensions import db, login_manager
+from extensions import db
 from maps.domain import NURSERY_KINDS
 
 from . import rulebook, services
@@ -60,29 +61,14 @@ EVENT_LABELS = {
 }
 
 
-@bp.before_request
-def _handlers_only():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()  # → /login?next=…
-    if current_user.role != "handler" or not current_user.department_code:
-        return render_template(
-            "error.html", status=403, message="只有承办部门账号可以处理投诉举报"
-        ), 403
-    return None
+# Case pages carry complaints (and, once revealed, contact details).
+restrict(bp, "handler", "只有承办部门账号可以处理投诉举报", lambda user: bool(user.department_code))
 
 
 @bp.context_processor
 def _department():
     code = getattr(current_user, "department_code", None)
     return {"my_department": services.department_name(code) if code else ""}
-
-
-@bp.after_request
-def _private(response):
-    # Case pages carry complaints (and, once revealed, contact details): never cache them.
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 def _rules():

@@ -19,19 +19,17 @@ import shapely.geometry
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     jsonify,
     render_template,
     request,
     url_for,
 )
-from flask_login import current_user
 from wtforms import Form, SelectField, StringField
 
+from accounts.access import restrict
 from booking.forms import choices
 from errors import DomainError
-from extensions import login_manager
 from maps.coords import from_wgs84
 
 from . import charts, exports, indicators, services, sites
@@ -55,19 +53,7 @@ RATIO_PARTS = {  # what each indicator divides, in the words of the page
 }
 
 
-@bp.before_request
-def _admin_only():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()  # → /login?next=…
-    if current_user.role != "admin":
-        abort(403)
-    return None
-
-
-@bp.after_request
-def _no_store(response):
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+restrict(bp, "admin")
 
 
 @bp.errorhandler(DomainError)
