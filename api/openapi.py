@@ -43,6 +43,12 @@ POINT_PARAMS = [
     ),
 ]
 
+
+def _path_id(name: str) -> dict:
+    """A required integer id in the path (e.g. booking_id)."""
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
 SPEC = {
     "openapi": "3.1.0",
     "info": {
@@ -376,9 +382,7 @@ BOOKING_PATHS = {
         "delete": {
             "summary": "Delete a child: names and notes removed, bookings cancelled",
             "security": [{"bearer": []}],
-            "parameters": [
-                {"name": "child_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-            ],
+            "parameters": [_path_id("child_id")],
             "responses": {"204": _ok("Deleted"), "404": ERROR, **AUTH_ERRORS},
         }
     },
@@ -431,14 +435,7 @@ BOOKING_PATHS = {
         "get": {
             "summary": "One of the parent's bookings",
             "security": [{"bearer": []}],
-            "parameters": [
-                {
-                    "name": "booking_id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "integer"},
-                }
-            ],
+            "parameters": [_path_id("booking_id")],
             "responses": {"200": _ok("Booking", BOOKING_REF), "404": ERROR, **AUTH_ERRORS},
         }
     },
@@ -446,14 +443,7 @@ BOOKING_PATHS = {
         "post": {
             "summary": "Cancel; a held place goes to the next waiting family",
             "security": [{"bearer": []}],
-            "parameters": [
-                {
-                    "name": "booking_id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "integer"},
-                }
-            ],
+            "parameters": [_path_id("booking_id")],
             "responses": {
                 "200": _ok("Cancelled", BOOKING_REF),
                 "404": ERROR,
@@ -466,14 +456,7 @@ BOOKING_PATHS = {
         "post": {
             "summary": "Accept an offered place before it expires",
             "security": [{"bearer": []}],
-            "parameters": [
-                {
-                    "name": "booking_id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "integer"},
-                }
-            ],
+            "parameters": [_path_id("booking_id")],
             "responses": {
                 "200": _ok("Accepted", BOOKING_REF),
                 "404": ERROR,
@@ -562,14 +545,7 @@ for _action, _summary, _body in (
         "post": {
             "summary": _summary,
             "security": [{"bearer": []}],
-            "parameters": [
-                {
-                    "name": "booking_id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "integer"},
-                }
-            ],
+            "parameters": [_path_id("booking_id")],
             **({"requestBody": _json_body(["reason"], _body)} if _body else {}),
             "responses": {
                 "200": _ok("Done", BOOKING_REF),

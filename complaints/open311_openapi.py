@@ -163,6 +163,25 @@ SITE_NAME = {
     "description": "Name of a site that is not in the registry",
 }
 
+
+def _filing(site_attributes: dict) -> dict:
+    """A POST requests.json body: the GeoReport fields plus how the site's attributes come."""
+    return {
+        "schema": {
+            "type": "object",
+            "required": ["service_code", "description"],
+            "additionalProperties": False,
+            "properties": {
+                "service_code": {"type": "string", "minLength": 1},
+                "lat": LAT,
+                "long": LON,
+                **COMMON_FIELDS,
+                **site_attributes,
+            },
+        }
+    }
+
+
 SPEC = {
     "openapi": "3.1.0",
     "info": {
@@ -375,42 +394,25 @@ SPEC = {
                 "requestBody": {
                     "required": True,
                     "content": {
-                        "application/x-www-form-urlencoded": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["service_code", "description"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    "service_code": {"type": "string", "minLength": 1},
-                                    "lat": LAT,
-                                    "long": LON,
-                                    **COMMON_FIELDS,
-                                    "attribute[nursery_id]": NURSERY_ID,
-                                    "attribute[site_name]": SITE_NAME,
-                                },
+                        # The same fields; the attributes flat in a form, nested in JSON.
+                        "application/x-www-form-urlencoded": _filing(
+                            {
+                                "attribute[nursery_id]": NURSERY_ID,
+                                "attribute[site_name]": SITE_NAME,
                             }
-                        },
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["service_code", "description"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    "service_code": {"type": "string", "minLength": 1},
-                                    "lat": LAT,
-                                    "long": LON,
-                                    **COMMON_FIELDS,
-                                    "attribute": {
-                                        "type": "object",
-                                        "additionalProperties": False,
-                                        "properties": {
-                                            "nursery_id": NURSERY_ID,
-                                            "site_name": SITE_NAME,
-                                        },
+                        ),
+                        "application/json": _filing(
+                            {
+                                "attribute": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "nursery_id": NURSERY_ID,
+                                        "site_name": SITE_NAME,
                                     },
-                                },
+                                }
                             }
-                        },
+                        ),
                     },
                 },
                 "responses": {
