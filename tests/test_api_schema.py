@@ -9,28 +9,16 @@ documented schema.
 module level on a temporary SQLite file rather than through the `sqlite_app` fixture.
 """
 
-import atexit
-import shutil
-import tempfile
 from datetime import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    response_schema_conformance,
-    status_code_conformance,
-)
 
-from app import create_app
 from extensions import db
+from tests.schema_support import CHECKS, build_app, fuzz_settings, module_app_fixture
 
 SEED = 20240601
-MAX_EXAMPLES = 30
-CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
 # Nurseries around central Chongqing: (lat, lon, kind, inclusive, {care_type: (capacity, taken)},
 # class types, filed). The last one is unfiled, so its details are a 404 like unknown ids.
@@ -43,14 +31,6 @@ NURSERIES = [
     (29.598, 106.518, "family", False, {"temporary": (5, 1)}, ("toddler",), True),
     (29.601, 106.521, "private", False, {"full_day": (15, 3)}, ("toddler",), False),
 ]
-
-
-def _reset_caches():
-    from maps import geocoding
-    from maps import index as spatial
-
-    spatial.reset()
-    geocoding.reset()
 
 
 def _seed_registry():
@@ -115,57 +95,17 @@ def _seed_registry():
     create_user("parent", "parent-demo", "secret-pass-1")
 
 
-def _build_app():
-    from cli import init_schema
-
-    tmp = Path(tempfile.mkdtemp(prefix="tuoyu-api-schema-"))
-    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
-    application = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp / "schema.sqlite3"),
-            "RATELIMIT_ENABLED": False,
-            "SECRET_KEY": "test-secret",
-            "MAP_TILE_URL": "",
-            "DEMO_NOTICE": "",
-        }
-    )
-    with application.app_context():
-        init_schema()
-        _seed_registry()
-        db.session.remove()
-    _reset_caches()
-    return application
-
-
-APP = _build_app()
+APP = build_app("api-schema", _seed_registry)
 schema = schemathesis.openapi.from_wsgi(
     "/api/v1/openapi.json", APP, config=schemathesis.Config(seed=SEED)
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _schema_app():
-    """Caches and the rate limiter are process-wide: point them at this module's app."""
-    from extensions import limiter
-
-    limiter.init_app(APP)  # another test may have left the limiter enabled
-    _reset_caches()
-    yield APP
-    with APP.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    _reset_caches()
+_schema_app = module_app_fixture(APP)
 
 
 @schema.parametrize()
-@settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+@fuzz_settings
 def test_api_conforms_to_its_openapi_description(case):
     case.call_and_validate(checks=CHECKS)
 

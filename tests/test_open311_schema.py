@@ -8,28 +8,16 @@ Every response must avoid a 5xx, use a documented status code and match the docu
 (closed objects: an undocumented field — a complainant's contact, say — fails).
 """
 
-import atexit
-import shutil
-import tempfile
 from datetime import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    response_schema_conformance,
-    status_code_conformance,
-)
 
-from app import create_app
 from extensions import db
+from tests.schema_support import CHECKS, build_app, fuzz_settings, module_app_fixture
 
 SEED = 20240611
-MAX_EXAMPLES = 30
-CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 BASE = "/open311/v2"
 
 # (lat, lon, kind, inclusive, filed): filed nurseries can be complained about by id; the
@@ -46,16 +34,6 @@ SITE = {"lat": "29.6", "long": "106.52", "address_string": "南坪测试路88号
 # Filled in by _seed_complaints: (tracking code, case id) of each filed complaint; tokens.
 SEEDED: dict[str, tuple[str, int]] = {}
 TOKENS: dict[str, str] = {}
-
-
-def _reset_caches():
-    from complaints import rulebook
-    from maps import geocoding
-    from maps import index as spatial
-
-    spatial.reset()
-    geocoding.reset()
-    rulebook.reset()
 
 
 def _seed_registry():
@@ -136,37 +114,16 @@ def _seed_complaints():
     )
 
 
-def _build_app():
-    from cli import init_schema
-
-    tmp = Path(tempfile.mkdtemp(prefix="tuoyu-open311-schema-"))
-    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
-    application = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp / "open311.sqlite3"),
-            "RATELIMIT_ENABLED": False,
-            "SECRET_KEY": "test-secret",
-            "MAP_TILE_URL": "",
-            "DEMO_NOTICE": "",
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        }
-    )
-    with application.app_context():
-        init_schema()
-        _reset_caches()
-        _seed_registry()
-        _seed_complaints()
-        db.session.remove()
-    _reset_caches()
-    return application
+def _seed():
+    _seed_registry()
+    _seed_complaints()
 
 
 def _bearer(who: str) -> dict:
     return {"Authorization": f"Bearer {TOKENS[who]}"}
 
 
-APP = _build_app()
+APP = build_app("open311-schema", _seed)
 # The handlers' listing is fuzzed with the market handler's token (schemathesis 4: headers
 # configured per operation, as `[[operations]]` in schemathesis.toml); the other operations
 # without one. (Filters on path and method are alternatives, so the operation is named.)
@@ -179,28 +136,11 @@ CONFIG = schemathesis.Config.from_dict(
 schema = schemathesis.openapi.from_wsgi(f"{BASE}/openapi.json", APP, config=CONFIG)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _schema_app():
-    """Caches and the rate limiter are process-wide: point them at this module's app."""
-    from extensions import limiter
-
-    limiter.init_app(APP)  # another test may have left the limiter enabled
-    _reset_caches()
-    yield APP
-    with APP.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    _reset_caches()
+_schema_app = module_app_fixture(APP)
 
 
 @schema.parametrize()
-@settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+@fuzz_settings
 def test_open311_conforms_to_its_openapi_description(case):
     case.call_and_validate(checks=CHECKS)
 
