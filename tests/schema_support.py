@@ -5,6 +5,7 @@ import atexit
 import shutil
 import tempfile
 from collections.abc import Callable
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,25 @@ fuzz_settings = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+
+
+def seeded_nursery(n: int, lat, lon, kind, inclusive, filed, street, capacity):
+    """The n-th seeded nursery (filed ones carry a filing number, so they are public)."""
+    from maps.models import Nursery
+
+    return Nursery(
+        name=f"测试托育园{n}",
+        address=f"测试路{n}号",
+        kind=kind,
+        inclusive=inclusive,
+        filing_no=f"测备〔2024〕{n:03d}号" if filed else None,
+        lat=lat,
+        lon=lon,
+        street=street,
+        opens_at=time(7, 30),
+        closes_at=time(17, 30),
+        capacity=capacity,
+    )
 
 
 def build_app(name: str, seed: Callable[[], None]):

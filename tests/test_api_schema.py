@@ -9,14 +9,19 @@ documented schema.
 module level on a temporary SQLite file rather than through the `sqlite_app` fixture.
 """
 
-from datetime import time
 from decimal import Decimal
 
 import pytest
 import schemathesis
 
 from extensions import db
-from tests.schema_support import CHECKS, build_app, fuzz_settings, module_app_fixture
+from tests.schema_support import (
+    CHECKS,
+    build_app,
+    fuzz_settings,
+    module_app_fixture,
+    seeded_nursery,
+)
 
 SEED = 20240601
 
@@ -37,7 +42,6 @@ def _seed_registry():
     from accounts.services import create_user
     from maps.models import (
         Community,
-        Nursery,
         NurseryClass,
         Offer,
         PlaceCounter,
@@ -54,19 +58,8 @@ def _seed_registry():
             )
         )
     for n, (lat, lon, kind, inclusive, care, class_types, filed) in enumerate(NURSERIES, 1):
-        nursery = Nursery(
-            name=f"测试托育园{n}",
-            address=f"测试路{n}号",
-            kind=kind,
-            inclusive=inclusive,
-            filing_no=f"测备〔2024〕{n:03d}号" if filed else None,
-            lat=lat,
-            lon=lon,
-            street=street,
-            opens_at=time(7, 30),
-            closes_at=time(17, 30),
-            capacity=sum(cap for cap, _ in care.values()),
-        )
+        capacity = sum(cap for cap, _ in care.values())
+        nursery = seeded_nursery(n, lat, lon, kind, inclusive, filed, street, capacity)
         for class_type in class_types:
             nursery.classes.append(
                 NurseryClass(class_type=class_type, name=f"{class_type}班", carers=3, capacity=10)

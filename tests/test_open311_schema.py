@@ -8,14 +8,19 @@ Every response must avoid a 5xx, use a documented status code and match the docu
 (closed objects: an undocumented field — a complainant's contact, say — fails).
 """
 
-from datetime import time
 from decimal import Decimal
 
 import pytest
 import schemathesis
 
 from extensions import db
-from tests.schema_support import CHECKS, build_app, fuzz_settings, module_app_fixture
+from tests.schema_support import (
+    CHECKS,
+    build_app,
+    fuzz_settings,
+    module_app_fixture,
+    seeded_nursery,
+)
 
 SEED = 20240611
 BASE = "/open311/v2"
@@ -37,7 +42,7 @@ TOKENS: dict[str, str] = {}
 
 
 def _seed_registry():
-    from maps.models import Community, Nursery, Offer, Street, bump_registry_version
+    from maps.models import Community, Offer, Street, bump_registry_version
 
     street = Street(code="500108001", name="南坪街道")
     db.session.add(street)
@@ -48,19 +53,7 @@ def _seed_registry():
             )
         )
     for n, (lat, lon, kind, inclusive, filed) in enumerate(NURSERIES, 1):
-        nursery = Nursery(
-            name=f"测试托育园{n}",
-            address=f"测试路{n}号",
-            kind=kind,
-            inclusive=inclusive,
-            filing_no=f"测备〔2024〕{n:03d}号" if filed else None,
-            lat=lat,
-            lon=lon,
-            street=street,
-            opens_at=time(7, 30),
-            closes_at=time(17, 30),
-            capacity=20,
-        )
+        nursery = seeded_nursery(n, lat, lon, kind, inclusive, filed, street, capacity=20)
         nursery.offers.append(
             Offer(care_type="full_day", price_yuan=Decimal("1800"), price_unit="month", capacity=20)
         )
