@@ -249,3 +249,19 @@ def remote_address() -> dict:
     """A fresh client address, so counters of other tests (or a shared Redis) never interfere."""
     n = uuid.uuid4().int
     return {"REMOTE_ADDR": f"10.{n % 250}.{(n >> 8) % 250}.{(n >> 16) % 250}"}
+
+
+def login(client, who) -> None:
+    """Log in through the login form; `who` is (username, password) as make_user returns it.
+    The app must have CSRF switched off for the client (WTF_CSRF_ENABLED=False)."""
+    username, password = who
+    r = client.post("/login", data={"username": username, "password": password})
+    assert r.status_code == 302, r.get_data(as_text=True)
+
+
+def detached(app, model, pk):
+    """A row read in its own app context and detached, to assert on after the request."""
+    with app.app_context():
+        row = db.session.get(model, pk)
+        db.session.expunge(row)
+        return row

@@ -15,6 +15,7 @@ from complaints import rulebook, services
 from complaints.models import Complaint, RulesVersion
 from extensions import db
 from maps.models import Street
+from tests.conftest import login
 
 
 @pytest.fixture
@@ -31,12 +32,6 @@ def world(app, make_nursery, make_user):
         "handler": make_user("handler", department_code="health"),
         "parent": make_user("parent"),
     }
-
-
-def login(client, who):
-    username, password = who
-    r = client.post("/login", data={"username": username, "password": password})
-    assert r.status_code == 302
 
 
 def text(r) -> str:

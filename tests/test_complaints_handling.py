@@ -16,6 +16,7 @@ from complaints import services
 from complaints.models import Complaint, ComplaintEvent
 from extensions import db
 from maps.models import Street
+from tests.conftest import detached, login
 
 NAME, PHONE = "王晓明", "13812345678"
 
@@ -70,21 +71,12 @@ def user(username) -> User:
     return db.session.scalar(select(User).where(User.username == username))
 
 
-def login(client, who):
-    username, password = who
-    r = client.post("/login", data={"username": username, "password": password})
-    assert r.status_code == 302, r.get_data(as_text=True)
-
-
 def logout(client):
     client.post("/logout")
 
 
-def case_row(app, cid) -> Complaint:
-    with app.app_context():
-        c = db.session.get(Complaint, cid)
-        db.session.expunge(c)
-        return c
+def case_row(app, pk) -> Complaint:
+    return detached(app, Complaint, pk)
 
 
 def audit_actions(app, cid) -> list[str]:

@@ -17,6 +17,7 @@ from extensions import db
 from maps.models import NurseryClass, Offer
 from notifications.models import Notification
 from tests.booking_helpers import birth_for, make_bookable_nursery
+from tests.conftest import detached, login
 
 TODAY = date.today()
 
@@ -62,17 +63,8 @@ def book(app, w, i, nursery=None, care_type="full_day", **kw):
         return booking.id
 
 
-def login(client, user):
-    username, password = user
-    r = client.post("/login", data={"username": username, "password": password})
-    assert r.status_code == 302, r.get_data(as_text=True)
-
-
-def booking_row(app, booking_id) -> Booking:
-    with app.app_context():
-        b = db.session.get(Booking, booking_id)
-        db.session.expunge(b)
-        return b
+def booking_row(app, pk) -> Booking:
+    return detached(app, Booking, pk)
 
 
 def inbox(app, user_id) -> list[str]:
