@@ -1,6 +1,6 @@
 """The real app under gunicorn, and many families booking at once over HTTP.
 
-Shared by ``bench/booking.py`` and ``tests/test_booking_race.py``:
+Shared by the benchmarks in ``bench/`` and by ``tests/test_booking_race.py``:
 
 - ``sqlite_database()`` / ``postgres_database()``: a throwaway database (a temporary file, or a
   fresh PostgreSQL database created next to the admin URL's and dropped afterwards);
@@ -8,8 +8,10 @@ Shared by ``bench/booking.py`` and ``tests/test_booking_race.py``:
 - ``seed()``: one filed nursery with a few places of one care type, and parents with a child each,
   written through the app's models (passwords hashed with a cheap pbkdf2, to stay fast);
 - ``gunicorn()``: ``gunicorn app:app -w N`` on a free 127.0.0.1 port, always terminated;
-- ``get_tokens()`` and ``post_bookings()``: a bounded pool of client threads that all start at
-  once (a barrier), talking to 127.0.0.1 only;
+- ``in_threads()``, ``post_all()`` and ``get_tokens()``: a bounded pool of client threads that
+  all start at once (a barrier), talking to 127.0.0.1 only;
+- ``worker_pids()``, ``cpu_seconds()``, ``machine_busy_seconds()`` and ``cpu_use()``: who used
+  how much CPU during a run (from /proc);
 - ``db_figures()``: what the database holds afterwards (statuses, counters, waitlist positions).
 """
 
@@ -26,7 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -358,6 +360,43 @@ def pg_backend_pids(db_url: str) -> list[int]:
         engine.dispose()
 
 
+@dataclass
+class CpuUse:
+    """CPU seconds used while a block ran."""
+
+    workers: float = 0.0  # the gunicorn workers
+    client: float = 0.0  # this process: the client threads
+    db_server: float = 0.0  # PostgreSQL's server processes for this database (0 for SQLite)
+    other: float = 0.0  # everything else on the machine: large values mean a busy machine
+
+
+@contextmanager
+def cpu_use(workers: list[int], db_url: str) -> Iterator[CpuUse]:
+    """The CPU the block used, in the CpuUse yielded (filled in when the block ends)."""
+    use = CpuUse()
+    server0 = sum(cpu_seconds(p) for p in workers)
+    backends0 = {p: cpu_seconds(p) for p in pg_backend_pids(db_url)}
+    client0 = time.process_time()
+    busy0 = machine_busy_seconds()
+    yield use
+    use.workers = sum(cpu_seconds(p) for p in workers) - server0
+    use.client = time.process_time() - client0
+    busy = machine_busy_seconds() - busy0
+    use.db_server = sum(cpu_seconds(p) - backends0.get(p, 0.0) for p in pg_backend_pids(db_url))
+    use.other = max(busy - use.workers - use.client - use.db_server, 0.0)
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo ("" where it does not say)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
 # --- the clients --------------------------------------------------------------------------
 
 
@@ -391,39 +430,49 @@ def _post(conn: http.client.HTTPConnection, path: str, body: dict, headers: dict
     return Reply(resp.status, data, seconds)
 
 
-def post_all(
-    port: int, jobs: list[tuple[str, dict, dict]], threads: int = 16, timeout: float = 120.0
-) -> list[Reply]:
-    """POST every (path, body, headers) job; `threads` clients take jobs in turn, all starting
-    together. Returns the replies in job order."""
+def in_threads(jobs: list, send: Callable, threads: int, join_timeout: float) -> list:
+    """``send(job)`` for every job; `threads` clients take jobs in turn, all starting together.
+    Returns the results in job order."""
     threads = max(1, min(threads, len(jobs)))
-    replies: list[Reply | None] = [None] * len(jobs)
+    results: list = [None] * len(jobs)
     next_job = iter(range(len(jobs)))
     lock = threading.Lock()
     barrier = threading.Barrier(threads)
 
     def run() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         barrier.wait()
         while True:
             with lock:
                 i = next(next_job, None)
             if i is None:
-                break
-            path, body, headers = jobs[i]
-            replies[i] = _post(conn, path, body, headers)
-            # One request per connection: each booking is a fresh client, as on the web.
-            conn.close()
-        conn.close()
+                return
+            results[i] = send(jobs[i])
 
     pool = [threading.Thread(target=run, daemon=True) for _ in range(threads)]
     for th in pool:
         th.start()
     for th in pool:
-        th.join(timeout + 30)
+        th.join(join_timeout)
     if any(th.is_alive() for th in pool):
         raise RuntimeError("client threads did not finish")
-    return replies  # type: ignore[return-value]
+    return results
+
+
+def post_all(
+    port: int, jobs: list[tuple[str, dict, dict]], threads: int = 16, timeout: float = 120.0
+) -> list[Reply]:
+    """POST every (path, body, headers) job; `threads` clients take jobs in turn, all starting
+    together. Returns the replies in job order."""
+
+    def send(job: tuple[str, dict, dict]) -> Reply:
+        # One request per connection: each booking is a fresh client, as on the web.
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        try:
+            return _post(conn, *job)
+        finally:
+            conn.close()
+
+    return in_threads(jobs, send, threads, join_timeout=timeout + 30)
 
 
 def get_tokens(port: int, usernames: list[str], threads: int = 8) -> list[dict]:

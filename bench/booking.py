@@ -73,20 +73,12 @@ def run_one(kind: str, args) -> dict:
             srv.post_all(server.port, srv.booking_jobs(warm, warm_headers), threads=args.threads)
             log_mark = len(server.log())
             workers = srv.worker_pids(server.proc.pid)
-            server0 = sum(srv.cpu_seconds(p) for p in workers)
-            backends0 = {p: srv.cpu_seconds(p) for p in srv.pg_backend_pids(db_url)}
-            client0 = time.process_time()
-            busy0 = srv.machine_busy_seconds()
-            t0 = time.perf_counter()
-            replies = srv.post_all(
-                server.port, srv.booking_jobs(seed, headers), threads=args.threads
-            )
-            elapsed = time.perf_counter() - t0
-            server_cpu = sum(srv.cpu_seconds(p) for p in workers) - server0
-            client_cpu = time.process_time() - client0
-            busy = srv.machine_busy_seconds() - busy0
-            backends = srv.pg_backend_pids(db_url)
-            db_cpu = sum(srv.cpu_seconds(p) - backends0.get(p, 0.0) for p in backends)
+            with srv.cpu_use(workers, db_url) as cpu:
+                t0 = time.perf_counter()
+                replies = srv.post_all(
+                    server.port, srv.booking_jobs(seed, headers), threads=args.threads
+                )
+                elapsed = time.perf_counter() - t0
             log = server.log()[log_mark:]
             if srv.worker_pids(server.proc.pid) != workers:
                 raise RuntimeError("a gunicorn worker was replaced during the run")
@@ -107,14 +99,14 @@ def run_one(kind: str, args) -> dict:
             "rps": round(len(replies) / elapsed, 1),
             "ok_rps": round(len(ok) / elapsed, 1),
             "latency": srv.latency(replies),
-            "worker_cpu_s": round(server_cpu, 2),
-            "worker_cpu_ms_per_request": round(server_cpu * 1000 / len(replies), 1),
-            "client_cpu_s": round(client_cpu, 2),
+            "worker_cpu_s": round(cpu.workers, 2),
+            "worker_cpu_ms_per_request": round(cpu.workers * 1000 / len(replies), 1),
+            "client_cpu_s": round(cpu.client, 2),
             # PostgreSQL: its server processes for this database (SQLite runs inside the workers).
-            "db_server_cpu_s": round(db_cpu, 2) if kind == "postgresql" else None,
+            "db_server_cpu_s": round(cpu.db_server, 2) if kind == "postgresql" else None,
             # CPU everything else on the machine used meanwhile (other jobs, the kernel);
             # large values mean the figures were taken on a busy machine.
-            "other_cpu_s": round(max(busy - server_cpu - client_cpu - db_cpu, 0.0), 2),
+            "other_cpu_s": round(cpu.other, 2),
             "latency_held": srv.latency([r for r in ok if r.body["status"] == "pending"]),
             "latency_waitlisted": srv.latency([r for r in ok if r.body["status"] == "waitlisted"]),
             "http_statuses": dict(sorted(statuses.items())),

@@ -31,7 +31,6 @@ import json
 import shlex
 import statistics
 import sys
-import threading
 import time
 import urllib.parse
 from collections import Counter
@@ -166,29 +165,7 @@ def _send(port: int, method: str, path: str, form: dict | None) -> Reply:
 def run_all(port: int, jobs: list[tuple[str, str, dict | None]], threads: int) -> list[Reply]:
     """Send every (method, path, form) job; `threads` clients take jobs in turn, starting
     together. Replies in job order."""
-    threads = max(1, min(threads, len(jobs)))
-    replies: list[Reply | None] = [None] * len(jobs)
-    order = iter(range(len(jobs)))
-    lock = threading.Lock()
-    barrier = threading.Barrier(threads)
-
-    def client() -> None:
-        barrier.wait()
-        while True:
-            with lock:
-                i = next(order, None)
-            if i is None:
-                return
-            replies[i] = _send(port, *jobs[i])
-
-    pool = [threading.Thread(target=client, daemon=True) for _ in range(threads)]
-    for th in pool:
-        th.start()
-    for th in pool:
-        th.join(600)
-    if any(th.is_alive() for th in pool):
-        raise RuntimeError("client threads did not finish")
-    return replies  # type: ignore[return-value]
+    return srv.in_threads(jobs, lambda job: _send(port, *job), threads, join_timeout=600)
 
 
 def db_facts(db_url: str, tag: str) -> dict:
@@ -241,20 +218,11 @@ def http_run(kind: str, args) -> dict:
             run_all(server.port, [("POST", path, f) for f in warm], args.threads)
             log_mark = len(server.log())
             workers = srv.worker_pids(server.proc.pid)
-            cpu0 = sum(srv.cpu_seconds(p) for p in workers)
-            backends0 = {p: srv.cpu_seconds(p) for p in srv.pg_backend_pids(db_url)}
-            busy0 = srv.machine_busy_seconds()
-            client0 = time.process_time()
-            forms = complaint_forms(args.requests, nursery_ids, tag)
-            t0 = time.perf_counter()
-            replies = run_all(server.port, [("POST", path, f) for f in forms], args.threads)
-            elapsed = time.perf_counter() - t0
-            server_cpu = sum(srv.cpu_seconds(p) for p in workers) - cpu0
-            client_cpu = time.process_time() - client0
-            busy = srv.machine_busy_seconds() - busy0
-            backends = srv.pg_backend_pids(db_url)
-            db_cpu = sum(srv.cpu_seconds(p) - backends0.get(p, 0.0) for p in backends)
-            other_cpu = max(busy - server_cpu - client_cpu - db_cpu, 0.0)
+            with srv.cpu_use(workers, db_url) as cpu:
+                forms = complaint_forms(args.requests, nursery_ids, tag)
+                t0 = time.perf_counter()
+                replies = run_all(server.port, [("POST", path, f) for f in forms], args.threads)
+                elapsed = time.perf_counter() - t0
 
             codes = [r.body[0]["service_request_id"] for r in replies if r.status == 201]
             t1 = time.perf_counter()
@@ -280,14 +248,14 @@ def http_run(kind: str, args) -> dict:
             "seconds": round(elapsed, 3),
             "per_second": round(len(replies) / elapsed, 1),
             "latency": srv.latency(replies),
-            "worker_cpu_ms_per_request": round(server_cpu * 1000 / len(replies), 2),
-            "client_cpu_s": round(client_cpu, 2),
+            "worker_cpu_ms_per_request": round(cpu.workers * 1000 / len(replies), 2),
+            "client_cpu_s": round(cpu.client, 2),
             # PostgreSQL: its server processes for this database (SQLite runs in the workers).
             "db_server_cpu_ms_per_request": (
-                round(db_cpu * 1000 / len(replies), 2) if kind == "postgresql" else None
+                round(cpu.db_server * 1000 / len(replies), 2) if kind == "postgresql" else None
             ),
             # CPU everything else on the machine used meanwhile: large values mean a busy machine.
-            "other_cpu_s": round(other_cpu, 2),
+            "other_cpu_s": round(cpu.other, 2),
             "lookups": len(reads),
             "lookup_errors": len(reads) - read_ok,
             "lookups_per_second": round(len(reads) / read_elapsed, 1) if reads else None,

@@ -33,9 +33,12 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/ for _server, with ROOT in front of it: bench/booking.py must not hide the booking package.
+sys.path.insert(0, str(ROOT / "bench"))
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import _server as srv  # noqa: E402
 from scipy.sparse.csgraph import dijkstra  # noqa: E402
 
 from maps.geo import GEOD  # noqa: E402
@@ -93,17 +96,9 @@ def system_info() -> dict:
     import scipy
     import shapely
 
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     return {
         "nproc": os.cpu_count(),
-        "cpu": cpu,
+        "cpu": srv.cpu_model(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "numpy": np.__version__,

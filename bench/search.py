@@ -32,7 +32,6 @@ import pstats
 import secrets
 import shlex
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,8 +43,12 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/ for _server, with ROOT in front of it: bench/booking.py must not hide the booking package.
+sys.path.insert(0, str(ROOT / "bench"))
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+import _server as srv  # noqa: E402
 
 from maps.geo import distances_m  # noqa: E402
 from maps.index import IndexedNursery, NurseryIndex  # noqa: E402
@@ -246,21 +249,13 @@ def time_calls(fn, queries, *args) -> tuple[list[int], list]:
 
 
 def machine_facts() -> dict:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     import pyproj
     import scipy
 
     return {
         "nproc": int(nproc) if nproc.isdigit() else os.cpu_count(),
-        "cpu": cpu,
+        "cpu": srv.cpu_model(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -473,42 +468,6 @@ def report_queries(r: dict) -> None:
 # 4: HTTP
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def children_of(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid:
-            out.append(int(entry.name))
-    return sorted(out)
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds all processes on the machine have used (user+nice+system+irq+softirq+steal)."""
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
 def rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -565,9 +524,9 @@ def load(port: int, paths: list[str], seconds: float, threads: int, workers: lis
     pool = [threading.Thread(target=run, args=(t,), daemon=True) for t in range(threads)]
     for th in pool:
         th.start()
-    server0 = sum(cpu_seconds(p) for p in workers)
+    server0 = sum(srv.cpu_seconds(p) for p in workers)
     client0 = time.process_time()
-    busy0 = machine_busy_seconds()
+    busy0 = srv.machine_busy_seconds()
     start_barrier.wait()
     t0 = time.perf_counter()
     time.sleep(seconds)
@@ -576,8 +535,8 @@ def load(port: int, paths: list[str], seconds: float, threads: int, workers: lis
         th.join()
     elapsed = time.perf_counter() - t0
     client_cpu = time.process_time() - client0
-    server_cpu = sum(cpu_seconds(p) for p in workers) - server0
-    other_cpu = machine_busy_seconds() - busy0 - client_cpu - server_cpu
+    server_cpu = sum(srv.cpu_seconds(p) for p in workers) - server0
+    other_cpu = srv.machine_busy_seconds() - busy0 - client_cpu - server_cpu
 
     lat_ns = [x for r in per_thread for x in r[0]]
     statuses: dict[int, int] = {}
@@ -672,14 +631,13 @@ def bench_http(args, nurseries, queries, env_base: dict) -> dict:
         os.environ.update(DATABASE_URL=db_url, RATELIMIT_ENABLED="0")
         os.environ.setdefault("SECRET_KEY", env["SECRET_KEY"])
 
-        init = [str(BIN / "flask"), "--app", "app", "init-db"]
         t0 = time.perf_counter()
-        subprocess.run(init, cwd=ROOT, env=env, check=True, capture_output=True)
+        srv.init_db(env)
         result["init_db_s"] = round(time.perf_counter() - t0, 2)
         result["insert_s"] = round(populate(db_url, nurseries), 2)
         result["db_mb"] = round(db_path.stat().st_size / 2**20, 1)
 
-        port = free_port()
+        port = srv.free_port()
         cmd = [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "app:app"]
         result["gunicorn"] = shlex.join(["gunicorn", *cmd[1:]])
         log = open(Path(tmp) / "gunicorn.log", "w+b")  # noqa: SIM115
@@ -698,10 +656,10 @@ def bench_http(args, nurseries, queries, env_base: dict) -> dict:
                 if time.monotonic() > deadline:
                     raise RuntimeError("gunicorn did not answer /healthz within 60 s")
                 time.sleep(0.1)
-            while len(workers := children_of(proc.pid)) < 2 and time.monotonic() < deadline:
+            while len(workers := srv.worker_pids(proc.pid)) < 2 and time.monotonic() < deadline:
                 time.sleep(0.1)
             result.update(warm_up(port, queries, workers))
-            if children_of(proc.pid) != workers:
+            if srv.worker_pids(proc.pid) != workers:
                 raise RuntimeError("a gunicorn worker was replaced during warm-up")
 
             paths = [search_path(lat, lon) for lat, lon in queries]
@@ -709,7 +667,7 @@ def bench_http(args, nurseries, queries, env_base: dict) -> dict:
                 load(port, use, min(1.0, args.http_seconds), args.threads, workers)  # warm-up
                 result[name] = load(port, use, args.http_seconds, args.threads, workers)
             result["worker_rss_mb"] = [round(rss_mb(p), 1) for p in workers]
-            if children_of(proc.pid) != workers:
+            if srv.worker_pids(proc.pid) != workers:
                 raise RuntimeError("a gunicorn worker was replaced during the load")
         except BaseException:
             log.seek(0)
@@ -731,8 +689,8 @@ def warm_up(port: int, queries, workers: list[int]) -> dict:
     Sync workers take one request at a time, so while one builds its index the other must take
     the second request. Their CPU time shows both did the work.
     """
-    cpu0 = [cpu_seconds(p) for p in workers]
-    busy0 = machine_busy_seconds()
+    cpu0 = [srv.cpu_seconds(p) for p in workers]
+    busy0 = srv.machine_busy_seconds()
     times: list[float] = [0.0, 0.0]
     statuses = [0, 0]
 
@@ -746,8 +704,8 @@ def warm_up(port: int, queries, workers: list[int]) -> dict:
         th.start()
     for th in pair:
         th.join()
-    cpu = [round(cpu_seconds(p) - c, 2) for p, c in zip(workers, cpu0, strict=True)]
-    other = machine_busy_seconds() - busy0 - sum(cpu)
+    cpu = [round(srv.cpu_seconds(p) - c, 2) for p, c in zip(workers, cpu0, strict=True)]
+    other = srv.machine_busy_seconds() - busy0 - sum(cpu)
     if statuses != [200, 200]:
         raise RuntimeError(f"warm-up searches answered {statuses}")
     # Afterwards every request must be fast: no worker left cold.
@@ -924,13 +882,7 @@ def main() -> int:
             env.setdefault("SECRET_KEY", secrets.token_hex(32))
             os.environ.update(DATABASE_URL=db_url, RATELIMIT_ENABLED="0")
             os.environ.setdefault("SECRET_KEY", env["SECRET_KEY"])
-            subprocess.run(
-                [str(BIN / "flask"), "--app", "app", "init-db"],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                capture_output=True,
-            )
+            srv.init_db(env)
             populate(db_url, nurseries)
             print("\n== Profile of the search request path\n")
             print(profile_requests(db_url, queries, args.profile))
