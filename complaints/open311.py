@@ -439,9 +439,7 @@ def get_request(service_request_id: str, fmt: str):
     fmt = _format(fmt)
     case_id = _case_id(service_request_id)
     if case_id is not None:  # a handler's listing id
-        c = services.case_for(_handler(), case_id) if case_id < 2**31 else None
-        if c is None:
-            raise NotFound("complaint_not_found", "未找到该案件")
+        c = services.case_for(_handler(), case_id)  # NotFound unless the handler's to see
         request_id = service_request_id
     else:
         c = services.by_code(service_request_id)
@@ -523,15 +521,16 @@ def list_requests(fmt: str):
         raise DomainError("invalid_status", "status 只能是 open 或 closed（可用逗号分隔）")
     start, end = _window()
     wanted = _ids_wanted(raw_ids) if raw_ids else None
+    # GeoReport: service_request_id overrides the other filters, the date window among them.
+    window = {"filed_from": start, "filed_to": end} if wanted is None else {}
+    filt = services.QueueFilter(status="all", **window)
     rows = []
-    for c, _role, _late in services.queue(user, services.QueueFilter(status="all")):
-        if wanted is not None:  # GeoReport: service_request_id overrides the other filters
+    for c, _role, _late in services.queue(user, filt, with_events=True):
+        if wanted is not None:
             if c.id not in wanted:
                 continue
-        elif (
-            (codes and c.category not in codes)
-            or (statuses and ("open" if c.is_open else "closed") not in statuses)
-            or not start <= c.filed_at <= end
+        elif (codes and c.category not in codes) or (
+            statuses and ("open" if c.is_open else "closed") not in statuses
         ):
             continue
         rows.append(_request_row(c, f"case-{c.id}", rules))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from flask import g, has_request_context
 from sqlalchemy import func, select
 
 import audit
@@ -28,7 +29,20 @@ def _database_key() -> str:
 
 
 def current() -> tuple[int, Rules, dict]:
-    """(version id — 0 for the shipped file —, validated rules, the raw data)."""
+    """(version id — 0 for the shipped file —, validated rules, the raw data).
+
+    Asks the database for the newest version once per request (pages name departments and
+    categories row by row); outside a request, on every call.
+    """
+    if has_request_context() and "complaint_rules" in g:
+        return g.complaint_rules
+    entry = _newest()
+    if has_request_context():
+        g.complaint_rules = entry
+    return entry
+
+
+def _newest() -> tuple[int, Rules, dict]:
     newest = db.session.scalar(select(func.max(RulesVersion.id))) or 0
     cached = _cache.get(_database_key())
     if cached and cached[0] == newest:
@@ -102,6 +116,8 @@ def save(
     )
     db.session.add(version)
     db.session.flush()
+    if has_request_context():
+        g.pop("complaint_rules", None)  # the request now sees its own save
     audit.record(
         admin_id,
         "complaint_rules_saved",

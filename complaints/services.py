@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 import audit
 from accounts.models import HandlerStreet, User
@@ -166,10 +167,10 @@ def _street_at(lat: float, lon: float) -> int | None:
 
 
 def _check_filing(f: Filing):
-    rules = rulebook.current_rules()
+    in_force = rulebook.current_rules()
     if not f.category:
         raise DomainError("missing_category", "请选择投诉举报的类别", field="category")
-    if not isinstance(f.category, str) or f.category not in rules.categories:
+    if not isinstance(f.category, str) or f.category not in in_force.categories:
         raise DomainError("invalid_category", "未知的投诉举报类别", field="category")
     description = _text(f.description, "description", "问题描述", limit=MAX_DESCRIPTION)
     name = _text(f.name, "name", "姓名", required=False, limit=MAX_NAME)
@@ -213,13 +214,13 @@ def _check_filing(f: Filing):
             )
         if not address:
             raise DomainError("missing_site_address", "请填写场所地址", field="site_address")
-    return rules, description, name, phone, email, cleaned, nursery, site_name, address, lat, lon
+    return in_force, description, name, phone, email, cleaned, nursery, site_name, address, lat, lon
 
 
 def file_complaint(f: Filing, now: datetime | None = None) -> tuple[Complaint, str]:
     """Store and route a complaint; returns it with its tracking code (shown once, never stored)."""
     now = _now(now)
-    (rules, description, name, phone, email, cleaned, nursery, site_name, address, lat, lon) = (
+    (in_force, description, name, phone, email, cleaned, nursery, site_name, address, lat, lon) = (
         _check_filing(f)
     )
     routing = route(
@@ -228,7 +229,7 @@ def file_complaint(f: Filing, now: datetime | None = None) -> tuple[Complaint, s
         bool(nursery and nursery.kind == "public"),
         bool(nursery and nursery.inclusive),
         description,
-        rules,
+        in_force,
     )
     due = deadlines.deadlines(now, routing.urgent)
     code = new_code()
@@ -237,7 +238,7 @@ def file_complaint(f: Filing, now: datetime | None = None) -> tuple[Complaint, s
     informed, reasons = list(routing.informed), list(routing.reasons)
     if street_id is None and "street" in informed:
         # No street answers for this site: record no one as informed rather than "镇街".
-        street = rules.departments.get("street", "street")
+        street = in_force.departments.get("street", "street")
         informed.remove("street")
         reasons = [r for r in reasons if not r.startswith(f"{street}（street）知会")]
         reasons.append(
@@ -275,7 +276,7 @@ def file_complaint(f: Filing, now: datetime | None = None) -> tuple[Complaint, s
         ComplaintPhoto(content_type=p.content_type, width=p.width, height=p.height, data=p.data)
         for p in cleaned
     )
-    lead = rules.departments.get(routing.lead, routing.lead)
+    lead = in_force.departments.get(routing.lead, routing.lead)
     urgent = "（紧急）" if c.urgent else ""
     _event(c, "filed", now, True, f"投诉举报已提交，由{lead}牵头办理{urgent}")
     db.session.add(c)
@@ -366,7 +367,8 @@ def role_of(user: User, c: Complaint) -> str | None:
 
 def case_for(user: User, complaint_id) -> Complaint:
     """The case, when the handler's department is routed to it; anyone else gets a 404."""
-    c = db.session.get(Complaint, complaint_id) if isinstance(complaint_id, int) else None
+    valid = isinstance(complaint_id, int) and not isinstance(complaint_id, bool)
+    c = db.session.get(Complaint, complaint_id) if valid and 0 < complaint_id < 2**31 else None
     if c is None or role_of(user, c) is None:
         raise NotFound("complaint_not_found", "未找到该案件")
     return c
@@ -429,13 +431,19 @@ def request_transfer(user: User, complaint_id, to_department, reason, now=None) 
     return c
 
 
+def _transfer_case(user: User, complaint_id) -> Complaint:
+    """The case, when a transfer to the handler's department awaits its answer."""
+    c = case_for(user, complaint_id)
+    if c.pending_transfer_to != user.department_code:
+        raise Conflict("no_transfer", "没有转给本部门的待接收转办")
+    return c
+
+
 def accept_transfer(user: User, complaint_id, now=None) -> Complaint:
     """The receiving department takes the lead; the former lead stays informed."""
     now = _now(now)
     begin_write()
-    c = case_for(user, complaint_id)
-    if c.pending_transfer_to != user.department_code:
-        raise Conflict("no_transfer", "没有转给本部门的待接收转办")
+    c = _transfer_case(user, complaint_id)
     _open(c, "接收转办")
     old = c.lead_department
     for d in list(c.departments):
@@ -465,9 +473,7 @@ def decline_transfer(user: User, complaint_id, reason, now=None) -> Complaint:
     now = _now(now)
     reason = _text(reason, "reason", "退回理由")
     begin_write()
-    c = case_for(user, complaint_id)
-    if c.pending_transfer_to != user.department_code:
-        raise Conflict("no_transfer", "没有转给本部门的待接收转办")
+    c = _transfer_case(user, complaint_id)
     c.pending_transfer_to = c.transfer_reason = None
     _act(user, c, "transfer_declined", now, f"转办被退回：{reason}", audit_reason=reason)
     db.session.commit()
@@ -678,6 +684,8 @@ class QueueFilter:
     urgent: bool = False
     overdue: bool = False
     category: str | None = None
+    filed_from: datetime | None = None  # filed within [filed_from, filed_to] (both inclusive)
+    filed_to: datetime | None = None
 
 
 def _visible(user: User):
@@ -692,11 +700,22 @@ def _visible(user: User):
     return query
 
 
-def queue(user: User, filt: QueueFilter, now: datetime | None = None) -> list[tuple]:
+def queue(
+    user: User, filt: QueueFilter, now: datetime | None = None, with_events: bool = False
+) -> list[tuple]:
     """(complaint, role, overdue) for the handler's department, sorted by urgency then deadline:
-    urgent first, then the earliest next deadline; finished cases last, newest first."""
+    urgent first, then the earliest next deadline; finished cases last, newest first.
+
+    The cases' departments (for the role) are loaded with them, and their timelines too with
+    `with_events`, in one query each rather than one per case."""
     now = _now(now)
-    query = _visible(user)
+    query = _visible(user).options(selectinload(Complaint.departments))
+    if with_events:
+        query = query.options(selectinload(Complaint.events))
+    if filt.filed_from is not None:
+        query = query.where(Complaint.filed_at >= filt.filed_from)
+    if filt.filed_to is not None:
+        query = query.where(Complaint.filed_at <= filt.filed_to)
     if filt.status in (None, "open"):
         query = query.where(Complaint.status.in_(OPEN_STATUSES))
     elif filt.status != "all":
@@ -708,7 +727,7 @@ def queue(user: User, filt: QueueFilter, now: datetime | None = None) -> list[tu
     rows = []
     for c in db.session.scalars(query):
         role = role_of(user, c)
-        if filt.role and role != filt.role:
+        if role is None or (filt.role and role != filt.role):  # as case_for: no role, no case
             continue
         late = c.overdue(now)
         if filt.overdue and not late:

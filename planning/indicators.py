@@ -25,7 +25,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 
 from booking.rules import ENROLMENT_TYPES, HELD
 from extensions import db
@@ -82,6 +82,9 @@ class DistrictData:
     nurseries: list[NurseryRow]
     communities: list[CommunityRow]
     _tree: SiteTree | None = field(default=None, repr=False)
+    # services.distances per (mode, threshold[, graph]): a page asks for the same distances for
+    # its report, its site suggestions and the coverage comparison.
+    distance_cache: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def tree(self) -> SiteTree:
         if self._tree is None:
@@ -122,7 +125,7 @@ def load(today: date | None = None) -> DistrictData:
                 Booking.care_type.in_(ENROLMENT_TYPES),
                 Booking.status.in_(HELD),
                 Booking.start_date <= today,
-                or_(Booking.end_date.is_(None), and_(Booking.end_date >= today)),
+                or_(Booking.end_date.is_(None), Booking.end_date >= today),
             )
             .group_by(Booking.nursery_id)
         ).all()

@@ -77,16 +77,26 @@ def distances(data: DistrictData, mode: str, settings: Settings) -> np.ndarray:
     """Each community's distance in metres to the nearest filed nursery (inf beyond the
     15-minute threshold): straight-line, or walking on the network."""
     _, far = settings.radii(mode)
-    if mode == "straight":
-        return data.straight_distances(far)
-    lats, lons = data.community_arrays()
-    return _graph().nearest_site_m(
-        np.array([n.lat for n in data.nurseries], dtype=float),
-        np.array([n.lon for n in data.nurseries], dtype=float),
-        lats,
-        lons,
-        far,
-    )
+    graph = _graph() if mode == "network" else None
+    key = (mode, far, graph)  # the graph object itself: a newly loaded network is a new key
+    cached = data.distance_cache.get(key)
+    if cached is not None:
+        return cached
+    if graph is None:
+        dist = data.straight_distances(far)
+    else:
+        lats, lons = data.community_arrays()
+        dist = graph.nearest_site_m(
+            np.array([n.lat for n in data.nurseries], dtype=float),
+            np.array([n.lon for n in data.nurseries], dtype=float),
+            lats,
+            lons,
+            far,
+        )
+    dist = np.asarray(dist, dtype=float)
+    dist.flags.writeable = False  # shared by every caller with this data
+    data.distance_cache[key] = dist
+    return dist
 
 
 def network_loaded() -> bool:
@@ -199,15 +209,24 @@ def suggestions(
     grid_m: float = 200.0,
     settings: Settings | None = None,
     data: DistrictData | None = None,
+    street_code: str | None = None,
 ) -> dict:
     """Greedy sites for k new nurseries, each covering the most uncovered children under three
     within the 5-minute circle (straight-line reach from the candidate; which communities are
-    uncovered today follows the mode)."""
+    uncovered today follows the mode). With a street, only its own communities are its gaps,
+    while every nursery of the district still counts as covering them."""
     settings = settings or Settings()
     mode = check_mode(mode)
     k = sites.check_k(k)
     data = data or indicators.load()
+    street_id = _street_id(data, street_code)
     dist = distances(data, mode, settings)
+    if street_id is not None:
+        keep = np.array([c.street_id == street_id for c in data.communities], dtype=bool)
+        data = DistrictData(
+            data.streets, data.nurseries, [c for c in data.communities if c.street_id == street_id]
+        )
+        dist = dist[keep]
     r5, _ = settings.radii(mode)
     chosen = sites.suggest(data, dist, k, r5, candidates, grid_m, reach_m=settings.radius_5min_m)
     uncovered = sum(

@@ -92,13 +92,6 @@ def _street() -> str | None:
     return (request.args.get("street") or "").strip() or None
 
 
-def _street_id(data: DistrictData, code: str | None) -> int | None:
-    for sid, (street_code, _name) in data.streets.items():
-        if street_code == code:
-            return sid
-    return None
-
-
 class SuggestForm(Form):
     """Site suggestions: read from the query string, checked by the planning rules."""
 
@@ -145,16 +138,11 @@ def _suggest(mode: str, data: DistrictData, street_code: str | None) -> dict | N
     if "k" not in request.args:
         return None
     k = _parse_k(request.args.get("k"))
-    candidates = request.args.get("candidates") or "communities"
-    if candidates not in CANDIDATES:
-        raise DomainError("invalid_candidates", "候选点须为 小区中心 或 网格", field="candidates")
+    candidates = request.args.get("candidates") or "communities"  # checked by the service
     grid_m = _parse_grid(request.args.get("grid_m")) if candidates == "grid" else 200.0
-    sid = _street_id(data, street_code)
-    if sid is not None:  # only the street's communities are the street planner's gaps
-        data = DistrictData(
-            data.streets, data.nurseries, [c for c in data.communities if c.street_id == sid]
-        )
-    return services.suggestions(k, mode, candidates, grid_m, _settings(), data=data)
+    return services.suggestions(
+        k, mode, candidates, grid_m, _settings(), data=data, street_code=street_code
+    )
 
 
 # --- shared pieces -----------------------------------------------------------------------------

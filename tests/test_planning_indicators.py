@@ -296,3 +296,18 @@ def test_coverage_report_for_one_street_as_text(app, runner, district):
 def test_coverage_report_refuses_an_unknown_street(app, runner, district):
     result = runner.invoke(args=["coverage", "report", "--street", "ZZ"])
     assert result.exit_code != 0 and "未知的镇街代码" in result.output
+
+
+def test_a_streets_suggestions_fill_only_its_own_gaps(app, district):
+    from errors import DomainError
+
+    with app.app_context():
+        names = {c.id: c.name for c in indicators.load(TODAY).communities}
+        whole = services.suggestions(5, data=indicators.load(TODAY))
+        street_a = services.suggestions(5, street_code="A", data=indicators.load(TODAY))
+        with pytest.raises(DomainError) as unknown:
+            services.suggestions(1, street_code="NOPE")
+    picked = {names[i] for s in whole["sites"] for i in s["community_ids"]}
+    assert picked == {"c2", "c4"}  # the district's gaps
+    assert [names[i] for s in street_a["sites"] for i in s["community_ids"]] == ["c2"]
+    assert street_a["uncovered_children"] == 50 and unknown.value.status == 404
