@@ -424,6 +424,8 @@ def request_transfer(user: User, complaint_id, to_department, reason, now=None) 
         raise DomainError("same_department", "不能转给本部门", field="department")
     if c.pending_transfer_to:
         raise Conflict("transfer_pending", "已有一个转办等待对方部门接收")
+    if to_department == "street" and c.street_id is None:  # no street handler could take it
+        raise DomainError("no_street", "该场所不属于任何已知镇街，不能转给镇街", field="department")
     c.pending_transfer_to, c.transfer_reason = to_department, reason
     text = f"申请转交{department_name(to_department)}：{reason}"
     _act(user, c, "transfer_requested", now, text, audit_reason=f"→ {to_department}: {reason}")
@@ -625,7 +627,9 @@ def reopen(user: User, complaint_id, reason, now=None) -> Complaint:
 def mask_name(name: str | None) -> str:
     if not name:
         return "（匿名）"
-    return name[0] + "*" * max(1, len(name) - 1)
+    if len(name) == 1:
+        return "*"  # "张*" would show the whole of a one-character name
+    return name[0] + "*" * (len(name) - 1)
 
 
 def mask_phone(phone: str | None) -> str:

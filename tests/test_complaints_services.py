@@ -1074,7 +1074,7 @@ def test_masked_contact(w):
     assert masked == {"name": "欧***", "phone": "861******5678", "email": "o***@example.com"}
     cid, _ = w.file(name="王", phone=PHONE, email="ab@x.cn")
     assert services.masked_contact(get(cid)) == {
-        "name": "王*",
+        "name": "*",  # "王*" would show the whole name
         "phone": "139****5678",
         "email": "a***@x.cn",
     }
@@ -1359,3 +1359,14 @@ def test_parse_reports_what_is_wrong(w):
         rulebook.parse(oversize.encode())
     with refused("rules_too_large"):
         rulebook.parse(oversize)  # pasted text is held to the same size as an uploaded file
+
+
+def test_a_case_without_a_street_cannot_be_transferred_to_the_street(w):
+    health = w.user("health")
+    cid, _ = w.file(nursery="no_street")
+    with refused("no_street", 400):
+        services.request_transfer(health, cid, "street", "属地问题", now=NOW)
+    assert get(cid).pending_transfer_to is None
+    other, _ = w.file()  # a site with a street can be
+    services.request_transfer(health, other, "street", "属地问题", now=NOW)
+    assert get(other).pending_transfer_to == "street"
