@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export FLASK_APP := app
 
-.PHONY: run test bench lint install clean
+.PHONY: run test bench lint install clean check-migrations migration
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,6 +31,15 @@ bench: $(STAMP)
 	$(BIN)/python bench/complaints.py --db both
 	$(BIN)/python bench/coverage.py
 	$(BIN)/python bench/network.py
+
+# `flask db check` on a new SQLite database and, when TEST_POSTGRES_URL is set, on a new
+# PostgreSQL one: the migrations upgrade an empty database to exactly the models' schema.
+check-migrations: $(STAMP)
+	$(BIN)/python migrations/check.py
+
+# A new reviewed migration after a model change: make migration MESSAGE="add street kind"
+migration: $(STAMP)
+	$(BIN)/flask db migrate -m "$(MESSAGE)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

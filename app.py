@@ -4,36 +4,14 @@ import os
 import time
 from pathlib import Path
 
-from flask import Flask, render_template, request
-from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter
+import click
+from flask import Flask
 
 import config as settings
-from errors import DomainError
-from extensions import csrf, db, limiter, login_manager
-
-
-class DatabaseIdConverter(IntegerConverter):
-    """`<int:…>` limited to what an INTEGER column holds on SQLite and PostgreSQL alike."""
-
-    def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(url_map, *args, **kwargs)
-
-
-class JSONProvider(DefaultJSONProvider):
-    """Flask's JSON, with too deeply nested input refused like any other bad JSON.
-
-    The parser raises RecursionError (not ValueError) on e.g. 100,000 "[", which would escape
-    `request.get_json(silent=True)` and become a 500 in every JSON endpoint.
-    """
-
-    def loads(self, s, **kwargs):
-        try:
-            return super().loads(s, **kwargs)
-        except RecursionError:
-            raise ValueError("JSON nested too deeply") from None
+from database import MIGRATIONS, upgrade_schema
+from extensions import csrf, db, limiter, login_manager, migrate
+from web.errors import register_error_handlers
+from web.http import DatabaseIdConverter, JSONProvider
 
 
 def _use_timezone(name: str) -> None:
@@ -82,12 +60,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     from accounts.views import bp as accounts_bp
     from api import bp as api_bp
     from api.openapi import bp as openapi_bp
-    from booking.portal import bp as portal_bp
-    from booking.views import bp as booking_bp
-    from complaints.admin import bp as complaint_admin_bp
-    from complaints.handling import bp as handling_bp
-    from complaints.open311 import bp as open311_bp
-    from complaints.public import bp as complaints_bp
+    from booking.views.family import bp as booking_bp
+    from booking.views.staff import bp as portal_bp
+    from complaints.api import bp as open311_bp
+    from complaints.views.admin import bp as complaint_admin_bp
+    from complaints.views.handling import bp as handling_bp
+    from complaints.views.public import bp as complaints_bp
     from maps.views import bp as maps_bp
     from planning.views import bp as planning_bp
 
@@ -105,10 +83,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(complaint_admin_bp)
     app.register_blueprint(planning_bp)
 
-    from cli import register_commands
-
-    register_commands(app)
-    _register_page_errors(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    _register_commands(app)
+    register_error_handlers(app)
 
     @app.get("/healthz")
     def healthz():
@@ -117,48 +94,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-def _register_page_errors(app: Flask) -> None:
-    """Pages answer errors in Chinese; /api paths keep their JSON handlers."""
-    messages = {
-        400: "请求有误，请检查填写的内容",
-        403: "您没有权限访问此页面",
-        404: "页面不存在",
-        405: "不支持该请求方法",
-        413: "上传的内容过大",
-        429: "操作过于频繁，请稍后再试",
-    }
+def _register_commands(app: Flask) -> None:
+    """`flask --app app …`: init-db here, `db …` from Flask-Migrate, each feature's own group."""
+    import accounts.cli
+    import booking.cli
+    import complaints.cli
+    import demo.cli
+    import maps.cli
+    import planning.cli
 
-    def wants_json() -> bool:
-        return request.path.startswith(("/api/", "/open311/"))
+    @app.cli.command("init-db")
+    def init_db_command():
+        """Create or upgrade the schema in DATABASE_URL to the newest migration (idempotent)."""
+        upgrade_schema()
+        click.echo(f"数据库已就绪：{db.engine.url.render_as_string(hide_password=True)}")
 
-    def open311() -> bool:  # GeoReport v2 clients expect its own error array
-        return request.path.startswith("/open311/")
-
-    @app.errorhandler(DomainError)
-    def domain_error(exc: DomainError):
-        if open311():
-            from complaints.open311 import error_response
-
-            return error_response(exc.status, exc.message)
-        if wants_json():
-            return {"error": {"code": exc.code, "message": exc.message}}, exc.status
-        return render_template("error.html", status=exc.status, message=exc.message), exc.status
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        status = exc.code or 500
-        message = messages.get(status, "请求无法完成")
-        if status == 400 and "CSRF" in (exc.description or ""):
-            message = "页面已过期或缺少安全令牌，请刷新页面后重新提交"
-        if open311():
-            from complaints.open311 import error_response
-
-            allow = [(k, v) for k, v in exc.get_headers() if k.lower() == "allow"]
-            return error_response(status, message, headers=allow)
-        if wants_json():
-            code = (exc.name or "error").lower().replace(" ", "_")
-            return {"error": {"code": code, "message": message}}, status
-        return render_template("error.html", status=status, message=message), status
+    for module in (accounts.cli, maps.cli, booking.cli, complaints.cli, planning.cli, demo.cli):
+        for command in module.COMMANDS:
+            app.cli.add_command(command)
 
 
 app = create_app()

@@ -1,14 +1,17 @@
-"""Role gates for whole blueprints: the portal, the handlers' pages, rules admin, planning.
+"""Role gates: whole blueprints (`restrict`), single pages (`parent_required`), the API
+(`token_required`).
 
 One mechanism instead of a before/after-request pair in every blueprint: anonymous visitors go
 to the login page, other roles get a Chinese 403 page, and nothing these pages show (children's
-data, complaints, contact details) is kept by any cache.
+data, complaints, contact details) is kept by any cache. API calls carry a bearer token and get
+JSON errors instead.
 """
 
 from collections.abc import Callable
+from functools import wraps
 
-from flask import Blueprint, render_template
-from flask_login import current_user
+from flask import Blueprint, abort, g, jsonify, render_template, request
+from flask_login import current_user, login_required
 
 from extensions import login_manager
 
@@ -37,3 +40,43 @@ def restrict(
         response.headers["Cache-Control"] = "private, no-store"
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
+
+
+def parent_required(view):
+    """Logged-in parents only: anonymous users go to /login, other roles get 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if current_user.role != "parent":
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _api_error(code: str, message: str, status: int):
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+def token_required(*roles: str):
+    """Require a valid bearer token (and one of the roles, if given); sets g.api_user."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            from .queries import user_for_token
+
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+            if user is None:
+                return _api_error("unauthorized", "请先登录（缺少或无效的访问令牌）", 401)
+            if roles and user.role not in roles:
+                return _api_error("forbidden", "当前账号无权执行此操作", 403)
+            g.api_user = user
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,5 +1,6 @@
 """User accounts and API tokens."""
 
+import hashlib
 from datetime import datetime
 
 from flask import current_app
@@ -63,3 +64,8 @@ class HandlerStreet(db.Model):
     )
     street_id: Mapped[int] = mapped_column(ForeignKey("streets.id"))
     street = relationship("Street")
+
+
+def token_digest(token: str) -> str:
+    """What is stored of an API token: its SHA-256, never the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,17 +1,17 @@
-"""Account use cases: registration, user creation, password and token authentication."""
+"""Account use cases: registration, user creation, issuing API tokens."""
 
-import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
+from database import use_case
 from errors import DomainError
-from extensions import begin_write, db
+from extensions import db
 from maps.models import Nursery, Street
 
-from .models import ApiToken, HandlerStreet, User
+from .models import ApiToken, HandlerStreet, User, token_digest
 from .roles import ROLES
 
 USERNAME_RE = re.compile(r"^[\w.\-]{3,32}$")
@@ -52,41 +52,42 @@ def create_user(
     if role not in ROLES:
         raise DomainError("invalid_role", f"未知角色：{role}")
     _check_credentials(username, password, name)
-    begin_write()
-    if role == "nursery_staff":
-        if nursery_id is None or db.session.get(Nursery, nursery_id) is None:
-            raise DomainError("invalid_nursery", "托育机构账号须绑定一个已登记的机构")
-    elif nursery_id is not None:
-        raise DomainError("invalid_nursery", "只有托育机构账号可以绑定机构")
-    if role == "handler":
-        from complaints.rulebook import current_rules  # departments are routing-rules data
+    with use_case():
+        if role == "nursery_staff":
+            if nursery_id is None or db.session.get(Nursery, nursery_id) is None:
+                raise DomainError("invalid_nursery", "托育机构账号须绑定一个已登记的机构")
+        elif nursery_id is not None:
+            raise DomainError("invalid_nursery", "只有托育机构账号可以绑定机构")
+        if role == "handler":
+            from complaints.rulebook import current_rules  # departments are routing-rules data
 
-        if department_code not in current_rules().departments:
-            raise DomainError("invalid_department", "承办部门账号须绑定一个已知部门")
-    elif department_code is not None:
-        raise DomainError("invalid_department", "只有承办部门账号可以绑定部门")
-    street = None
-    if department_code == "street":
-        street = db.session.scalar(select(Street).where(Street.code == (street_code or "")))
-        if street is None:
-            raise DomainError("invalid_street", "镇街承办人账号须绑定一个已知镇街（--street 代码）")
-    elif street_code is not None:
-        raise DomainError("invalid_street", "只有镇街承办人账号可以绑定镇街")
-    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise DomainError("username_taken", "该用户名已被使用", status=409, field="username")
-    user = User(
-        username=username,
-        name=name,
-        role=role,
-        nursery_id=nursery_id,
-        department_code=department_code,
-    )
-    user.set_password(password)
-    db.session.add(user)
-    if street is not None:
-        db.session.flush()
-        db.session.add(HandlerStreet(user_id=user.id, street_id=street.id))
-    db.session.commit()
+            if department_code not in current_rules().departments:
+                raise DomainError("invalid_department", "承办部门账号须绑定一个已知部门")
+        elif department_code is not None:
+            raise DomainError("invalid_department", "只有承办部门账号可以绑定部门")
+        street = None
+        if department_code == "street":
+            street = db.session.scalar(select(Street).where(Street.code == (street_code or "")))
+            if street is None:
+                raise DomainError(
+                    "invalid_street", "镇街承办人账号须绑定一个已知镇街（--street 代码）"
+                )
+        elif street_code is not None:
+            raise DomainError("invalid_street", "只有镇街承办人账号可以绑定镇街")
+        if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+            raise DomainError("username_taken", "该用户名已被使用", status=409, field="username")
+        user = User(
+            username=username,
+            name=name,
+            role=role,
+            nursery_id=nursery_id,
+            department_code=department_code,
+        )
+        user.set_password(password)
+        db.session.add(user)
+        if street is not None:
+            db.session.flush()
+            db.session.add(HandlerStreet(user_id=user.id, street_id=street.id))
     return user
 
 
@@ -95,45 +96,20 @@ def register_parent(username: str, password: str, name: str) -> User:
     return create_user("parent", username, password, name)
 
 
-def authenticate(username, password) -> User | None:
-    """The active user with these credentials, or None."""
-    if not isinstance(username, str) or not isinstance(password, str):
-        return None
-    user = db.session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not user.check_password(password):
-        return None
-    return user
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def issue_token(user: User, days: int) -> str:
     """A new bearer token for the API; expired tokens of the user are purged on the way."""
     token = secrets.token_urlsafe(32)
     now = _now()
-    begin_write()
-    db.session.execute(
-        delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.expires_at < now)
-    )
-    db.session.add(
-        ApiToken(
-            user_id=user.id,
-            token_hash=_digest(token),
-            created_at=now,
-            expires_at=now + timedelta(days=days),
+    with use_case():
+        db.session.execute(
+            delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.expires_at < now)
         )
-    )
-    db.session.commit()
+        db.session.add(
+            ApiToken(
+                user_id=user.id,
+                token_hash=token_digest(token),
+                created_at=now,
+                expires_at=now + timedelta(days=days),
+            )
+        )
     return token
-
-
-def user_for_token(token: str) -> User | None:
-    """The active user a bearer token belongs to, if it is valid and unexpired."""
-    if not token or len(token) > 200:
-        return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
-    if row is None or row.expires_at < _now() or not row.user.active:
-        return None
-    return row.user

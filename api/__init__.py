@@ -1,12 +1,10 @@
-"""The JSON API under /api/v1: one blueprint, JSON errors, parameter parsing, bearer tokens."""
+"""The JSON API under /api/v1: one blueprint, JSON errors, JSON bodies, query parameters."""
 
-from functools import wraps
-
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from errors import DomainError
-from params import arg_flag, arg_float, arg_int, invalid  # noqa: F401  (re-exported)
+from web.params import arg_flag, arg_float, arg_int, invalid  # noqa: F401  (re-exported)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -42,29 +40,6 @@ def json_body() -> dict:
     if not isinstance(data, dict):
         raise DomainError("invalid_json", "请求体须为 JSON 对象")
     return data
-
-
-def token_required(*roles: str):
-    """Require a valid bearer token (and one of the roles, if given); sets g.api_user."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            from accounts.services import user_for_token
-
-            header = request.headers.get("Authorization", "")
-            scheme, _, token = header.partition(" ")
-            user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
-            if user is None:
-                return error("unauthorized", "请先登录（缺少或无效的访问令牌）", 401)
-            if roles and user.role not in roles:
-                return error("forbidden", "当前账号无权执行此操作", 403)
-            g.api_user = user
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def config():

@@ -2,21 +2,17 @@
 
 from flask import Blueprint, jsonify
 
+from booking.rules import STATUSES
+from booking.slots import OFFER_SESSIONS, SESSIONS
+from maps.coords import COORDSYS
+from maps.domain import CARE_TYPES, CLASS_TYPES, NURSERY_KINDS, PRICE_UNITS
+
 bp = Blueprint("openapi", __name__)
 
-CARE_TYPE = {"type": "string", "enum": ["full_day", "half_day", "hourly", "temporary"]}
-KIND = {
-    "type": "string",
-    "enum": [
-        "public",
-        "public_private",
-        "private",
-        "employer",
-        "kindergarten_class",
-        "community",
-        "family",
-    ],
-}
+# Enums come from the domain constants, so the description cannot drift from the code.
+CARE_TYPE = {"type": "string", "enum": list(CARE_TYPES)}
+BOOKING_STATUS = {"type": "string", "enum": list(STATUSES)}
+KIND = {"type": "string", "enum": list(NURSERY_KINDS)}
 ERROR = {
     "description": "Refused input or missing resource",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -38,7 +34,7 @@ POINT_PARAMS = [
     _q("lon", {"type": "number", "minimum": -180, "maximum": 180}, "Longitude", True),
     _q(
         "coordsys",
-        {"type": "string", "enum": ["wgs84", "gcj02", "bd09"], "default": "wgs84"},
+        {"type": "string", "enum": list(COORDSYS), "default": "wgs84"},
         "Coordinate system of lat/lon",
     ),
 ]
@@ -416,7 +412,7 @@ BOOKING_PATHS = {
                     "care_type": CARE_TYPE,
                     "start_date": {"type": "string", "format": "date"},
                     "end_date": {"type": "string", "format": "date"},
-                    "session": {"type": "string", "enum": ["am", "pm"]},
+                    "session": {"type": "string", "enum": list(SESSIONS)},
                     "start_time": {"type": "string", "pattern": "^[0-2][0-9]:00$"},
                     "end_time": {"type": "string", "pattern": "^[0-2][0-9]:00$"},
                     "share_consent": {"type": "boolean", "const": True},
@@ -484,12 +480,9 @@ BOOKING_PATHS = {
                 {
                     "capacity": {"type": "integer", "minimum": 0, "maximum": 1000},
                     "price_yuan": {"type": "number", "minimum": 0},
-                    "class_type": {
-                        "type": "string",
-                        "enum": ["infant", "toddler", "older", "mixed"],
-                    },
-                    "price_unit": {"type": "string", "enum": ["month", "session", "hour", "day"]},
-                    "sessions": {"type": "string", "enum": ["am", "pm", "am,pm"]},
+                    "class_type": {"type": "string", "enum": list(CLASS_TYPES)},
+                    "price_unit": {"type": "string", "enum": list(PRICE_UNITS)},
+                    "sessions": {"type": "string", "enum": list(OFFER_SESSIONS)},
                 },
             ),
             "responses": {"200": _ok("Saved"), "400": ERROR, "409": ERROR, **AUTH_ERRORS},
@@ -499,24 +492,7 @@ BOOKING_PATHS = {
         "get": {
             "summary": "Nursery staff: the nursery's bookings, with the children's shared data",
             "security": [{"bearer": []}],
-            "parameters": [
-                _q(
-                    "status",
-                    {
-                        "type": "string",
-                        "enum": [
-                            "pending",
-                            "confirmed",
-                            "waitlisted",
-                            "offered",
-                            "declined",
-                            "cancelled",
-                            "expired",
-                        ],
-                    },
-                    "Only this status",
-                )
-            ],
+            "parameters": [_q("status", BOOKING_STATUS, "Only this status")],
             "responses": {"200": _ok("Bookings"), "400": ERROR, **AUTH_ERRORS},
         }
     },
@@ -562,18 +538,7 @@ SPEC["components"]["schemas"]["Booking"] = {
     "required": ["id", "status", "waitlist_position", "nursery_id", "care_type", "start_date"],
     "properties": {
         "id": {"type": "integer"},
-        "status": {
-            "type": "string",
-            "enum": [
-                "pending",
-                "confirmed",
-                "waitlisted",
-                "offered",
-                "declined",
-                "cancelled",
-                "expired",
-            ],
-        },
+        "status": BOOKING_STATUS,
         "waitlist_position": {"type": ["integer", "null"], "minimum": 1},
         "nursery_id": {"type": "integer"},
         "care_type": CARE_TYPE,

@@ -215,9 +215,10 @@ def bench_database(kind: str, data: bytes) -> dict | None:
     import sqlalchemy as sa
 
     from app import create_app
-    from cli import init_schema
+    from database import create_schema
     from extensions import db
     from planning import network
+    from planning import services as planning_services
 
     admin = None
     with tempfile.TemporaryDirectory() as tmp:
@@ -237,10 +238,10 @@ def bench_database(kind: str, data: bytes) -> dict | None:
         try:
             app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "b"})
             with app.app_context():
-                init_schema()
+                create_schema()
                 network.reset()
-                t_load, summary = timed(lambda: network.load_network(data, "grid.osm"))
-                t_reload, _ = timed(lambda: network.load_network(data, "grid.osm"))
+                t_load, summary = timed(lambda: planning_services.load_network(data, "grid.osm"))
+                t_reload, _ = timed(lambda: planning_services.load_network(data, "grid.osm"))
                 db.session.remove()
                 network.reset()
                 t_read, graph = timed(network.current_graph)

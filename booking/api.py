@@ -1,17 +1,22 @@
-"""Booking endpoints of the JSON API (DESIGN §6): children, bookings, the nursery's side."""
+"""Booking endpoints of the JSON API (DESIGN §6): children, bookings, the nursery's side.
+
+Each endpoint parses its input, calls a use case of `booking.services` or reads
+`booking.queries`, and answers JSON; lists of bookings run the expiry use case first.
+"""
 
 from datetime import date
 
 from flask import current_app, g, jsonify, request
 
-from api import bp, json_body, token_required
+from accounts.access import token_required
+from api import bp, json_body
 from errors import DomainError
-from notifications.services import inbox
+from notifications.queries import inbox
 
-from . import nursery as staff
-from . import queries, services
+from . import queries, waitlist
 from .parsing import parse_date, parse_int_id, parse_request
-from .rules import months_old
+from .rules import STATUSES, months_old
+from .services import family, staff
 from .waitlist import Settings
 
 
@@ -23,7 +28,7 @@ def _settings() -> Settings:
 @token_required("parent")
 def add_child():
     data = json_body()
-    child = services.register_child(
+    child = family.register_child(
         g.api_user.id,
         data.get("name"),
         parse_date(data.get("birth_date"), "birth_date"),
@@ -57,7 +62,7 @@ def list_children():
 @bp.delete("/children/<int:child_id>")
 @token_required("parent")
 def delete_child(child_id: int):
-    services.delete_child(g.api_user.id, child_id, _settings())
+    family.delete_child(g.api_user.id, child_id, _settings())
     return "", 204
 
 
@@ -65,7 +70,7 @@ def delete_child(child_id: int):
 @token_required("parent")
 def create_booking():
     data = json_body()
-    booking, position = services.book(
+    booking, position = family.book(
         g.api_user.id,
         parse_int_id(data.get("child_id"), "child_id"),
         parse_int_id(data.get("nursery_id"), "nursery_id"),
@@ -79,6 +84,7 @@ def create_booking():
 @bp.get("/bookings")
 @token_required("parent")
 def list_bookings():
+    family.refresh(_settings())
     rows, positions = queries.parent_bookings(g.api_user.id)
     return jsonify(
         {
@@ -91,23 +97,21 @@ def list_bookings():
 @bp.get("/bookings/<int:booking_id>")
 @token_required("parent")
 def get_booking(booking_id: int):
-    booking = services.own_booking(g.api_user.id, booking_id)
-    from .waitlist import positions
-
-    return jsonify(queries.booking_dict(booking, positions([booking]).get(booking.id)))
+    booking = queries.own_booking(g.api_user.id, booking_id)
+    return jsonify(queries.booking_dict(booking, waitlist.positions([booking]).get(booking.id)))
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")
 @token_required("parent")
 def cancel_booking(booking_id: int):
-    booking = services.cancel(g.api_user.id, booking_id, _settings())
+    booking = family.cancel(g.api_user.id, booking_id, _settings())
     return jsonify(queries.booking_dict(booking, None))
 
 
 @bp.post("/bookings/<int:booking_id>/accept")
 @token_required("parent")
 def accept_offer(booking_id: int):
-    booking = services.accept(g.api_user.id, booking_id, _settings())
+    booking = family.accept(g.api_user.id, booking_id, _settings())
     return jsonify(queries.booking_dict(booking, None))
 
 
@@ -165,9 +169,9 @@ def put_offer(care_type: str):
 @token_required("nursery_staff")
 def nursery_bookings():
     status = request.args.get("status")
-    allowed = ("pending", "confirmed", "waitlisted", "offered", "declined", "cancelled", "expired")
-    if status and status not in allowed:
+    if status and status not in STATUSES:
         raise DomainError("invalid_parameter", "status 不是有效的预约状态", field="status")
+    family.refresh(_settings())
     rows, positions = queries.nursery_bookings(g.api_user.nursery_id, [status] if status else None)
     today = date.today()
     return jsonify(

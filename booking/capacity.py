@@ -1,5 +1,7 @@
 """Taking and releasing places: one conditional UPDATE per slot, inside the caller's transaction.
 
+Role: domain logic on the session inside a use case (it never commits).
+
 `UPDATE place_counters SET taken = taken + 1 WHERE … AND taken < capacity` either takes a place or
 changes nothing, so two transactions can never both take the last one: on PostgreSQL the second
 waits for the first's row lock and re-checks the condition; on SQLite write transactions begin
@@ -14,6 +16,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from extensions import db
 from maps.models import Offer, PlaceCounter
+
+from . import slots as slot_keys
 
 
 class NoPlace(Exception):
@@ -70,19 +74,20 @@ def release(offer_id: int, slots: list[str]) -> None:
 
 def free_in(offer: Offer, slots: list[str]) -> dict[str, int]:
     """Free places per slot (a slot nobody has taken yet has the offer's full capacity)."""
-    rows = dict(
-        db.session.execute(
-            select(PlaceCounter.slot, PlaceCounter.capacity - PlaceCounter.taken).where(
+    rows = {
+        slot: slot_keys.free(cap, taken)
+        for slot, cap, taken in db.session.execute(
+            select(PlaceCounter.slot, PlaceCounter.capacity, PlaceCounter.taken).where(
                 PlaceCounter.offer_id == offer.id, PlaceCounter.slot.in_(slots)
             )
-        ).all()
-    )
+        )
+    }
     return {s: rows.get(s, offer.capacity) for s in slots}
 
 
 def _current(today: date):
     """Counters that still matter: enrolment and session slots, and dated slots from today on."""
-    return or_(PlaceCounter.slot.in_(("enrol", "am", "pm")), PlaceCounter.slot >= today.isoformat())
+    return or_(PlaceCounter.slot.in_(slot_keys.STANDING), PlaceCounter.slot >= slot_keys.day(today))
 
 
 def most_taken(offer_id: int, today: date) -> int:

@@ -1,9 +1,16 @@
-"""Children, consents, bookings and the counters that hold places."""
+"""Children, consents, bookings and the counters that hold places.
+
+`Booking` carries its state machine: which transitions are allowed, for whom (`can_cancel`,
+`can_accept`, `can_confirm`, `can_decline`, `can_move_to_front`), and the transitions themselves
+(`hold`, `offer_place`, `confirm`, `close`, `move_to_front`). Services ask and perform them, views
+and templates ask them; nothing here commits (the use case does, see `database.use_case`).
+"""
 
 from datetime import date, datetime
 
 from sqlalchemy import (
     CheckConstraint,
+    ColumnElement,
     Date,
     DateTime,
     ForeignKey,
@@ -13,13 +20,19 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    or_,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 from maps.models import Nursery, Offer, PlaceCounter  # noqa: F401  (re-exported)
 
-from .rules import ACTIVE, HELD
+from .rules import ACTIVE, ENDED, ENROLMENT_TYPES, HELD, STATUS_LABELS
+
+
+class InvalidTransition(ValueError):
+    """A transition the booking's status does not allow (a bug: services ask `can_…` first)."""
 
 
 class Child(db.Model):
@@ -94,14 +107,132 @@ class Booking(db.Model):
 
     @property
     def holds_place(self) -> bool:
+        """Pending, confirmed or offered: a place is held in every slot of the booking."""
         return self.status in HELD
 
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE
 
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    @property
+    def is_enrolment(self) -> bool:
+        return self.care_type in ENROLMENT_TYPES
+
     def slot_keys(self) -> list[str]:
         return [s.slot for s in self.slots]
+
+    # --- who may do what ------------------------------------------------------------------
+    # `user` is anything with `id`, `role` and `nursery_id`: a logged-in User, or the
+    # `booking.rules.Actor` a service builds from the ids it is given.
+
+    def is_family_of(self, user) -> bool:
+        """The parent who made the booking."""
+        return user is not None and user.role == "parent" and user.id == self.parent_id
+
+    def is_staff_of(self, user) -> bool:
+        """Staff of the nursery the booking is at."""
+        return (
+            user is not None
+            and user.role == "nursery_staff"
+            and user.nursery_id is not None
+            and user.nursery_id == self.nursery_id
+        )
+
+    def can_cancel(self, user) -> bool:
+        """The family may cancel (or leave the waitlist, or turn down an offer) while active."""
+        return self.is_family_of(user) and self.is_active
+
+    def offer_lapsed(self, now: datetime) -> bool:
+        """An offered place whose hold has run out (it expires at the next expiry run)."""
+        return (
+            self.status == "offered"
+            and self.offer_expires_at is not None
+            and self.offer_expires_at <= now
+        )
+
+    def can_accept(self, user, now: datetime) -> bool:
+        """The family may accept an offered place until its hold runs out."""
+        return self.is_family_of(user) and self.status == "offered" and not self.offer_lapsed(now)
+
+    def can_confirm(self, user) -> bool:
+        """The nursery may confirm a pending request."""
+        return self.is_staff_of(user) and self.status == "pending"
+
+    def can_decline(self, user) -> bool:
+        """The nursery may decline a pending request (with a reason the family sees)."""
+        return self.is_staff_of(user) and self.status == "pending"
+
+    def can_move_to_front(self, user) -> bool:
+        """The nursery may move a waiting family to the front of its queue (with a reason)."""
+        return self.is_staff_of(user) and self.status == "waitlisted"
+
+    def is_due(self, now: datetime) -> bool:
+        """Past a deadline: an offer not accepted in time, a request not answered in time."""
+        return self.offer_lapsed(now) or (
+            self.status == "pending" and self.respond_by is not None and self.respond_by <= now
+        )
+
+    @classmethod
+    def due(cls, now: datetime) -> ColumnElement[bool]:
+        """`is_due` as a query condition."""
+        return or_(
+            and_(cls.status == "offered", cls.offer_expires_at <= now),
+            and_(cls.status == "pending", cls.respond_by <= now),
+        )
+
+    # --- transitions (the caller releases or takes places and notifies) --------------------
+
+    def _require(self, statuses: tuple[str, ...], transition: str) -> None:
+        if self.status not in statuses:
+            raise InvalidTransition(f"booking {self.id}: cannot {transition} from {self.status}")
+
+    def hold(self, now: datetime, respond_by: datetime | None) -> None:
+        """The booking now holds its places: pending (the nursery answers by `respond_by`) for
+        enrolments, confirmed at once for hourly and temporary care."""
+        self._require(("waitlisted", "offered"), "hold")
+        if self.is_enrolment:
+            self.status = "pending"
+            self.respond_by = respond_by
+        else:
+            self.status = "confirmed"
+        self.offer_expires_at = None
+        self.updated_at = now
+
+    def offer_place(self, now: datetime, expires_at: datetime) -> None:
+        """A place freed up for a waiting family: held for it until `expires_at`."""
+        self._require(("waitlisted",), "offer a place")
+        self.status = "offered"
+        self.offer_expires_at = expires_at
+        self.updated_at = now
+
+    def confirm(self, now: datetime) -> None:
+        """The nursery confirms a pending request."""
+        self._require(("pending",), "confirm")
+        self.status, self.respond_by, self.updated_at = "confirmed", None, now
+
+    def close(self, status: str, reason: str | None, now: datetime) -> bool:
+        """End an active booking (declined, cancelled or expired); returns whether it held places,
+        which the caller gives back."""
+        if status not in ENDED:
+            raise InvalidTransition(f"booking {self.id}: {status} is not an end")
+        self._require(ACTIVE, status)
+        held = self.holds_place
+        self.status = status
+        self.status_reason = reason
+        self.offer_expires_at = None
+        self.respond_by = None
+        self.updated_at = now
+        return held
+
+    def move_to_front(self, priority: int, now: datetime) -> None:
+        """Put a waiting booking ahead of its queue (`priority`: above the queue's highest)."""
+        self._require(("waitlisted",), "move to the front")
+        self.priority = priority
+        self.updated_at = now
 
 
 class BookingSlot(db.Model):

@@ -1,4 +1,7 @@
-"""Turning JSON or form input into booking requests, with errors people understand."""
+"""Turning JSON or form input into booking requests, with errors people understand.
+
+Role: input parsing shared by the API and the pages (like `web.params`), no database.
+"""
 
 from datetime import date
 
@@ -22,7 +25,7 @@ def parse_date(value, field: str, required: bool = True) -> date | None:
         ) from None
 
 
-MAX_ID = 2**31 - 1  # what an INTEGER column holds
+MAX_ID = 2**31 - 1  # what an INTEGER column holds: larger ids cannot name a row
 
 
 def parse_int_id(value, field: str) -> int:

@@ -1,31 +1,56 @@
-"""Reading bookings: a family's own, a nursery's own, waitlists and occupancy (托位使用率)."""
+"""Read models: a family's own children and bookings, a nursery's own, waitlists and occupancy
+(托位使用率), free places per session.
+
+Reads never write: a page that wants current states runs the expiry use case first
+(`booking.services.family.refresh`), then reads here.
+"""
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from accounts.models import User
+from audit import AuditEntry
+from errors import NotFound
 from extensions import db
 from maps.domain import CARE_TYPES, CLASS_TYPES
 from maps.models import Nursery, Offer, PlaceCounter
 
+from . import slots as slot_keys
 from . import waitlist
-from .models import Booking, Child
-from .rules import HELD, STATUS_LABELS, months_old
+from .models import Booking, Child, Subsidy
+from .rules import ENROLMENT_TYPES, HELD, SESSIONS, STATUS_LABELS, months_old
 
 
-def _refresh() -> None:
-    """Lists show current states: expire overdue offers and requests first."""
-    from .services import refresh
+def own_child(parent_id: int, child_id, include_deleted: bool = False) -> Child:
+    """The parent's own child; anyone else's child does not exist for them."""
+    child = db.session.get(Child, child_id) if isinstance(child_id, int) else None
+    if child is None or child.parent_id != parent_id or (child.deleted_at and not include_deleted):
+        raise NotFound("child_not_found", "未找到该孩子的信息")
+    return child
 
-    refresh(waitlist.Settings.from_config(current_app.config))
+
+def own_booking(parent_id: int, booking_id: int) -> Booking:
+    """One of the parent's own bookings; anyone else's does not exist for them."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.parent_id != parent_id:
+        raise NotFound("booking_not_found", "未找到该预约")
+    return booking
+
+
+def staff_booking(nursery_id: int, booking_id) -> Booking:
+    """A booking at the staff member's own nursery; any other does not exist for them."""
+    booking = db.session.get(Booking, booking_id) if isinstance(booking_id, int) else None
+    if booking is None or booking.nursery_id != nursery_id:
+        raise NotFound("booking_not_found", "未找到该预约")
+    return booking
 
 
 def parent_bookings(parent_id: int) -> tuple[list[Booking], dict[int, int]]:
-    _refresh()
+    """The parent's bookings, newest first, with waitlist positions."""
     rows = list(
         db.session.scalars(
             select(Booking)
@@ -42,7 +67,7 @@ def parent_bookings(parent_id: int) -> tuple[list[Booking], dict[int, int]]:
 
 
 def nursery_bookings(nursery_id: int, statuses=None) -> tuple[list[Booking], dict[int, int]]:
-    _refresh()
+    """The nursery's bookings in queue order (optionally of some statuses), with positions."""
     query = (
         select(Booking)
         .where(Booking.nursery_id == nursery_id)
@@ -73,7 +98,7 @@ def _when(b: Booking) -> str:
     if b.care_type == "temporary":
         end = b.end_date or b.start_date
         return f"{b.start_date:%Y-%m-%d}" + (f" 至 {end:%Y-%m-%d}" if end != b.start_date else "")
-    session = {"am": "（上午）", "pm": "（下午）"}.get(b.session or "", "")
+    session = f"（{SESSIONS[b.session]}）" if b.session in SESSIONS else ""
     return (
         f"{b.start_date:%Y-%m-%d} 起"
         + (f"至 {b.end_date:%Y-%m-%d}" if b.end_date else "")
@@ -160,7 +185,7 @@ def occupancy(nursery_id: int, today: date, weeks: int = 4) -> dict:
             select(Booking).where(
                 Booking.nursery_id == nursery_id,
                 Booking.status.in_(HELD),
-                Booking.care_type.in_(("full_day", "half_day")),
+                Booking.care_type.in_(ENROLMENT_TYPES),
             )
         )
     )
@@ -173,7 +198,7 @@ def occupancy(nursery_id: int, today: date, weeks: int = 4) -> dict:
         counters[offer_id][slot] = taken
 
     def held_on(offer: Offer, day: date, session: str | None = None) -> int:
-        if offer.care_type in ("full_day", "half_day"):
+        if offer.care_type in ENROLMENT_TYPES:
             return sum(
                 1
                 for b in enrolments
@@ -183,15 +208,14 @@ def occupancy(nursery_id: int, today: date, weeks: int = 4) -> dict:
                 and (b.end_date is None or day <= b.end_date)
             )
         if offer.care_type == "temporary":
-            return counters[offer.id].get(day.isoformat(), 0)
-        hours = [v for k, v in counters[offer.id].items() if k.startswith(day.isoformat() + "T")]
-        return max(hours, default=0)
+            return counters[offer.id].get(slot_keys.day(day), 0)
+        return max(slot_keys.hours_taken(counters[offer.id], day), default=0)
 
     rows = []
     for offer in offers:
         sessions = offer.session_list() if offer.care_type == "half_day" else [None]
         for session in sessions:
-            label = {"am": "上午", "pm": "下午"}.get(session or "", "")
+            label = SESSIONS.get(session or "", "")
             days = [today + timedelta(days=i) for i in range(7 * weeks)]
             per_day = [held_on(offer, d, session) for d in days]
             weekly = [sum(per_day[i * 7 : (i + 1) * 7]) / 7 for i in range(weeks)]
@@ -222,3 +246,67 @@ def occupancy(nursery_id: int, today: date, weeks: int = 4) -> dict:
         "rate": round(total_held / total_capacity, 3) if total_capacity else 0.0,
         "rows": rows,
     }
+
+
+def session_free(nursery: Nursery) -> dict[tuple[str | None, str], int]:
+    """Free half-day places per (class type, session): the booking page shows each session's."""
+    offers = {o.id: o for o in nursery.offers if o.care_type == "half_day"}
+    taken = {
+        (offer_id, slot): n
+        for offer_id, slot, n in db.session.execute(
+            select(PlaceCounter.offer_id, PlaceCounter.slot, PlaceCounter.taken).where(
+                PlaceCounter.offer_id.in_(list(offers)), PlaceCounter.slot.in_(list(SESSIONS))
+            )
+        )
+    }
+    return {
+        (o.class_type, s): slot_keys.free(o.capacity, taken.get((o.id, s), 0))
+        for o in offers.values()
+        for s in o.session_list()
+    }
+
+
+def subsidies() -> list[dict]:
+    """The district's subsidies by class type, in the order of the class standards."""
+    rows = db.session.scalars(select(Subsidy)).all()
+    order = list(CLASS_TYPES)
+    return [
+        {"label": CLASS_TYPES[s.class_type].label, "yuan": s.yuan_per_year}
+        for s in sorted(
+            rows, key=lambda s: order.index(s.class_type) if s.class_type in order else 9
+        )
+        if s.class_type in CLASS_TYPES
+    ]
+
+
+def status_counts(nursery_id: int) -> dict[str, int]:
+    """How many of the nursery's bookings are in each status."""
+    return dict(
+        db.session.execute(
+            select(Booking.status, func.count(Booking.id))
+            .where(Booking.nursery_id == nursery_id)
+            .group_by(Booking.status)
+        ).all()
+    )
+
+
+def move_reasons(booking_ids: list[int]) -> dict[int, list[dict]]:
+    """Why each booking was moved to the front of its queue, when and by whom (audit log)."""
+    if not booking_ids:
+        return {}
+    entries = db.session.execute(
+        select(AuditEntry, User.username, User.name)
+        .outerjoin(User, User.id == AuditEntry.actor_id)
+        .where(
+            AuditEntry.action == "waitlist.move_to_front",
+            AuditEntry.subject_type == "booking",
+            AuditEntry.subject_id.in_(booking_ids),
+        )
+        .order_by(AuditEntry.at, AuditEntry.id)
+    ).all()
+    result: dict[int, list[dict]] = {}
+    for entry, username, name in entries:
+        result.setdefault(entry.subject_id, []).append(
+            {"reason": entry.reason, "at": entry.at, "by": name or username or "—"}
+        )
+    return result

@@ -1,14 +1,18 @@
-"""Booking rules as plain functions: ages, the places a request needs, overlaps. No Flask, no DB."""
+"""Booking rules as plain functions: statuses, ages, the places a request needs, overlaps.
+
+No Flask, no database. Which status may change to which, and for whom, is on the model
+(`booking.models.Booking.can_cancel`, …); the statuses themselves are named here.
+"""
 
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 from maps.domain import MAX_AGE_MONTHS, MIN_AGE_MONTHS
 
+from . import slots as slot_keys
+from .slots import SESSIONS  # noqa: F401  (re-exported: the half-day sessions and their labels)
+
 ENROLMENT_TYPES = ("full_day", "half_day")
-SESSIONS = {"am": "上午", "pm": "下午"}
-HELD = ("pending", "confirmed", "offered")
-ACTIVE = ("pending", "confirmed", "offered", "waitlisted")
 STATUS_LABELS = {
     "pending": "待机构确认",
     "confirmed": "已确认",
@@ -18,6 +22,28 @@ STATUS_LABELS = {
     "cancelled": "已取消",
     "expired": "已过期",
 }
+STATUSES = tuple(STATUS_LABELS)
+HELD = ("pending", "confirmed", "offered")  # a place is held in every slot of the booking
+ACTIVE = ("pending", "confirmed", "offered", "waitlisted")  # may still be cancelled
+ENDED = ("declined", "cancelled", "expired")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs a use case, as the booking state machine asks it: a logged-in `User` answers
+    the same three attributes, so views pass `current_user` and services build an Actor from ids."""
+
+    id: int
+    role: str
+    nursery_id: int | None = None
+
+    @classmethod
+    def parent(cls, user_id: int) -> "Actor":
+        return cls(user_id, "parent")
+
+    @classmethod
+    def staff(cls, user_id: int, nursery_id: int) -> "Actor":
+        return cls(user_id, "nursery_staff", nursery_id)
 
 
 class RuleError(ValueError):
@@ -156,21 +182,19 @@ def care_dates(req: Request) -> list[date]:
     return [req.start_date] if req.end_date is None else [req.start_date, req.end_date]
 
 
-def slots(req: Request) -> list[str]:
+def slots_for(req: Request) -> list[str]:
     """The counters a request takes a place in.
 
     Enrolments hold one place for their whole period (full day: 'enrol'; half day: its
     session); hourly care one per hour of the date; temporary care one per day.
     """
     if req.care_type == "full_day":
-        return ["enrol"]
+        return [slot_keys.enrolment()]
     if req.care_type == "half_day":
-        return [req.session]
+        return [slot_keys.session(req.session)]
     if req.care_type == "hourly":
-        return [
-            f"{req.start_date.isoformat()}T{h:02d}" for h in range(req.start_hour, req.end_hour)
-        ]
-    return [d.isoformat() for d in care_dates(req)]
+        return slot_keys.hours(req.start_date, req.start_hour, req.end_hour)
+    return [slot_keys.day(d) for d in care_dates(req)]
 
 
 def periods_overlap(a_start: date, a_end: date | None, b_start: date, b_end: date | None) -> bool:

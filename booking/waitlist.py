@@ -1,4 +1,8 @@
-"""Waitlists and offers: releasing places, offering them to the next family, expiry, positions."""
+"""Waitlists and offers: releasing places, offering them to the next family, expiry, positions.
+
+Role: domain logic that works on the session inside the caller's use case (it never commits);
+the booking's own transitions are `Booking` methods, this module decides who gets a place.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,11 +14,10 @@ from extensions import db
 from maps.domain import CARE_TYPES
 from maps.models import Offer
 from notifications.services import notify
-from workdays import add_working_days
+from workdays.calendar import add_working_days
 
 from . import capacity
 from .models import Booking, BookingSlot
-from .rules import ENROLMENT_TYPES
 
 
 @dataclass(frozen=True)
@@ -44,25 +47,15 @@ def label(b: Booking) -> str:
 
 
 def hold(b: Booking, settings: Settings, now: datetime) -> None:
-    """The booking now holds its places: pending for enrolments, confirmed otherwise."""
-    if b.care_type in ENROLMENT_TYPES:
-        b.status = "pending"
-        b.respond_by = add_working_days(now, settings.response_working_days)
-    else:
-        b.status = "confirmed"
-    b.offer_expires_at = None
-    b.updated_at = now
+    """The booking now holds its places: pending for enrolments (the nursery answers within
+    the working days of the settings), confirmed otherwise."""
+    respond_by = add_working_days(now, settings.response_working_days) if b.is_enrolment else None
+    b.hold(now, respond_by)
 
 
 def end(b: Booking, status: str, reason: str | None, settings: Settings, now: datetime) -> None:
     """Close a booking; if it held places, give them back and offer them to the next family."""
-    held = b.holds_place
-    b.status = status
-    b.status_reason = reason
-    b.offer_expires_at = None
-    b.respond_by = None
-    b.updated_at = now
-    if held:
+    if b.close(status, reason, now):
         capacity.release(b.offer_id, b.slot_keys())
         db.session.flush()
         offer_next(b.offer, settings, now)
@@ -85,18 +78,16 @@ def offer_next(offer: Offer, settings: Settings, now: datetime) -> list[Booking]
     today = now.date()
     for b in waiting:
         keys = set(b.slot_keys())
-        if b.start_date < today and b.care_type not in ENROLMENT_TYPES:
+        if b.start_date < today and not b.is_enrolment:
             # Dated care whose day has passed can no longer be offered.
-            b.status, b.status_reason, b.updated_at = "expired", "候补期间预约日期已过", now
+            b.close("expired", "候补期间预约日期已过", now)
             notify(b.parent_id, f"{label(b)}在候补期间已过预约日期，已自动结束。", "booking", b.id)
             continue
         if keys & blocked:
             blocked |= keys
             continue
         if capacity.try_take(offer, list(keys)):
-            b.status = "offered"
-            b.offer_expires_at = now + timedelta(hours=settings.offer_hold_hours)
-            b.updated_at = now
+            b.offer_place(now, now + timedelta(hours=settings.offer_hold_hours))
             offered.append(b)
             notify(
                 b.parent_id,
@@ -110,21 +101,18 @@ def offer_next(offer: Offer, settings: Settings, now: datetime) -> list[Booking]
     return offered
 
 
-def _due(now: datetime):
-    return or_(
-        and_(Booking.status == "offered", Booking.offer_expires_at <= now),
-        and_(Booking.status == "pending", Booking.respond_by <= now),
-    )
-
-
 def anything_due(now: datetime) -> bool:
-    return db.session.scalar(select(Booking.id).where(_due(now)).limit(1)) is not None
+    """Whether any offer or request is past its deadline (a read: one indexed look-up)."""
+    return db.session.scalar(select(Booking.id).where(Booking.due(now)).limit(1)) is not None
 
 
 def expire_due(settings: Settings, now: datetime) -> int:
-    """Expire offers and unanswered requests past their deadline; the caller commits."""
+    """Expire offers and unanswered requests past their deadline, inside the caller's use case."""
     due = db.session.scalars(
-        select(Booking).where(_due(now)).order_by(Booking.id).options(selectinload(Booking.slots))
+        select(Booking)
+        .where(Booking.due(now))
+        .order_by(Booking.id)
+        .options(selectinload(Booking.slots))
     ).all()
     for b in due:
         if b.status == "offered":

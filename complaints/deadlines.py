@@ -11,6 +11,8 @@ Decisions (the statutes say "日"; DESIGN §3.7 says to count working days, and 
 - Conclusion: 60 working days (Art. 34), counted from acceptance when it is known, otherwise
   from filing (the earlier, safer date shown before a handler accepts).
 - Extension: once, by 1..30 working days (Art. 34); the reason is kept by the case, not here.
+- Review: a reopened case is reviewed within 30 working days of reopening (Art. 35); 不满意
+  within REOPEN_WINDOW (30 calendar days) of the resolution reopens the case.
 
 Every deadline keeps the time of day of its starting moment (see workdays.add_working_days).
 """
@@ -20,12 +22,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from workdays import add_working_days
+from workdays.calendar import add_working_days
 
 ACCEPT_WORKING_DAYS = 15
 CONCLUDE_WORKING_DAYS = 60
 MAX_EXTENSION_WORKING_DAYS = 30
 URGENT_ACCEPT_HOURS = 24
+REVIEW_WORKING_DAYS = 30  # a reopened case is reviewed within 30 days (信访工作条例 Art. 35)
+REOPEN_WINDOW = timedelta(days=30)  # 不满意 within this long after resolution reopens the case
 
 
 @dataclass(frozen=True)
@@ -58,3 +62,8 @@ def extend(conclude_by: datetime, days: int, *, already_extended: bool = False) 
             f"extension must be between 1 and {MAX_EXTENSION_WORKING_DAYS} working days"
         )
     return add_working_days(conclude_by, days)
+
+
+def review_by(reopened_at: datetime) -> datetime:
+    """The conclusion deadline of a reopened case."""
+    return add_working_days(reopened_at, REVIEW_WORKING_DAYS)

@@ -1,10 +1,19 @@
-"""Complaints (投诉举报), the departments they are routed to, their timeline and photos.
+"""Complaints (投诉举报), the departments they are routed to, their timeline and photos, and
+the complaint's state machine.
 
 The tracking code is a bearer secret: only its SHA-256 is stored, as with API tokens. The
-complainant's identity (name, phone, email) lives only on the complaint row and is read by
-`services.contact_for` alone, which audits every read.
+complainant's identity (name, phone, email) lives only on the complaint row and is read in full
+by `services.handling.reveal_contact` alone, which audits every read.
+
+State machine: `Complaint.allowed_actions(role)` says what a viewer in a role (lead, co,
+informed, transfer — asked to take the case over —, complainant; None: nothing) may do in the
+case's state, and the transition methods (`accept`, `request_transfer`, … `rate`) perform one,
+refusing with the same DomainError a service answers. Pages ask `allowed_actions`; the use cases
+in `complaints/services/` check the role (`authorize`), call the transition, then write the
+timeline and the audit log. Models never commit.
 """
 
+import json
 from datetime import datetime
 
 from sqlalchemy import (
@@ -18,9 +27,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
+from errors import Conflict, DomainError
 from extensions import db
+
+from . import deadlines
+from .routing import STREET
 
 # status → label shown to the public and handlers
 STATUSES = {
@@ -35,6 +48,59 @@ STATUSES = {
 OPEN_STATUSES = ("submitted", "accepted", "awaiting_info", "reopened")
 RATINGS = {"satisfied": "满意", "basically": "基本满意", "dissatisfied": "不满意"}
 ROLES = {"lead": "牵头", "co": "协办", "informed": "知会"}
+
+# Every action on a case → the words a refusal uses ("只有牵头部门可以…", "不能…").
+ACTIONS = {
+    "accept": "受理",
+    "transfer": "转办",
+    "accept_transfer": "接收转办",
+    "decline_transfer": "退回转办",
+    "request_info": "要求补充材料",
+    "note": "添加内部备注",
+    "public_note": "发布公开说明",
+    "extend": "延期",
+    "resolve": "办结",
+    "close": "关闭",
+    "duplicate": "合并",
+    "reopen": "重新办理",
+    "reveal_contact": "查看联系方式",
+    "answer": "补充材料",  # the complainant answers a request for information
+    "rate": "评价",  # the complainant rates the result
+}
+# Who may take each action, whatever the state: the lead acts on the case; co-handlers and
+# informed departments add internal notes (co-handlers may also see the contact details); a
+# department asked to take the case over answers the transfer; the complainant (by code)
+# answers and rates.
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    "lead": frozenset(
+        {
+            "accept",
+            "transfer",
+            "request_info",
+            "note",
+            "public_note",
+            "extend",
+            "resolve",
+            "close",
+            "duplicate",
+            "reopen",
+            "reveal_contact",
+        }
+    ),
+    "co": frozenset({"note", "reveal_contact"}),
+    "informed": frozenset({"note"}),
+    "transfer": frozenset({"accept_transfer", "decline_transfer"}),
+    "complainant": frozenset({"answer", "rate"}),
+}
+# Actions only the lead department may take.
+LEAD_ACTIONS = ROLE_ACTIONS["lead"] - ROLE_ACTIONS["co"] - ROLE_ACTIONS["informed"]
+IN_PROGRESS = ("accepted", "reopened", "awaiting_info")
+
+
+def check_rating(rating) -> None:
+    """Refuse (400) a rating that is not one of RATINGS."""
+    if rating not in RATINGS:
+        raise DomainError("invalid_rating", "请选择 满意、基本满意 或 不满意", field="rating")
 
 
 class Complaint(db.Model):
@@ -91,6 +157,11 @@ class Complaint(db.Model):
         return self.status in OPEN_STATUSES
 
     @property
+    def finished(self) -> bool:
+        """Closed or merged: nothing more happens unless it is reopened."""
+        return self.status in ("closed", "duplicate")
+
+    @property
     def status_label(self) -> str:
         return STATUSES[self.status]
 
@@ -104,17 +175,244 @@ class Complaint(db.Model):
                 return d.role
         return None
 
+    def deadline_kind(self) -> str | None:
+        """Which deadline runs: "accept" until accepted, then "conclude"; None once finished."""
+        if self.status == "submitted":
+            return "accept"
+        return "conclude" if self.is_open else None
+
     def next_deadline(self) -> datetime | None:
         """What the case waits for next: acceptance, then conclusion; none once finished."""
-        if self.status == "submitted":
+        kind = self.deadline_kind()
+        if kind == "accept":
             return self.accept_by
-        if self.is_open:
-            return self.conclude_by
-        return None
+        return self.conclude_by if kind == "conclude" else None
 
     def overdue(self, now: datetime) -> bool:
         deadline = self.next_deadline()
         return deadline is not None and deadline < now
+
+    def routing_reason_texts(self) -> list[str]:
+        """The routing reasons recorded at filing, as stored (a JSON list of texts)."""
+        try:
+            reasons = json.loads(self.routing_reasons or "[]")
+        except ValueError:
+            return []
+        return [str(r) for r in reasons] if isinstance(reasons, list) else []
+
+    def public_events(self) -> list["ComplaintEvent"]:
+        """The timeline as the tracking page (and Open311) show it."""
+        return [e for e in self.events if e.public]
+
+    def can_rate(self) -> bool:
+        """Resolved, and this resolution not rated yet (a reopened and re-resolved case can be
+        rated again)."""
+        return (
+            self.resolved_at is not None
+            and self.status in ("resolved", "closed")
+            and (self.rated_at is None or self.rated_at < self.resolved_at)
+        )
+
+    # --- the state machine ----------------------------------------------------------------
+
+    def allowed_actions(self, role: str | None) -> set[str]:
+        """The actions (keys of ACTIONS) a viewer in `role` may take in the case's state:
+        lead | co | informed | transfer | complainant; None (not routed) gets none."""
+        return {a for a in ROLE_ACTIONS.get(role, ()) if self._refusal(a) is None}
+
+    @staticmethod
+    def authorize(role: str | None, action: str) -> None:
+        """Refuse (403) an action the role may never take, whatever the state."""
+        if action in ROLE_ACTIONS.get(role, ()):
+            return
+        if action == "reveal_contact":
+            raise DomainError("not_handling", "只有牵头和协办部门可以查看联系方式", status=403)
+        raise DomainError("not_lead", f"只有牵头部门可以{ACTIONS[action]}", status=403)
+
+    def _refusal(self, action: str, department: str | None = None) -> DomainError | None:
+        """Why the case's state refuses the action (None: it allows it). For a transfer's
+        answer, `department` is the one answering (None: whichever it was sent to)."""
+        label = ACTIONS[action]
+        finished = Conflict("case_finished", f"案件已{self.status_label}，不能{label}")
+        if action == "accept":
+            if self.status != "submitted":
+                return Conflict("not_submitted", "案件已受理或已结束")
+            if self.pending_transfer_to:
+                return Conflict("transfer_pending", "案件正在转办，待对方部门接收或退回后再受理")
+        elif action == "transfer":
+            if not self.is_open:
+                return finished
+            if self.pending_transfer_to:
+                return Conflict("transfer_pending", "已有一个转办等待对方部门接收")
+        elif action in ("accept_transfer", "decline_transfer"):
+            if self.pending_transfer_to is None or (
+                department is not None and self.pending_transfer_to != department
+            ):
+                return Conflict("no_transfer", "没有转给本部门的待接收转办")
+            if action == "accept_transfer" and not self.is_open:
+                return finished
+        elif action == "request_info":
+            if self.status not in ("accepted", "reopened"):
+                return Conflict("not_in_progress", "案件受理后才能要求补充材料")
+        elif action == "extend":
+            if not self.is_open:
+                return finished
+            if self.status == "submitted":
+                return Conflict("not_accepted", "案件受理后才能延长办理期限")
+            if self.extended_days is not None:
+                return DomainError("invalid_extension", "办理期限只能延长一次", field="days")
+        elif action == "resolve":
+            if self.status not in IN_PROGRESS:
+                return Conflict("not_in_progress", "案件受理后才能办结")
+        elif action == "close":
+            if self.finished:
+                return Conflict("case_finished", f"案件已{self.status_label}")
+        elif action == "duplicate":
+            if not self.is_open:
+                return finished
+        elif action == "reopen":
+            if self.is_open:
+                return Conflict("case_open", "案件仍在办理中")
+        elif action == "answer":
+            if self.status != "awaiting_info":
+                return Conflict("not_awaiting_info", "该投诉举报目前不需要补充材料")
+        elif action == "rate":
+            if not self.can_rate():
+                return Conflict("cannot_rate", "该投诉举报尚未办结，或本次办理结果已评价")
+        return None  # notes and revealing the contact: in any state
+
+    def check(self, action: str, department: str | None = None) -> None:
+        """Raise the state's refusal of the action, if any."""
+        refusal = self._refusal(action, department)
+        if refusal is not None:
+            raise refusal
+
+    def accept(self, now: datetime) -> None:
+        """受理: the conclusion deadline now runs from acceptance."""
+        self.check("accept")
+        self.status, self.accepted_at = "accepted", now
+        self.conclude_by = deadlines.deadlines(
+            self.filed_at, self.urgent, accepted_at=now
+        ).conclude_by
+
+    def request_transfer(self, to_department: str, reason: str) -> None:
+        """Offer the case to another department; it leads once that department accepts."""
+        if not self.is_open:  # a finished case refuses before its own department is named
+            self.check("transfer")
+        if to_department == self.lead_department:
+            raise DomainError("same_department", "不能转给本部门", field="department")
+        self.check("transfer")
+        if to_department == STREET and self.street_id is None:  # no street handler could take it
+            raise DomainError(
+                "no_street", "该场所不属于任何已知镇街，不能转给镇街", field="department"
+            )
+        self.pending_transfer_to, self.transfer_reason = to_department, reason
+
+    def accept_transfer(self, department: str) -> str:
+        """The department the case was offered to takes the lead; the former lead stays
+        informed. Returns the former lead."""
+        self.check("accept_transfer", department)
+        old = self.lead_department
+        removed = False
+        for d in list(self.departments):
+            if d.department == old:
+                d.role = "informed"
+            elif d.department == department:
+                self.departments.remove(d)
+                removed = True
+        if removed:  # the (complaint, department) row goes before its replacement comes
+            object_session(self).flush()
+        self.departments.append(ComplaintDepartment(department=department, role="lead"))
+        self.lead_department = department
+        self.pending_transfer_to = self.transfer_reason = None
+        return old
+
+    def decline_transfer(self, department: str) -> None:
+        self.check("decline_transfer", department)
+        self.pending_transfer_to = self.transfer_reason = None
+
+    def request_info(self) -> None:
+        self.check("request_info")
+        self.status = "awaiting_info"
+
+    def provide_info(self) -> None:
+        """The complainant has answered: handling resumes (as a review, if reopened)."""
+        self.check("answer")
+        self.status = "reopened" if any(e.kind == "reopened" for e in self.events) else "accepted"
+
+    def extend(self, days, reason: str) -> None:
+        """Extend the conclusion deadline once, by 1–30 working days."""
+        self.check("extend")
+        try:
+            self.conclude_by = deadlines.extend(self.conclude_by, days)
+        except ValueError:
+            raise DomainError(
+                "invalid_extension",
+                f"延长天数须为 1–{deadlines.MAX_EXTENSION_WORKING_DAYS} 个工作日",
+                field="days",
+            ) from None
+        self.extended_days, self.extension_reason = days, reason
+
+    def resolve(self, result: str, now: datetime) -> None:
+        self.check("resolve")
+        self.status, self.result, self.resolved_at = "resolved", result, now
+        self.pending_transfer_to = self.transfer_reason = None  # no longer offered
+
+    def close(self, reason: str | None, now: datetime) -> None:
+        """Close: after resolution, or without it (不予受理 etc.) with a reason."""
+        self.check("close")
+        if self.status != "resolved" and not reason:
+            raise DomainError("missing_reason", "未办结的案件关闭时须说明理由", field="reason")
+        self.status, self.closed_at = "closed", now
+        self.pending_transfer_to = self.transfer_reason = None
+
+    def mark_duplicate(self, original: "Complaint", now: datetime) -> None:
+        """Merge into `original`, which must be another case not itself merged."""
+        self.check("duplicate")
+        if original.id == self.id:
+            raise DomainError("invalid_original", "请选择另一件案件", field="original_id")
+        if original.status == "duplicate":
+            raise DomainError("invalid_original", "该案件本身已合并到其他案件", field="original_id")
+        self.status, self.duplicate_of_id, self.closed_at = "duplicate", original.id, now
+        self.pending_transfer_to = self.transfer_reason = None
+
+    def reopen(self, now: datetime) -> None:
+        """Back to handling as a review, with a new review deadline."""
+        self.check("reopen")
+        self._reopen(now)
+
+    def _reopen(self, now: datetime) -> None:
+        self.status = "reopened"
+        self.closed_at = self.duplicate_of_id = None
+        self.conclude_by = deadlines.review_by(now)
+
+    def rate(self, rating: str, now: datetime) -> bool:
+        """满意 / 基本满意 / 不满意 this resolution; 不满意 within REOPEN_WINDOW of it reopens the
+        case for review. Returns whether it was reopened."""
+        check_rating(rating)
+        self.check("rate")
+        self.rating, self.rated_at = rating, now
+        reopened = rating == "dissatisfied" and now - self.resolved_at <= deadlines.REOPEN_WINDOW
+        if reopened:
+            self._reopen(now)
+        return reopened
+
+    def add_event(
+        self,
+        kind: str,
+        now: datetime,
+        public: bool,
+        text: str | None = None,
+        actor: int | None = None,
+        department: str | None = None,
+    ) -> None:
+        """One line on the timeline (public lines show on the tracking page)."""
+        self.events.append(
+            ComplaintEvent(
+                at=now, actor_id=actor, department=department, kind=kind, public=public, text=text
+            )
+        )
+        self.updated_at = now
 
 
 class ComplaintDepartment(db.Model):

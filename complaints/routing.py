@@ -6,7 +6,10 @@ this code). No Flask, no database.
 - `load_rules` reads and validates the data.
 - `classify` scores the Chinese text against each category's keywords.
 - `route` applies the baseline table, escalation to a more serious category, the urgent flag,
-  the nursery-kind adjustments and "street always informed", recording a reason for each step.
+  the nursery-kind adjustments and "street always informed", recording a reason for each step:
+  a `Reason` with its kind (which rule decided), the department it concerns and the Chinese text
+  stored on the case and shown to handlers.
+- `Routing.without_street` is the rule for a site no street answers for.
 
 Keyword matching is deliberately simple: NFKC-normalised substring search. Negation is "light":
 a negation word directly before an *urgent* keyword ("没有打孩子", "没骨折") cancels that match;
@@ -18,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from accounts.roles import DEPARTMENTS
@@ -29,6 +32,23 @@ DEFAULT_RULES_PATH = Path(__file__).with_name("routing_rules.json")
 URGENT_WEIGHT = 2  # an urgent keyword is a strong indicator of its category
 KEYWORD_WEIGHT = 1
 CONDITIONS = {"kind", "category", "is_public", "inclusive"}
+STREET = "street"  # the street (镇街) department: always informed (属地)
+STREET_SEARCH_M = 5000  # an unregistered site takes the street of the nearest community
+# The kinds of step a routing decision records (Reason.kind).
+REASON_KINDS = {
+    "classified": "按文本归类",
+    "fallback": "兜底类别",
+    "escalated": "升级为更严重的类别",
+    "escalated_co": "原牵头部门转为协办",
+    "baseline_lead": "基线规则：牵头",
+    "baseline_co": "基线规则：协办",
+    "urgent_category": "紧急类别",
+    "urgent_text": "文本含紧急关键词",
+    "unregistered_site": "场所未登记",
+    "adjustment": "调整规则",
+    "informed": "始终知会",
+    "no_street": "属地镇街未知",
+}
 
 
 @dataclass(frozen=True)
@@ -71,13 +91,52 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """One step of a routing decision: which kind of rule (REASON_KINDS), the department it
+    concerns (if one), the adjustment's id (kind "adjustment"), and the Chinese text."""
+
+    kind: str
+    text: str
+    department: str | None = None
+    rule: str | None = None
+
+    def __post_init__(self):
+        if self.kind not in REASON_KINDS:
+            raise ValueError(f"unknown routing reason kind {self.kind!r}")
+
+
+@dataclass(frozen=True)
 class Routing:
     lead: str
     co_handlers: tuple[str, ...]
     informed: tuple[str, ...]
     urgent: bool
     category_used: str
-    reasons: list[str] = field(default_factory=list)
+    reasons: tuple[Reason, ...] = ()
+
+    @property
+    def texts(self) -> list[str]:
+        """The reasons' texts, in order: what the case stores and handlers read."""
+        return [r.text for r in self.reasons]
+
+    def without_street(self, departments: dict[str, str]) -> Routing:
+        """The routing of a site no street answers for (unregistered street, or no known
+        community within STREET_SEARCH_M): no one informed as the street, and a reason saying
+        so instead of "镇街知会"."""
+        if STREET not in self.informed:
+            return self
+        street = departments.get(STREET, STREET)
+        reasons = [r for r in self.reasons if not (r.kind == "informed" and r.department == STREET)]
+        reasons.append(
+            Reason(
+                "no_street",
+                f"场所所属{street}未知（机构未登记镇街，或 {STREET_SEARCH_M // 1000} 公里内"
+                f"无已知社区）→ 暂无属地{street}知会",
+                STREET,
+            )
+        )
+        informed = tuple(d for d in self.informed if d != STREET)
+        return replace(self, informed=informed, reasons=tuple(reasons))
 
 
 def normalise(text: str | None) -> str:
@@ -112,7 +171,7 @@ def _departments(raw) -> dict[str, str]:
             raise ValueError(f"department {code!r}: code must be 2–32 of a-z, 0-9, _")
         if not isinstance(name, str) or not name.strip() or len(name) > 32:
             raise ValueError(f"department {code!r}: name must be 1–32 characters")
-    for code in ("street",):
+    for code in (STREET,):
         if code not in raw:
             raise ValueError(f"routing rules: department {code!r} cannot be removed")
     return {code: name.strip() for code, name in raw.items()}
@@ -322,7 +381,7 @@ def route(
         return _dept(code, rules.departments)
 
     chosen = cats[category]
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     signals = urgent_signals(text, rules)
     extra_co: list[str] = []
 
@@ -332,11 +391,19 @@ def route(
         if suggestion.category != rules.fallback_category:
             used = cats[suggestion.category]
             reasons.append(
-                f"类别 {chosen.label}（{chosen.code}）→ 按文本归为 {used.label}（{used.code}），"
-                f"匹配 {_quote(suggestion.matched_words)}（文本分类规则）"
+                Reason(
+                    "classified",
+                    f"类别 {chosen.label}（{chosen.code}）→ 按文本归为 {used.label}"
+                    f"（{used.code}），匹配 {_quote(suggestion.matched_words)}（文本分类规则）",
+                )
             )
         else:
-            reasons.append(f"类别 {chosen.label}（{chosen.code}）：文本未匹配任何类别，按兜底规则")
+            reasons.append(
+                Reason(
+                    "fallback",
+                    f"类别 {chosen.label}（{chosen.code}）：文本未匹配任何类别，按兜底规则",
+                )
+            )
     # Escalate when the text clearly describes a more serious (urgent) category.
     graver = [c for c in signals if cats[c].severity > used.severity]
     if graver:
@@ -344,47 +411,66 @@ def route(
         previous = used
         used = cats[top]
         reasons.append(
-            f"文本含{_quote(signals[top])} → 由 {previous.label}（{previous.code}）"
-            f"升级为 {used.label}（{used.code}）（紧急，升级规则）"
+            Reason(
+                "escalated",
+                f"文本含{_quote(signals[top])} → 由 {previous.label}（{previous.code}）"
+                f"升级为 {used.label}（{used.code}）（紧急，升级规则）",
+            )
         )
         if previous.code != rules.fallback_category:
             extra_co.append(previous.lead)
             reasons.append(
-                f"原选类别 {previous.label} 的牵头部门 {dept(previous.lead)}转为协办（升级规则）"
+                Reason(
+                    "escalated_co",
+                    f"原选类别 {previous.label} 的牵头部门 "
+                    f"{dept(previous.lead)}转为协办（升级规则）",
+                    previous.lead,
+                )
             )
 
     lead = used.lead
     co = list(used.co) + extra_co
-    reasons.append(f"类别 {used.label}（{used.code}）→ {dept(lead)}牵头（基线规则）")
+    reasons.append(
+        Reason(
+            "baseline_lead", f"类别 {used.label}（{used.code}）→ {dept(lead)}牵头（基线规则）", lead
+        )
+    )
     if used.co:
-        reasons.append(f"类别 {used.label} → {'、'.join(dept(c) for c in used.co)}协办（基线规则）")
+        co_names = "、".join(dept(c) for c in used.co)
+        reasons.append(Reason("baseline_co", f"类别 {used.label} → {co_names}协办（基线规则）"))
 
     urgent = used.urgent or bool(signals)
     if used.urgent:
-        reasons.append(f"类别 {used.label}（{used.code}）为紧急类别 → 标记紧急")
+        reasons.append(
+            Reason("urgent_category", f"类别 {used.label}（{used.code}）为紧急类别 → 标记紧急")
+        )
     for code, words in signals.items():
         if not (used.urgent and code == used.code):
-            reasons.append(f"文本含{_quote(words)}（{cats[code].label}）→ 标记紧急")
+            reasons.append(
+                Reason("urgent_text", f"文本含{_quote(words)}（{cats[code].label}）→ 标记紧急")
+            )
 
     if nursery_kind is None:
-        reasons.append("场所未登记 → 按所在位置由属地镇街及相关部门处理")
+        reasons.append(
+            Reason("unregistered_site", "场所未登记 → 按所在位置由属地镇街及相关部门处理")
+        )
     for adj in rules.adjustments:
         if not _applies(adj, used.code, nursery_kind, nursery_is_public, nursery_inclusive):
             continue
         if adj.set_lead and adj.set_lead != lead:
             lead = adj.set_lead
         co.extend(adj.add_co)
-        reasons.append(f"{adj.reason}（规则 {adj.id}）")
+        reasons.append(Reason("adjustment", f"{adj.reason}（规则 {adj.id}）", rule=adj.id))
 
     co_handlers = tuple(c for c in dict.fromkeys(co) if c != lead)
     informed = tuple(c for c in rules.always_informed if c != lead and c not in co_handlers)
     for c in informed:
-        reasons.append(f"{dept(c)}知会（属地责任，始终知会）")
+        reasons.append(Reason("informed", f"{dept(c)}知会（属地责任，始终知会）", c))
     return Routing(
         lead=lead,
         co_handlers=co_handlers,
         informed=informed,
         urgent=urgent,
         category_used=used.code,
-        reasons=reasons,
+        reasons=tuple(reasons),
     )

@@ -1,25 +1,26 @@
-"""Which routing rules apply: the newest version an admin saved, else the shipped file.
+"""Which routing rules apply (a read): the newest version an admin saved, else the shipped file.
 
-Admins edit the rules as data (pages and file import, see `admin.py`); every saved version is
-kept, so a routing decision's reasons can be traced to the rules of its day.
+Admins edit the rules as data (pages and file import, see `views/admin.py`); every saved version
+is kept (`services/rules.py` saves one), so a routing decision's reasons can be traced to the
+rules of its day. `parse` checks a rules document before it is saved.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 from flask import g, has_request_context
 from sqlalchemy import func, select
 
-import audit
-from errors import Conflict, DomainError
-from extensions import begin_write, db
+from accounts.models import User
+from errors import DomainError
+from extensions import db
 
 from .models import RulesVersion
 from .routing import DEFAULT_RULES_PATH, Rules, rules_from_dict
 
 MAX_RULES_BYTES = 512 * 1024
+HISTORY = 10  # versions listed on the admin overview
 
 _cache: dict[str, tuple[int, Rules, dict]] = {}  # database URL → (version id, rules, raw data)
 
@@ -42,6 +43,12 @@ def current() -> tuple[int, Rules, dict]:
     return entry
 
 
+def forget_request_copy() -> None:
+    """After a save: the request reads the rules again (and sees its own save)."""
+    if has_request_context():
+        g.pop("complaint_rules", None)
+
+
 def _newest() -> tuple[int, Rules, dict]:
     newest = db.session.scalar(select(func.max(RulesVersion.id))) or 0
     cached = _cache.get(_database_key())
@@ -62,6 +69,11 @@ def current_rules() -> Rules:
     return current()[1]
 
 
+def department_name(code: str) -> str:
+    """A department's name under the rules in force (its code when the rules lost it)."""
+    return current_rules().departments.get(code, code)
+
+
 def parse(text: str | bytes) -> tuple[dict, Rules]:
     """Parse and validate rules JSON; a DomainError (400) names what is wrong."""
     size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "replace"))
@@ -80,54 +92,35 @@ def parse(text: str | bytes) -> tuple[dict, Rules]:
         ) from None
     except RecursionError:
         raise DomainError("rules_invalid", "规则 JSON 嵌套层数过多") from None
+    return data, validate(data)
+
+
+def validate(data, prefix: str = "规则有误") -> Rules:
+    """The rules of a parsed document; DomainError 400 "{prefix}：…" naming what is wrong."""
     try:
-        rules = rules_from_dict(data)
+        return rules_from_dict(data)
     except (ValueError, TypeError, AttributeError) as exc:
-        raise DomainError("rules_invalid", f"规则有误：{exc}") from None
-    return data, rules
+        raise DomainError("rules_invalid", f"{prefix}：{exc}") from None
 
 
-def save(
-    admin_id: int | None,
-    data: dict,
-    reason: str = "",
-    now: datetime | None = None,
-    based_on: int | None = None,
-) -> int:
-    """Validate and save a new version of the rules; returns its id.
+def version_info(version: int) -> dict:
+    """When a version was saved and by whom (version 0: the shipped file)."""
+    if not version:
+        return {"id": 0, "saved_at": None, "by": None}
+    row = db.session.get(RulesVersion, version)
+    who = db.session.get(User, row.saved_by) if row.saved_by else None
+    return {"id": version, "saved_at": row.saved_at, "by": who.username if who else None}
 
-    `based_on`: the version the admin edited; when another admin saved since, the save is
-    refused (409) rather than silently overwriting their change. Checked under the write lock.
-    """
-    try:
-        rules_from_dict(data)
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise DomainError("rules_invalid", f"规则有误：{exc}") from None
-    begin_write()
-    newest = db.session.scalar(select(func.max(RulesVersion.id))) or 0
-    if based_on is not None and newest != based_on:
-        raise Conflict(
-            "rules_changed", "分办规则已被他人修改（版本已更新），请刷新页面后在最新规则上修改"
-        )
-    version = RulesVersion(
-        saved_at=(now or datetime.now()).replace(microsecond=0),
-        saved_by=admin_id,
-        data=json.dumps(data, ensure_ascii=False, indent=2),
-    )
-    db.session.add(version)
-    db.session.flush()
-    if has_request_context():
-        g.pop("complaint_rules", None)  # the request now sees its own save
-    audit.record(
-        admin_id,
-        "complaint_rules_saved",
-        "complaint_rules",
-        version.id,
-        reason or None,
-        at=version.saved_at,
-    )
-    db.session.commit()
-    return version.id
+
+def history(limit: int = HISTORY) -> list[dict]:
+    """The newest saved versions, newest first."""
+    rows = db.session.execute(
+        select(RulesVersion.id, RulesVersion.saved_at, User.username)
+        .outerjoin(User, User.id == RulesVersion.saved_by)
+        .order_by(RulesVersion.id.desc())
+        .limit(limit)
+    ).all()
+    return [{"id": i, "saved_at": at, "by": by} for i, at, by in rows]
 
 
 def reset() -> None:

@@ -5,16 +5,16 @@ from shapely.geometry import mapping
 
 from api import arg_int, bp, config, invalid
 
-from . import geocoding, registry, search
+from . import geocoding, queries
 from .geo import circle_polygon
 from .params import required_point, search_params
 
 
 @bp.get("/nurseries")
 def list_nurseries():
-    walk = search.WalkModel.from_config(config())
+    walk = queries.WalkModel.from_config(config())
     params = search_params(*required_point(), walk)
-    count, hits = search.search_nurseries(params, walk)
+    count, hits = queries.search_nurseries(params, walk)
     return jsonify(
         {
             "count": count,
@@ -27,14 +27,14 @@ def list_nurseries():
 
 @bp.get("/nurseries/<int:nursery_id>")
 def get_nursery(nursery_id: int):
-    return jsonify(registry.nursery_details(registry.public_nursery(nursery_id)))
+    return jsonify(queries.nursery_details(queries.public_nursery(nursery_id)))
 
 
 @bp.get("/circles")
 def circles():
-    walk = search.WalkModel.from_config(config())
+    walk = queries.WalkModel.from_config(config())
     lat, lon = required_point()
-    report = search.check_circles(lat, lon, walk)
+    report = queries.check_circles(lat, lon, walk)
     return jsonify(
         {
             "lat": lat,

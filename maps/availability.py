@@ -5,33 +5,21 @@ from datetime import date
 
 from sqlalchemy import select
 
-from extensions import db, raw_read
+from booking import slots
+from database import raw_read
+from extensions import db
 
 from .models import Offer
 
-
-def _offer_free(
-    care_type: str, capacity: int, sessions: list[str], taken: dict[str, int], today: date
-) -> int:
-    """Free places of one offer: enrolments now, half days in the freer session, hourly care in
-    every hour of today (its busiest hour decides), temporary care today."""
-    day = today.isoformat()
-    if care_type == "full_day":
-        return capacity - taken.get("enrol", 0)
-    if care_type == "half_day":
-        return max(capacity - taken.get(s, 0) for s in sessions)
-    if care_type == "hourly":
-        return capacity - max((v for k, v in taken.items() if k.startswith(day + "T")), default=0)
-    return capacity - taken.get(day, 0)
-
-
-# Today's slots: enrolment and session counters, today's date and today's hours
-# ('YYYY-MM-DD' ≤ slot ≤ 'YYYY-MM-DDT99' covers both without listing 24 hours).
-_TODAY_SLOTS = "(c.slot IN ('enrol', 'am', 'pm') OR c.slot BETWEEN ? AND ?)"
+# Today's slots: enrolment and session counters, today's date and today's hours (the slot keys'
+# day range covers both without listing 24 hours). The standing keys are constants, not input.
+_TODAY_SLOTS = (
+    f"(c.slot IN ({', '.join(repr(k) for k in slots.STANDING)}) OR c.slot BETWEEN ? AND ?)"
+)
 
 
 def _today_range(today: date) -> list[str]:
-    return [today.isoformat(), today.isoformat() + "T99"]
+    return list(slots.day_range(today))
 
 
 def _marks(values) -> str:
@@ -39,7 +27,8 @@ def _marks(values) -> str:
 
 
 def _free(care_type, capacity, sessions, taken, today) -> int:
-    return max(_offer_free(care_type, capacity, (sessions or "am,pm").split(","), taken, today), 0)
+    sessions = (sessions or slots.DEFAULT_OFFER_SESSIONS).split(",")
+    return slots.free_places(care_type, capacity, sessions, taken, today)
 
 
 def free_by_offer(offers, today: date) -> dict[int, int]:

@@ -67,6 +67,25 @@ def class_age_range(kind: str, class_type: str) -> tuple[int, int]:
     return std.min_months, std.max_months
 
 
+def class_type_for_age(months: int) -> str:
+    """The standard class type (乳儿班, 托小班, 托大班) of a child aged `months`: the one home of
+    the age → class mapping (a subsidy by class type follows it when the place is for all ages)."""
+    if months < CLASS_TYPES["toddler"].min_months:
+        return "infant"
+    if months < CLASS_TYPES["older"].min_months:
+        return "toddler"
+    return "older"
+
+
+def age_band(kind: str, class_type: str | None, class_types) -> tuple[int, int]:
+    """Months [min, max) a place admits: its class type's, or (a place for all ages) the span of
+    the ages the nursery's classes admit (`class_types`: those classes' types)."""
+    if class_type:
+        return class_age_range(kind, class_type)
+    months = sorted(admitted_months(kind, class_types))
+    return (months[0], months[-1] + 1) if months else (MIN_AGE_MONTHS, MAX_AGE_MONTHS)
+
+
 def class_capacity_limit(kind: str, class_type: str, carers: int) -> int:
     """Most children a class may take: the national maximum and carers × ratio."""
     std = CLASS_TYPES[class_type]

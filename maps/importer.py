@@ -1,4 +1,6 @@
-"""Importing nurseries and communities from CSV or GeoJSON files, all or nothing."""
+"""Reading registry files (CSV or GeoJSON): rows parsed and checked, errors by line number.
+
+The import use cases (all or nothing) are in `maps/services.py`."""
 
 import csv
 import io
@@ -10,12 +12,12 @@ from datetime import date
 from sqlalchemy import select
 
 from errors import DomainError
-from extensions import begin_write, db
+from extensions import db
 
 from . import boundary
 from .coords import COORDSYS, in_china, to_wgs84
-from .domain import CARE_TYPES, DEFAULT_PRICE_UNIT, NURSERY_KINDS
-from .models import Community, Nursery, Offer, Street, bump_registry_version
+from .domain import CARE_TYPES, NURSERY_KINDS
+from .models import Street
 
 NURSERY_REQUIRED = ("name", "address", "lat", "lon")
 NURSERY_OPTIONAL = (
@@ -210,7 +212,7 @@ def _point(row) -> tuple[float, float, str]:
     return round(wgs_lat, 7), round(wgs_lon, 7), coordsys
 
 
-class _Streets:
+class StreetLookup:
     """Streets by name, creating unknown ones in the import's transaction."""
 
     def __init__(self):
@@ -231,7 +233,7 @@ class _Streets:
         return self.by_name[name]
 
 
-def _collect(rows, parse) -> list:
+def collect(rows, parse) -> list:
     """Parse every row, gathering errors with their line numbers; raise them all at once."""
     parsed, errors = [], []
     for line, row in rows:
@@ -246,7 +248,7 @@ def _collect(rows, parse) -> list:
     return parsed
 
 
-def _parse_nursery(row) -> dict:
+def parse_nursery(row) -> dict:
     lat, lon, coordsys = _point(row)
     kind = (row.get("kind") or "private").strip() or "private"
     kind = _KIND_BY_LABEL.get(kind, kind)
@@ -287,66 +289,7 @@ def _parse_nursery(row) -> dict:
     }
 
 
-def import_nurseries(data: bytes, filename: str) -> ImportResult:
-    """Add the nurseries of a file to the registry, or nothing if any row is bad."""
-    rows = read_rows(data, filename, NURSERY_REQUIRED, NURSERY_OPTIONAL)
-    parsed = _collect(rows, _parse_nursery)
-    errors, seen_filing, seen_site = [], {}, {}
-    for line, item in parsed:
-        site = (item["name"], item["address"])
-        if item["filing_no"] and item["filing_no"] in seen_filing:
-            errors.append(
-                (line, f"备案号 {item['filing_no']} 与第 {seen_filing[item['filing_no']]} 行重复")
-            )
-        if site in seen_site:
-            errors.append((line, f"机构 {item['name']} 与第 {seen_site[site]} 行重复"))
-        seen_filing.setdefault(item["filing_no"], line)
-        seen_site.setdefault(site, line)
-    begin_write()
-    known_filing = set(
-        db.session.scalars(
-            select(Nursery.filing_no).where(Nursery.filing_no.in_([f for f in seen_filing if f]))
-        )
-    )
-    known_sites = {
-        (name, address)
-        for name, address in db.session.execute(
-            select(Nursery.name, Nursery.address).where(
-                Nursery.name.in_([name for name, _ in seen_site])
-            )
-        )
-    }
-    for line, item in parsed:
-        if item["filing_no"] in known_filing:
-            errors.append((line, f"备案号 {item['filing_no']} 已在登记库中"))
-        if (item["name"], item["address"]) in known_sites:
-            errors.append((line, f"机构 {item['name']}（{item['address']}）已在登记库中"))
-    if errors:
-        db.session.rollback()
-        raise ImportFailed(sorted(errors)[:MAX_ERRORS])
-    streets = _Streets()
-    for _, item in parsed:
-        care_types = item.pop("care_types")
-        item["street"] = streets.get(item["street"])
-        nursery = Nursery(**item)
-        for care_type in care_types:
-            # The filed 托位数 are full-day places; other care types get places in the portal.
-            nursery.offers.append(
-                Offer(
-                    care_type=care_type,
-                    class_type=None,
-                    price_yuan=None,
-                    price_unit=DEFAULT_PRICE_UNIT[care_type],
-                    capacity=nursery.capacity if care_type == "full_day" else 0,
-                )
-            )
-        db.session.add(nursery)
-    bump_registry_version()
-    db.session.commit()
-    return ImportResult(created=len(parsed), streets_created=streets.created)
-
-
-def _parse_community(row) -> dict:
+def parse_community(row) -> dict:
     lat, lon, coordsys = _point(row)
     population = _count(row, "population")
     children = _count(row, "children_under_3")
@@ -361,29 +304,3 @@ def _parse_community(row) -> dict:
         "children_under_3": children,
         "street": _text(row, "street", 64),
     }
-
-
-def import_communities(data: bytes, filename: str) -> ImportResult:
-    """Add the communities of a file, or nothing if any row is bad."""
-    rows = read_rows(data, filename, COMMUNITY_REQUIRED, COMMUNITY_OPTIONAL)
-    parsed = _collect(rows, _parse_community)
-    errors, seen = [], {}
-    for line, item in parsed:
-        if item["name"] in seen:
-            errors.append((line, f"小区 {item['name']} 与第 {seen[item['name']]} 行重复"))
-        seen.setdefault(item["name"], line)
-    begin_write()
-    known = set(db.session.scalars(select(Community.name).where(Community.name.in_(list(seen)))))
-    errors += [
-        (line, f"小区 {item['name']} 已在库中") for line, item in parsed if item["name"] in known
-    ]
-    if errors:
-        db.session.rollback()
-        raise ImportFailed(sorted(errors)[:MAX_ERRORS])
-    streets = _Streets()
-    for _, item in parsed:
-        item["street"] = streets.get(item["street"])
-        db.session.add(Community(**item))
-    bump_registry_version()
-    db.session.commit()
-    return ImportResult(created=len(parsed), streets_created=streets.created)

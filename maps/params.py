@@ -2,9 +2,9 @@
 
 from flask import request
 
-from params import arg_flag, arg_float, arg_int, invalid
+from web.params import arg_flag, arg_float, arg_int, invalid
 
-from . import search
+from . import queries
 from .coords import COORDSYS, to_wgs84
 from .domain import CARE_TYPES, MAX_AGE_MONTHS
 
@@ -35,7 +35,7 @@ def required_point() -> tuple[float, float]:
     return point
 
 
-def within_from_args(walk: search.WalkModel) -> float | None:
+def within_from_args(walk: queries.WalkModel) -> float | None:
     """`within`: 5 or 15 (minutes) or a radius in metres."""
     raw = (request.args.get("within") or "").strip()
     if raw in ("", "all"):
@@ -45,19 +45,19 @@ def within_from_args(walk: search.WalkModel) -> float | None:
     if raw == "15":
         return walk.radius_15min_m
     value = arg_float("within")
-    if not 0 < value <= search.MAX_RADIUS_M:
+    if not 0 < value <= queries.MAX_RADIUS_M:
         raise invalid(
-            "within", f"within 须为 5、15（分钟）或 0 到 {int(search.MAX_RADIUS_M)} 之间的米数"
+            "within", f"within 须为 5、15（分钟）或 0 到 {int(queries.MAX_RADIUS_M)} 之间的米数"
         )
     return value
 
 
-def search_params(lat: float, lon: float, walk: search.WalkModel) -> search.SearchParams:
+def search_params(lat: float, lon: float, walk: queries.WalkModel) -> queries.SearchParams:
     """The filters of a nursery search, validated."""
     care_type = request.args.get("care_type") or None
     if care_type is not None and care_type not in CARE_TYPES:
         raise invalid("care_type", "care_type 须为 full_day、half_day、hourly 或 temporary")
-    return search.SearchParams(
+    return queries.SearchParams(
         lat=lat,
         lon=lon,
         within_m=within_from_args(walk),
@@ -65,6 +65,6 @@ def search_params(lat: float, lon: float, walk: search.WalkModel) -> search.Sear
         age_months=arg_int("age_months", None, 0, MAX_AGE_MONTHS),
         inclusive_only=arg_flag("inclusive"),
         free_only=arg_flag("free"),
-        limit=arg_int("limit", 20, 1, search.MAX_LIMIT),
+        limit=arg_int("limit", 20, 1, queries.MAX_LIMIT),
         offset=arg_int("offset", 0, 0, 1_000_000),
     )

@@ -6,9 +6,9 @@ import xstatic.pkg.leaflet
 from flask import Blueprint, current_app, render_template, request, send_from_directory, url_for
 
 from errors import DomainError
-from params import invalid
+from web.params import invalid
 
-from . import geocoding, registry, search
+from . import geocoding, queries
 from .coords import from_wgs84
 from .domain import CARE_TYPES, NURSERY_KINDS, PRICE_UNITS
 from .params import point_from_args, search_params
@@ -23,7 +23,7 @@ def _display(lat: float, lon: float) -> list[float]:
     return [round(d_lat, 7), round(d_lon, 7)]
 
 
-def _map_config(walk: search.WalkModel) -> dict:
+def _map_config(walk: queries.WalkModel) -> dict:
     cfg = current_app.config
     return {
         "tiles": cfg["MAP_TILE_URL"],
@@ -58,7 +58,7 @@ def _locate(walk):
 
 @bp.get("/")
 def index():
-    walk = search.WalkModel.from_config(current_app.config)
+    walk = queries.WalkModel.from_config(current_app.config)
     status, error, hits, count, next_url = 200, None, [], 0, None
     point = label = None
     suggestions = []
@@ -66,7 +66,7 @@ def index():
         point, label, suggestions, error = _locate(walk)
         if point is not None:
             params = search_params(*point, walk)
-            count, hits = search.search_nurseries(params, walk)
+            count, hits = queries.search_nurseries(params, walk)
             if count > params.offset + len(hits):
                 query = {**request.args.to_dict(), "offset": params.offset + len(hits)}
                 query.update(lat=f"{point[0]:.7f}", lon=f"{point[1]:.7f}", label=label, q=label)
@@ -107,8 +107,8 @@ def index():
 
 @bp.get("/nurseries/<int:nursery_id>")
 def nursery(nursery_id: int):
-    walk = search.WalkModel.from_config(current_app.config)
-    details = registry.nursery_details(registry.public_nursery(nursery_id))
+    walk = queries.WalkModel.from_config(current_app.config)
+    details = queries.nursery_details(queries.public_nursery(nursery_id))
     map_data = {
         **_map_config(walk),
         "home": None,
@@ -133,12 +133,12 @@ def nursery(nursery_id: int):
 
 @bp.get("/check")
 def check_home():
-    walk = search.WalkModel.from_config(current_app.config)
+    walk = queries.WalkModel.from_config(current_app.config)
     status, error, report, point, label, suggestions = 200, None, None, None, None, []
     try:
         point, label, suggestions, error = _locate(walk)
         if point is not None:
-            report = search.check_circles(*point, walk)
+            report = queries.check_circles(*point, walk)
     except DomainError as exc:
         status, error = 400, exc.message
     if error and status == 200:

@@ -7,7 +7,8 @@ from typing import Protocol
 from flask import current_app
 from sqlalchemy import select
 
-from extensions import begin_write, db
+from database import OUTBOX_QUEUED, use_case
+from extensions import db
 
 from .models import Notification, OutboxMessage
 
@@ -39,6 +40,7 @@ def notify(user_id: int, text: str, subject_type=None, subject_id=None, now=None
     db.session.add(note)
     db.session.flush()
     db.session.add(OutboxMessage(notification_id=note.id, channel="sms", created_at=now))
+    db.session.info[OUTBOX_QUEUED] = True  # the use case delivers it after its commit
 
 
 def _sender() -> Sender:
@@ -52,33 +54,21 @@ def drain_outbox(limit: int = 100) -> int:
     """
     sender = _sender()
     sent = 0
-    begin_write()
-    rows = db.session.execute(
-        select(OutboxMessage, Notification)
-        .join(Notification, Notification.id == OutboxMessage.notification_id)
-        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS)
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-    ).all()
-    for message, note in rows:
-        message.attempts += 1
-        try:
-            sender.send(note.user_id, message.channel, note.text)
-        except Exception as exc:  # noqa: BLE001 - a failed delivery must not fail the use case
-            message.last_error = f"{exc.__class__.__name__}"[:200]
-        else:
-            message.sent_at = datetime.now()
-            sent += 1
-    db.session.commit()
-    return sent
-
-
-def inbox(user_id: int, limit: int = 50) -> list[Notification]:
-    return list(
-        db.session.scalars(
-            select(Notification)
-            .where(Notification.user_id == user_id)
-            .order_by(Notification.id.desc())
+    with use_case(deliver=False):
+        rows = db.session.execute(
+            select(OutboxMessage, Notification)
+            .join(Notification, Notification.id == OutboxMessage.notification_id)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS)
+            .order_by(OutboxMessage.id)
             .limit(limit)
-        )
-    )
+        ).all()
+        for message, note in rows:
+            message.attempts += 1
+            try:
+                sender.send(note.user_id, message.channel, note.text)
+            except Exception as exc:  # noqa: BLE001 - a failed delivery must not fail the use case
+                message.last_error = f"{exc.__class__.__name__}"[:200]
+            else:
+                message.sent_at = datetime.now()
+                sent += 1
+    return sent

@@ -1,4 +1,4 @@
-"""Exports of a planning report (services.report) as CSV and GeoJSON.
+"""Exports of a planning report (queries.report) as CSV and GeoJSON.
 
 CSV files are UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly; every row
 names the distance mode. Text cells that a spreadsheet would take for a formula (=, +, -, @) are

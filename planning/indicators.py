@@ -82,7 +82,7 @@ class DistrictData:
     nurseries: list[NurseryRow]
     communities: list[CommunityRow]
     _tree: SiteTree | None = field(default=None, repr=False)
-    # services.distances per (mode, threshold[, graph]): a page asks for the same distances for
+    # queries.distances per (mode, threshold[, graph]): a page asks for the same distances for
     # its report, its site suggestions and the coverage comparison.
     distance_cache: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 

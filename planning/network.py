@@ -25,7 +25,6 @@ same graph:
 
 from __future__ import annotations
 
-import gzip
 import io
 import math
 import threading
@@ -35,7 +34,6 @@ import zlib
 from array import array
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import shapely
@@ -45,12 +43,13 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 from sqlalchemy import delete, insert
 
+from database import raw_read
 from errors import DomainError
-from extensions import begin_write, db, raw_read
+from extensions import db
 from maps.coords import in_china
 from maps.geo import GEOD, ecef
 
-from .network_models import WalkEdge, WalkNetwork, WalkNode
+from .models import WalkEdge, WalkNetwork, WalkNode
 
 # Roads and paths people walk on. Motorways and trunk roads are not (trunk only with foot=yes
 # or a mapped sidewalk); tracks and cycleways are, unless foot=no says otherwise.
@@ -71,7 +70,7 @@ ISOCHRONE_BUFFER_M = 25.0  # half the width of the strip drawn along each reache
 BOUNDARY_EPS_M = 1e-6  # a point exactly on the limit counts as inside (as maps.index does)
 
 
-def _refuse(message: str) -> DomainError:
+def refuse(message: str) -> DomainError:
     return DomainError("invalid_network", message, status=422, field="file")
 
 
@@ -105,7 +104,7 @@ def from_osm_bytes(data: bytes, filename: str) -> ParsedNetwork:
     """
     raw = _read_osm(_xml_bytes(data, filename))
     if not raw.way_ids:
-        raise _refuse(
+        raise refuse(
             "文件中没有可步行的道路（highway=footway、path、steps、residential 等，且未禁止步行）。"
         )
     return _build(raw)
@@ -114,13 +113,13 @@ def from_osm_bytes(data: bytes, filename: str) -> ParsedNetwork:
 def _xml_bytes(data: bytes, filename: str) -> bytes:
     """The XML text of the file: size-checked, decompressed if gzip, PBF refused politely."""
     if len(data) > MAX_OSM_BYTES:
-        raise _refuse(_too_large())
+        raise refuse(too_large())
     name = filename.lower()
     if not data.strip():
-        raise _refuse("文件为空。")
+        raise refuse("文件为空。")
     # PBF: a 4-byte length, then a protobuf BlobHeader whose type is "OSMHeader".
     if name.endswith(".pbf") or b"OSMHeader" in data[4:20]:
-        raise _refuse(
+        raise refuse(
             "暂不支持 PBF 格式：请先转换为 OSM XML，例如 osmium cat 文件.osm.pbf -o 文件.osm"
         )
     if data[:2] == b"\x1f\x8b":  # gzip magic, whatever the name says
@@ -129,16 +128,16 @@ def _xml_bytes(data: bytes, filename: str) -> bytes:
         try:
             out = inflater.decompress(data, MAX_OSM_BYTES + 1)
         except zlib.error:
-            raise _refuse("不是有效的 gzip 压缩文件。") from None
+            raise refuse("不是有效的 gzip 压缩文件。") from None
         if len(out) > MAX_OSM_BYTES:
-            raise _refuse(_too_large())
+            raise refuse(too_large())
         if not inflater.eof:
-            raise _refuse("gzip 压缩文件不完整。")
+            raise refuse("gzip 压缩文件不完整。")
         return out
     return data
 
 
-def _too_large() -> str:
+def too_large() -> str:
     return (
         f"路网文件过大（超过 {MAX_OSM_BYTES // 2**20} MB）：请先裁剪到本区范围，"
         "例如 osmium extract -b 西,南,东,北 输入.osm.pbf -o 本区.osm"
@@ -188,7 +187,7 @@ def _read_osm(xml: bytes) -> _RawOsm:
             if root is None:
                 root = elem
                 if elem.tag != "osm":
-                    raise _refuse(
+                    raise refuse(
                         f"不是 OpenStreetMap XML 文件：根元素应为 <osm>，而不是 <{elem.tag[:40]}>。"
                     )
                 continue
@@ -206,7 +205,7 @@ def _read_osm(xml: bytes) -> _RawOsm:
             root.clear()  # drop the children read so far (they are direct children of <osm>)
     except ET.ParseError as exc:
         line, column = exc.position
-        raise _refuse(f"不是有效的 XML 文件（第 {line} 行第 {column} 列无法解析）。") from None
+        raise refuse(f"不是有效的 XML 文件（第 {line} 行第 {column} 列无法解析）。") from None
     return raw
 
 
@@ -228,7 +227,7 @@ def _int(text: str | None, what: str) -> int:
     except (TypeError, ValueError):
         value = None
     if value is None or not -(2**63) <= value < 2**63:  # OSM ids are 64-bit
-        raise _refuse(f"{what}无效：{str(text)[:40]!r}")
+        raise refuse(f"{what}无效：{str(text)[:40]!r}")
     return value
 
 
@@ -237,9 +236,9 @@ def _node(elem) -> tuple[int, float, float]:
     try:
         lat, lon = float(elem.get("lat")), float(elem.get("lon"))
     except (TypeError, ValueError):
-        raise _refuse(f"节点 {osm_id} 的坐标无效。") from None
+        raise refuse(f"节点 {osm_id} 的坐标无效。") from None
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
-        raise _refuse(f"节点 {osm_id} 的坐标无效：({lat}, {lon})。")
+        raise refuse(f"节点 {osm_id} 的坐标无效：({lat}, {lon})。")
     return osm_id, lat, lon
 
 
@@ -259,7 +258,7 @@ def _build(raw: _RawOsm) -> ParsedNetwork:
     if not found.all():
         k = int(np.argmin(found))
         way_id = raw.way_ids[int(np.searchsorted(starts, k, side="right")) - 1]
-        raise _refuse(
+        raise refuse(
             f"道路 {way_id} 引用了文件中不存在的节点 {refs[k]}：文件可能被裁剪过，"
             "请导出完整道路（如 osmium extract --strategy complete_ways）。"
         )
@@ -283,7 +282,7 @@ def _build(raw: _RawOsm) -> ParsedNetwork:
     cost = np.where(edge_steps, length * STEPS_FACTOR, length)
     a, b, length, cost = _dedupe(a, b, length, cost)
     if a.size == 0:  # every way went from a node back to itself
-        raise _refuse("文件中没有可步行的道路（道路都只有一个节点）。")
+        raise refuse("文件中没有可步行的道路（道路都只有一个节点）。")
 
     keep = _largest_component(osm_ids.size, a, b)
     new_pos = np.cumsum(keep) - 1
@@ -308,7 +307,7 @@ def _check_in_china(osm_ids, lats, lons) -> None:
         return
     for osm_id, lat, lon in zip(osm_ids, lats, lons, strict=True):
         if not in_china(float(lat), float(lon)):
-            raise _refuse(
+            raise refuse(
                 f"节点 {osm_id}（{lat:.6f}, {lon:.6f}）不在中国境内："
                 "请载入本区的 OpenStreetMap 数据（WGS-84 经纬度）。"
             )
@@ -545,56 +544,36 @@ def walk_minutes(metres: float, speed_kmh: float) -> int | None:
 # The stored network
 
 
-def load_network(data: bytes, filename: str) -> dict:
-    """Parse an OSM file and make it the walking network, replacing the old one (all or nothing).
-
-    Returns a summary: nodes, edges, ways, ignored_ways, dropped_nodes, version, source.
-    """
-    parsed = from_osm_bytes(data, filename)
-    source = Path(filename).name[:255]
-    begin_write()
-    try:
-        conn = db.session.connection()
-        conn.execute(delete(WalkEdge))
-        conn.execute(delete(WalkNode))
-        _bulk_insert(
-            conn,
-            WalkNode.__table__,
-            ("id", "osm_id", "lat", "lon"),
-            (np.arange(parsed.lats.size), parsed.osm_ids, parsed.lats, parsed.lons),
-        )
-        _bulk_insert(
-            conn,
-            WalkEdge.__table__,
-            ("id", "u", "v", "length_m", "cost_m"),
-            (np.arange(parsed.u.size), parsed.u, parsed.v, parsed.length_m, parsed.cost_m),
-        )
-        meta = db.session.get(WalkNetwork, 1)
-        if meta is None:
-            meta = WalkNetwork(id=1, version=0)
-            db.session.add(meta)
-        meta.version += 1
-        meta.load_id = uuid.uuid4().hex
-        meta.source = source
-        meta.loaded_at = datetime.now().replace(microsecond=0)
-        meta.node_count = int(parsed.lats.size)
-        meta.edge_count = int(parsed.u.size)
-        meta.way_count = parsed.way_count
-        meta.dropped_nodes = parsed.dropped_nodes
-        version = meta.version
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return {
-        "source": source,
-        "version": version,
-        "nodes": int(parsed.lats.size),
-        "edges": int(parsed.u.size),
-        "ways": parsed.way_count,
-        "ignored_ways": parsed.ignored_ways,
-        "dropped_nodes": parsed.dropped_nodes,
-    }
+def store_network(parsed: ParsedNetwork, source: str) -> int:
+    """Replace the stored network by `parsed` in the caller's use case; returns its version."""
+    conn = db.session.connection()
+    conn.execute(delete(WalkEdge))
+    conn.execute(delete(WalkNode))
+    _bulk_insert(
+        conn,
+        WalkNode.__table__,
+        ("id", "osm_id", "lat", "lon"),
+        (np.arange(parsed.lats.size), parsed.osm_ids, parsed.lats, parsed.lons),
+    )
+    _bulk_insert(
+        conn,
+        WalkEdge.__table__,
+        ("id", "u", "v", "length_m", "cost_m"),
+        (np.arange(parsed.u.size), parsed.u, parsed.v, parsed.length_m, parsed.cost_m),
+    )
+    meta = db.session.get(WalkNetwork, 1)
+    if meta is None:
+        meta = WalkNetwork(id=1, version=0)
+        db.session.add(meta)
+    meta.version += 1
+    meta.load_id = uuid.uuid4().hex
+    meta.source = source
+    meta.loaded_at = datetime.now().replace(microsecond=0)
+    meta.node_count = int(parsed.lats.size)
+    meta.edge_count = int(parsed.u.size)
+    meta.way_count = parsed.way_count
+    meta.dropped_nodes = parsed.dropped_nodes
+    return meta.version
 
 
 _CHUNK = 50_000
@@ -631,14 +610,6 @@ def _bulk_insert(conn, table, columns: tuple[str, ...], arrays) -> None:
         conn.execute(insert(table), batch)
 
 
-def load_network_file(path: str | Path) -> dict:
-    """load_network() for a file on disk, refusing oversized files before reading them."""
-    path = Path(path)
-    if path.stat().st_size > MAX_OSM_BYTES:
-        raise _refuse(_too_large())
-    return load_network(path.read_bytes(), path.name)
-
-
 def describe(summary: dict) -> str:
     """The CLI's one-line report of a load."""
     text = (
@@ -649,22 +620,6 @@ def describe(summary: dict) -> str:
     if summary["dropped_nodes"]:
         text += f"；舍弃与主路网不连通的 {summary['dropped_nodes']} 个节点"
     return text + "。"
-
-
-def write_demo_network(path: str | Path, seed: int = 2026) -> str:
-    """Write the fictional demo district's walking network as OSM XML; returns the CLI report."""
-    from .demo_network import demo_osm
-
-    data = demo_osm(seed)
-    path = Path(path)
-    if path.name.lower().endswith(".gz"):
-        data = gzip.compress(data, mtime=0)
-    path.write_bytes(data)
-    parsed = from_osm_bytes(data, path.name)  # also proves the file loads
-    return (
-        f"已写出虚构演示路网 {path}：{parsed.lats.size} 个节点、{parsed.u.size} 条路段、"
-        f"{parsed.way_count} 条可步行道路（另有 {parsed.ignored_ways} 条不可步行的道路）。"
-    )
 
 
 def network_info() -> dict | None:

@@ -2,7 +2,7 @@
 targets, coverage map and gap list, site suggestions, exports and a printable report.
 
 Only the admin role enters (least privilege: other roles 403, anonymous visitors are sent to the
-login page). Every figure comes from planning.services and names the distance mode that
+login page). Every figure comes from planning.queries and names the distance mode that
 produced it. Query parameters are refused with a Chinese message, never guessed: a bad mode is
 400, an unknown street 404, network mode before a walking network is loaded 409.
 """
@@ -28,11 +28,11 @@ from flask import (
 from wtforms import Form, SelectField, StringField
 
 from accounts.access import restrict
-from booking.forms import choices
 from errors import DomainError
 from maps.coords import from_wgs84
+from web.forms import choices
 
-from . import charts, exports, indicators, services, sites
+from . import charts, exports, indicators, queries, sites
 from .indicators import DistrictData
 
 bp = Blueprint("planning", __name__, url_prefix="/planning")
@@ -69,20 +69,20 @@ def _refused(exc: DomainError):
 # --- parameters ------------------------------------------------------------------------------
 
 
-def _settings() -> services.Settings:
-    return services.Settings.from_config(current_app.config)
+def _settings() -> queries.Settings:
+    return queries.Settings.from_config(current_app.config)
 
 
 def network_available() -> bool:
     """A walking network is loaded (False while planning.network is not installed)."""
     try:
-        return services.network_loaded()
+        return queries.network_loaded()
     except ImportError:
         return False
 
 
 def _mode() -> str:
-    mode = services.check_mode(request.args.get("mode") or "straight")
+    mode = queries.check_mode(request.args.get("mode") or "straight")
     if mode == "network" and not network_available():
         raise DomainError("no_network", NO_NETWORK, status=409)
     return mode
@@ -140,7 +140,7 @@ def _suggest(mode: str, data: DistrictData, street_code: str | None) -> dict | N
     k = _parse_k(request.args.get("k"))
     candidates = request.args.get("candidates") or "communities"  # checked by the service
     grid_m = _parse_grid(request.args.get("grid_m")) if candidates == "grid" else 200.0
-    return services.suggestions(
+    return queries.suggestions(
         k, mode, candidates, grid_m, _settings(), data=data, street_code=street_code
     )
 
@@ -172,10 +172,8 @@ def _coverage_compare(report: dict, data: DistrictData, street_code: str | None)
     if not network_available():
         return None
     both = {
-        m: report
-        if m == report["mode"]
-        else services.report(m, street_code, _settings(), data=data)
-        for m in services.MODES
+        m: report if m == report["mode"] else queries.report(m, street_code, _settings(), data=data)
+        for m in queries.MODES
     }
     figures = {
         m: {key: r["indicators"][key] for key in ("coverage_5min", "coverage_15min")}
@@ -185,7 +183,7 @@ def _coverage_compare(report: dict, data: DistrictData, street_code: str | None)
     rows = [
         (f"{minutes}分钟·{short[m]}", figures[m][f"coverage_{minutes}min"]["value"])
         for minutes in (5, 15)
-        for m in services.MODES
+        for m in queries.MODES
     ]
     chart = charts.bar_chart("5、15分钟服务圈覆盖率：直线距离与步行路网", rows, "%", (), "compare")
     return {"figures": figures, "radii": {m: both[m]["radius_m"] for m in both}, "chart": chart}
@@ -208,12 +206,12 @@ def _charts(report: dict) -> dict:
 
 def _page_context(mode: str, street_code: str | None, data: DistrictData) -> dict:
     settings = _settings()
-    report = services.report(mode, street_code, settings, data=data)
+    report = queries.report(mode, street_code, settings, data=data)
     return {
         "report": report,
         "charts": _charts(report),
         "mode": mode,
-        "modes": services.MODES,
+        "modes": queries.MODES,
         "street_code": street_code,
         "streets": sorted(data.streets.values()),
         "network": network_available(),
@@ -289,7 +287,7 @@ def map_data():
     (with k) suggested sites. Positions are in the tiles' coordinate system (`coordsys`)."""
     mode, street_code = _mode(), _street()
     data = indicators.load()
-    report = services.report(mode, street_code, _settings(), data=data)
+    report = queries.report(mode, street_code, _settings(), data=data)
     suggestion = _suggest(mode, data, street_code)
     return jsonify(
         {
@@ -404,7 +402,7 @@ def _download(body: str, mimetype: str, filename: str) -> Response:
 
 def _export_report() -> tuple[dict, str, str | None]:
     mode, street_code = _mode(), _street()
-    return services.report(mode, street_code, _settings()), mode, street_code
+    return queries.report(mode, street_code, _settings()), mode, street_code
 
 
 @bp.get("/export/indicators.csv")

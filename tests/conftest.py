@@ -76,12 +76,12 @@ _pg_schema_ready: set[str] = set()
 
 def _empty_postgres():
     """Empty every table (much faster than dropping and creating the schema for each test)."""
-    from cli import init_schema
+    from database import create_schema
 
     url = str(db.engine.url)
     if url not in _pg_schema_ready:
         db.drop_all()
-        init_schema()
+        create_schema()
         _pg_schema_ready.add(url)
     tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
     db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
@@ -107,13 +107,13 @@ def sqlite_app(tmp_path):
 
 def _app_on(url: str, empty_first: bool = False):
     """An app on a database with an empty schema; disposed of afterwards."""
-    from cli import init_schema
+    from database import create_schema
 
     application = _make_app(url)
     with application.app_context():
         if empty_first:
             _empty_postgres()
-        init_schema()
+        create_schema()
         _reset_caches()
     yield application
     with application.app_context():

@@ -52,7 +52,7 @@ def seeded_nursery(n: int, lat, lon, kind, inclusive, filed, street, capacity):
 
 def build_app(name: str, seed: Callable[[], None]):
     """The app on a new SQLite file (removed at exit), its schema created and `seed` run."""
-    from cli import init_schema
+    from database import create_schema
 
     tmp = Path(tempfile.mkdtemp(prefix=f"tuoyu-{name}-"))
     atexit.register(shutil.rmtree, tmp, ignore_errors=True)
@@ -68,7 +68,7 @@ def build_app(name: str, seed: Callable[[], None]):
         }
     )
     with application.app_context():
-        init_schema()
+        create_schema()
         _reset_caches()
         seed()
         db.session.remove()

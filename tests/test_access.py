@@ -2,7 +2,7 @@
 
 import pytest
 
-from extensions import raw_read
+from database import raw_read
 
 # page → the one role it opens to
 GATED = {

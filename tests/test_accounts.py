@@ -88,7 +88,7 @@ def test_api_token_flow(client, make_user):
     assert r.status_code == 200
     body = r.get_json()
     assert body["role"] == "parent" and len(body["token"]) >= 40
-    from accounts.services import user_for_token
+    from accounts.queries import user_for_token
 
     with client.application.app_context():
         assert user_for_token(body["token"]).username == username

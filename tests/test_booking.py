@@ -7,11 +7,10 @@ from sqlalchemy import func, select
 
 from accounts.models import User
 from audit import AuditEntry
-from booking import nursery as staff
-from booking import services
 from booking.models import Booking, Child, NurseryConsent, Subsidy
 from booking.rules import Request
-from booking.waitlist import Settings, expire_due
+from booking.services import family, staff
+from booking.waitlist import Settings
 from errors import DomainError
 from extensions import db
 from maps.models import Offer, PlaceCounter
@@ -34,7 +33,7 @@ def world(app):
         db.session.add_all([*users, staff_user])
         db.session.commit()
         kids = [
-            services.register_child(u.id, f"孩子{i}", birth_for(20), True, SETTINGS, now=NOW).id
+            family.register_child(u.id, f"孩子{i}", birth_for(20), True, SETTINGS, now=NOW).id
             for i, u in enumerate(users)
         ]
         ctx = app.app_context()
@@ -55,13 +54,13 @@ def add_family(w):
     db.session.commit()
     w["parents"].append(parent.id)
     w["kids"].append(
-        services.register_child(parent.id, "孩子", birth_for(20), True, SETTINGS, now=NOW).id
+        family.register_child(parent.id, "孩子", birth_for(20), True, SETTINGS, now=NOW).id
     )
 
 
 def book(w, i, care_type="full_day", now=NOW, nursery=None, **kw):
     req = Request(care_type=care_type, start_date=kw.pop("start_date", START), **kw)
-    booking, position = services.book(
+    booking, position = family.book(
         w["parents"][i], w["kids"][i], nursery or w["nursery"], req, True, SETTINGS, now=now
     )
     return booking.id, booking.status, position
@@ -98,7 +97,7 @@ def inbox(user_id):
 
 def test_a_child_needs_guardian_consent_and_records_its_version(world):
     with pytest.raises(DomainError) as caught:
-        services.register_child(world["parents"][0], "小明", birth_for(10), False, SETTINGS)
+        family.register_child(world["parents"][0], "小明", birth_for(10), False, SETTINGS)
     assert caught.value.code == "consent_required"
     child = db.session.get(Child, world["kids"][0])
     assert (child.consent_version, child.consent_at) == ("2026-11", NOW)
@@ -128,13 +127,13 @@ def test_a_cancellation_offers_the_place_to_the_first_waiting_family(world):
     first, _, _ = book(world, 0)
     book(world, 1)
     waiting, _, _ = book(world, 2)
-    services.cancel(world["parents"][0], first, SETTINGS, now=NOW)
+    family.cancel(world["parents"][0], first, SETTINGS, now=NOW)
     assert status(first) == "cancelled" and status(waiting) == "offered"
     offered = db.session.get(Booking, waiting)
     assert offered.offer_expires_at == NOW + timedelta(hours=48)
     assert taken(world["nursery"], "full_day", "enrol") == 2
     assert "有空位了" in inbox(world["parents"][2])[-1]
-    accepted = services.accept(world["parents"][2], waiting, SETTINGS, now=NOW + timedelta(hours=1))
+    accepted = family.accept(world["parents"][2], waiting, SETTINGS, now=NOW + timedelta(hours=1))
     assert accepted.status == "pending"
 
 
@@ -145,10 +144,10 @@ def test_an_offer_not_accepted_in_time_expires_and_goes_to_the_next_family(world
     second_in_line, _, _ = book(world, 2)
     third_in_line, _, p3 = book(world, 3)
     assert p3 == 2
-    services.cancel(world["parents"][0], first, SETTINGS, now=NOW)
+    family.cancel(world["parents"][0], first, SETTINGS, now=NOW)
     late = NOW + timedelta(hours=49)
     with pytest.raises(DomainError) as caught:
-        services.accept(world["parents"][2], second_in_line, SETTINGS, now=late)
+        family.accept(world["parents"][2], second_in_line, SETTINGS, now=late)
     assert caught.value.code == "offer_expired" and caught.value.status == 409
     assert status(second_in_line) == "expired" and status(third_in_line) == "offered"
     assert taken(world["nursery"], "full_day", "enrol") == 2
@@ -158,9 +157,8 @@ def test_unanswered_requests_expire_and_free_the_place(world):
     first, _, _ = book(world, 0)
     book(world, 1)
     waiting, _, _ = book(world, 2)
-    assert expire_due(SETTINGS, NOW + timedelta(days=2)) == 0
-    assert expire_due(SETTINGS, NOW + timedelta(days=4)) == 2
-    db.session.commit()
+    assert family.expire_overdue(SETTINGS, now=NOW + timedelta(days=2)) == 0
+    assert family.expire_overdue(SETTINGS, now=NOW + timedelta(days=4)) == 2
     assert status(first) == "expired" and status(waiting) == "offered"
     assert "未按时确认" in inbox(world["parents"][0])[-1]
 
@@ -217,7 +215,7 @@ def test_hourly_care_is_confirmed_when_every_hour_is_free_and_is_all_or_nothing(
         2,
         0,
     ]
-    services.cancel(world["parents"][0], a, SETTINGS, now=NOW)
+    family.cancel(world["parents"][0], a, SETTINGS, now=NOW)
     assert status(c) == "offered"
     assert [taken(world["nursery"], "hourly", f"{day}T{h:02d}") for h in (8, 9, 10, 11)] == [
         1,
@@ -273,17 +271,17 @@ def test_impossible_requests_are_refused_and_nothing_is_written(world, kw, code)
 
 def test_age_is_checked_on_every_care_date(world, app):
     parent = world["parents"][0]
-    baby = services.register_child(parent, "小宝", birth_for(5), True, SETTINGS, now=NOW).id
-    nearly_three = services.register_child(
+    baby = family.register_child(parent, "小宝", birth_for(5), True, SETTINGS, now=NOW).id
+    nearly_three = family.register_child(
         parent, "大宝", birth_for(35) - timedelta(days=15), True, SETTINGS, now=NOW
     ).id
     too_young = Request("temporary", START)
     with pytest.raises(DomainError) as caught:
-        services.book(parent, baby, world["nursery"], too_young, True, SETTINGS, now=NOW)
+        family.book(parent, baby, world["nursery"], too_young, True, SETTINGS, now=NOW)
     assert caught.value.code == "too_young"
     long_stay = Request("temporary", TODAY + timedelta(days=1), TODAY + timedelta(days=14))
     with pytest.raises(DomainError) as caught:
-        services.book(parent, nearly_three, world["nursery"], long_stay, True, SETTINGS, now=NOW)
+        family.book(parent, nearly_three, world["nursery"], long_stay, True, SETTINGS, now=NOW)
     assert caught.value.code == "too_old" and "满 3 周岁" in caught.value.message
 
 
@@ -301,13 +299,13 @@ def test_someone_elses_child_or_an_unknown_nursery_is_not_found(world):
         (world["kids"][0], 99999, "nursery_not_found"),
     ):
         with pytest.raises(DomainError) as caught:
-            services.book(world["parents"][0], child, nursery, req, True, SETTINGS, now=NOW)
+            family.book(world["parents"][0], child, nursery, req, True, SETTINGS, now=NOW)
         assert (caught.value.code, caught.value.status) == (code, 404)
 
 
 def test_sharing_needs_the_guardians_consent_naming_the_nursery(world):
     with pytest.raises(DomainError) as caught:
-        services.book(
+        family.book(
             world["parents"][0],
             world["kids"][0],
             world["nursery"],
@@ -339,9 +337,9 @@ def test_the_same_child_cannot_be_booked_twice_for_overlapping_care(world):
 
 def test_cancelling_twice_is_refused(world):
     bid, _, _ = book(world, 0)
-    services.cancel(world["parents"][0], bid, SETTINGS, now=NOW)
+    family.cancel(world["parents"][0], bid, SETTINGS, now=NOW)
     with pytest.raises(DomainError) as caught:
-        services.cancel(world["parents"][0], bid, SETTINGS, now=NOW)
+        family.cancel(world["parents"][0], bid, SETTINGS, now=NOW)
     assert (caught.value.code, caught.value.status) == ("not_cancellable", 409)
     assert taken(world["nursery"], "full_day", "enrol") == 0
 
@@ -371,7 +369,7 @@ def test_moving_a_family_up_needs_a_reason_and_is_audited(world):
     staff.move_to_front(
         world["staff"], world["nursery"], b, "兄姐在本园（同胞优先）", SETTINGS, now=NOW
     )
-    services.cancel(world["parents"][0], first, SETTINGS, now=NOW)
+    family.cancel(world["parents"][0], first, SETTINGS, now=NOW)
     assert status(b) == "offered" and status(a) == "waitlisted"
     entry = db.session.scalar(
         select(AuditEntry).where(AuditEntry.action == "waitlist.move_to_front")
@@ -383,7 +381,7 @@ def test_deleting_a_child_removes_names_and_cancels_bookings(world):
     first, _, _ = book(world, 0)
     book(world, 1)
     waiting, _, _ = book(world, 2)
-    services.delete_child(world["parents"][0], world["kids"][0], SETTINGS, now=NOW)
+    family.delete_child(world["parents"][0], world["kids"][0], SETTINGS, now=NOW)
     child = db.session.get(Child, world["kids"][0])
     assert child.name is None and child.health_notes is None and child.deleted_at == NOW
     assert status(first) == "cancelled" and status(waiting) == "offered"

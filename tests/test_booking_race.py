@@ -2,7 +2,7 @@
 
 Three layers, on SQLite and on PostgreSQL:
 
-1. threads calling ``services.book`` at the same moment (a barrier), each in its own app context
+1. threads calling ``family.book`` at the same moment (a barrier), each in its own app context
    and therefore its own session and connection: a full-day place, overlapping hourly windows
    (all-or-nothing over several slots), and bookings that all find the same overdue request;
 2. a control showing that this race test is able to fail: the same threads with the capacity check
@@ -23,10 +23,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+import database
 from accounts.models import User
-from booking import capacity, services
+from booking import capacity
 from booking.models import Booking, Child
 from booking.rules import Request
+from booking.services import family
 from booking.waitlist import Settings, positions
 from extensions import db
 from maps.models import Offer, PlaceCounter
@@ -143,7 +145,7 @@ def race(app, calls: list) -> tuple[list, list[str]]:
 
 def booker(parent: int, child: int, nursery: int, req: Request):
     def call():
-        booking, position = services.book(parent, child, nursery, req, True, SETTINGS, now=NOW)
+        booking, position = family.book(parent, child, nursery, req, True, SETTINGS, now=NOW)
         return booking.id, booking.status, position
 
     return call
@@ -343,8 +345,9 @@ def control_race(app, monkeypatch):
     thread reads it at the same moment. Returns (held bookings, counter, errors)."""
     monkeypatch.setattr(capacity, "try_take", racy_try_take)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        # Also lift the one-writer-at-a-time lock, leaving the take as the only guard.
-        monkeypatch.setattr(services, "begin_write", lambda: None)
+        # Also lift the one-writer-at-a-time lock that every use case takes on entering
+        # `use_case()`, leaving the take as the only guard.
+        monkeypatch.setattr(database, "begin_write", lambda: None)
     with app.app_context():
         nursery = make_bookable_nursery(capacity=K, offers=[("full_day", "month", "1800")])
         offer_id = db.session.scalar(select(Offer.id).where(Offer.nursery_id == nursery))
@@ -384,12 +387,13 @@ def test_control_a_read_then_write_take_overbooks_on_postgresql(app, monkeypatch
 def test_control_on_sqlite_write_transactions_run_one_at_a_time(app, monkeypatch):
     """The companion on SQLite, and why the control runs on PostgreSQL.
 
-    There ``begin_write()`` starts every booking with BEGIN IMMEDIATE, so write transactions run
-    one after another and even the racy read-then-write take holds exactly K. On SQLite it is the
-    lock mode, not the conditional UPDATE, that keeps places exact; on PostgreSQL it is the
-    conditional UPDATE (the control above). Forcing DEFERRED instead would not overbook either: the
-    booking's INSERT takes the write lock before the take, and the losers fail to upgrade their
-    read snapshot ("database is locked") rather than overbook.
+    There ``use_case()`` (its ``begin_write()``) starts every booking with BEGIN IMMEDIATE, so
+    write transactions run one after another and even the racy read-then-write take holds
+    exactly K. On SQLite it is the lock mode, not the conditional UPDATE, that keeps places
+    exact; on PostgreSQL it is the conditional UPDATE (the control above). Forcing DEFERRED
+    instead would not overbook either: the booking's INSERT takes the write lock before the
+    take, and the losers fail to upgrade their read snapshot ("database is locked") rather than
+    overbook.
     """
     held, taken, errors = control_race(app, monkeypatch)
     known, others = split_errors(errors)

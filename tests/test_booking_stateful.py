@@ -4,7 +4,8 @@ The world: one or two nurseries with 1–3 places per care type, six families (o
 children) whose children are near the age limits (6 months, the class boundaries at 12 and 24
 months, the third birthday), and a staff member per nursery. Random sequences of the use cases
 run against it: book, cancel, decline, confirm, accept an offer, change an offer's capacity, and
-time passing (``expire_due``). A simulated clock only moves forward and is passed to every call.
+time passing (``expire_overdue``, the use case cron runs). A simulated clock only moves forward
+and is passed to every call.
 
 Invariants, checked in the database after every step:
 
@@ -48,8 +49,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from sqlalchemy import and_, func, or_, select, update
 
 from accounts.models import User
-from booking import capacity, services
-from booking import nursery as staff
+from booking import capacity
 from booking.models import Booking, BookingSlot, Child
 from booking.rules import (
     ACTIVE,
@@ -61,10 +61,12 @@ from booking.rules import (
     check_age,
     periods_overlap,
 )
-from booking.waitlist import Settings, expire_due
-from cli import init_schema
+from booking.services import family as family_services
+from booking.services import staff
+from booking.waitlist import Settings
+from database import create_schema
 from errors import DomainError
-from extensions import begin_write, db
+from extensions import db
 from maps.domain import DEFAULT_PRICE_UNIT, class_age_range
 from maps.models import Nursery, NurseryClass, Offer, PlaceCounter, bump_registry_version
 from tests.booking_helpers import NOW
@@ -196,7 +198,7 @@ def _new_sqlite_app():
     folder = _scratch_dir()
     app = _make_app(f"sqlite:///{folder}/test.sqlite3")
     with app.app_context():
-        init_schema()
+        create_schema()
     return app, folder
 
 
@@ -225,7 +227,7 @@ def _shared_postgres():
     def reset():
         db.session.remove()
         _empty_postgres()
-        init_schema()
+        create_schema()
 
     return _make_app(_POSTGRES["url"]), reset, lambda: None
 
@@ -365,7 +367,7 @@ class BookingMachine(RuleBasedStateMachine):
                 parent_id=parents[family].id,
                 name=f"孩子{n}",
                 birth_date=birth,
-                consent_version=SETTINGS.rules_version,  # as services.register_child records it
+                consent_version=SETTINGS.rules_version,  # as register_child records it
                 consent_at=self.now,
             )
             for n, (family, birth) in enumerate(CHILDREN)
@@ -467,7 +469,7 @@ class BookingMachine(RuleBasedStateMachine):
         elif req.care_type == "half_day" and req.session not in offered["half_day"].split(","):
             expected = "session_not_offered"
         try:
-            booking, position = services.book(
+            booking, position = family_services.book(
                 self.parents[family], child, nursery, req, True, SETTINGS, now=self.now
             )
         except DomainError as exc:
@@ -501,7 +503,7 @@ class BookingMachine(RuleBasedStateMachine):
     def _cancel(self, booking_id: int) -> None:
         b = self._row(booking_id)
         try:
-            services.cancel(b.parent_id, b.id, SETTINGS, now=self.now)
+            family_services.cancel(b.parent_id, b.id, SETTINGS, now=self.now)
         except DomainError as exc:
             self._refused(exc, {"not_cancellable"}, f"cancel {b}")
             assert self._due(b), f"cancel {b}: refused although the booking is active"
@@ -556,7 +558,7 @@ class BookingMachine(RuleBasedStateMachine):
         b = self._row(self._pick(["offered"], pick))
         expired = b.offer_expires_at <= self.now
         try:
-            services.accept(b.parent_id, b.id, SETTINGS, now=self.now)
+            family_services.accept(b.parent_id, b.id, SETTINGS, now=self.now)
         except DomainError as exc:
             self._refused(exc, {"offer_expired"}, f"accept {b}")
             assert expired, f"accept {b}: refused before the offer expired"
@@ -570,9 +572,8 @@ class BookingMachine(RuleBasedStateMachine):
     @rule(step=TIME_STEPS)
     def time_passes(self, step):
         self.now += step
-        begin_write()
-        _note(f"time passes: {'some' if expire_due(SETTINGS, self.now) else 'nothing'} expired")
-        db.session.commit()
+        expired = family_services.expire_overdue(SETTINGS, now=self.now)  # what cron runs
+        _note(f"time passes: {'some' if expired else 'nothing'} expired")
         overdue = db.session.scalar(
             select(func.count(Booking.id)).where(
                 or_(
@@ -581,7 +582,7 @@ class BookingMachine(RuleBasedStateMachine):
                 )
             )
         )
-        assert overdue == 0, f"{overdue} overdue bookings left after expire_due"
+        assert overdue == 0, f"{overdue} overdue bookings left after expire_overdue"
 
     @rule(which=st.integers(0, 1), pick=st.integers(0, 7), places=st.integers(0, 4))
     def change_capacity(self, which, pick, places):

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from audit import AuditEntry
-from complaints import rulebook, services
+from complaints import rulebook
 from complaints.models import Complaint, RulesVersion
+from complaints.services import filing
 from extensions import db
 from maps.models import Street
 from tests.conftest import login
@@ -70,8 +71,8 @@ def category_form(app, code: str, **changes) -> dict:
 
 def file(app, nursery, category, description="描述"):
     with app.app_context():
-        c, _ = services.file_complaint(
-            services.Filing(category=category, description=description, nursery_id=nursery)
+        c, _ = filing.file_complaint(
+            filing.Filing(category=category, description=description, nursery_id=nursery)
         )
         return c.lead_department, [(d.department, d.role) for d in c.departments]
 
@@ -204,7 +205,7 @@ def test_departments_are_renamed_and_added(app, client, world):
         rules = rulebook.current_rules()
         assert rules.departments["health"] == "区卫生健康委员会"
         assert rules.departments["approval"] == "行政审批局"
-        assert services.department_name("approval") == "行政审批局"
+        assert rulebook.department_name("approval") == "行政审批局"
     # the new department can now lead a category
     data = category_form(app, "unlicensed", lead="approval")
     assert client.post("/admin/complaint-rules/categories/unlicensed", data=data).status_code == 303

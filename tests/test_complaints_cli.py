@@ -107,9 +107,9 @@ def test_a_bad_rules_file_changes_nothing(app, runner, tmp_path, content, messag
 
 def test_demo_data_holds_cases_in_every_queue_state_and_the_published_code_tracks(app, runner):
     from accounts.models import HandlerStreet, User
-    from complaints import services
-    from complaints.demo_cases import CASES, DEMO_CODE
+    from complaints import codes, queries
     from complaints.models import Complaint
+    from demo.complaints import CASES, DEMO_CODE
 
     result = runner.invoke(args=["demo-data"])
     assert result.exit_code == 0, result.output
@@ -118,11 +118,11 @@ def test_demo_data_holds_cases_in_every_queue_state_and_the_published_code_track
         assert _count(Complaint) == len(CASES)
         statuses = set(db.session.scalars(select(Complaint.status)))
         assert {"submitted", "accepted", "awaiting_info", "resolved"} <= statuses
-        case = services.by_code(services.format_code(DEMO_CODE))
+        case = queries.by_code(codes.format_code(DEMO_CODE))
         assert case.lead_department == "market" and case.urgent  # 集体腹泻 → urgent
         street_handler = db.session.scalar(select(User).where(User.username == "handler-street"))
         assert db.session.get(HandlerStreet, street_handler.id) is not None
-        rows = services.queue(street_handler, services.QueueFilter(status="all"))
+        rows = queries.queue(street_handler, queries.QueueFilter(status="all"))
         assert rows and all(c.street_id == rows[0][0].street_id for c, _, _ in rows)
         market = db.session.scalar(select(User).where(User.username == "handler-market"))
-        assert case.id in {c.id for c, _, _ in services.queue(market, services.QueueFilter())}
+        assert case.id in {c.id for c, _, _ in queries.queue(market, queries.QueueFilter())}

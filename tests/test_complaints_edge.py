@@ -12,15 +12,15 @@ from extensions import db
 
 @pytest.mark.parametrize("text", ["有\x00空字符", "响铃\x07", "换\x0c页"])
 def test_control_characters_are_refused_before_anything_is_stored(app, make_nursery, text):
-    from complaints import services
     from complaints.models import Complaint
+    from complaints.services import filing
     from errors import DomainError
 
     nursery = make_nursery()
     with app.app_context():
         with pytest.raises(DomainError) as exc:
-            services.file_complaint(
-                services.Filing(category="hygiene", description=text, nursery_id=nursery)
+            filing.file_complaint(
+                filing.Filing(category="hygiene", description=text, nursery_id=nursery)
             )
         db.session.rollback()
         assert exc.value.status == 400 and "控制字符" in exc.value.message
@@ -28,12 +28,12 @@ def test_control_characters_are_refused_before_anything_is_stored(app, make_nurs
 
 
 def test_tabs_and_newlines_are_kept(app, make_nursery):
-    from complaints import services
+    from complaints.services import filing
 
     nursery = make_nursery()
     with app.app_context():
-        c, _ = services.file_complaint(
-            services.Filing(category="hygiene", description="第一行\n\t第二行", nursery_id=nursery)
+        c, _ = filing.file_complaint(
+            filing.Filing(category="hygiene", description="第一行\n\t第二行", nursery_id=nursery)
         )
         assert c.description == "第一行\n\t第二行"
 

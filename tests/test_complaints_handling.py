@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from accounts.models import User
 from audit import AuditEntry
-from complaints import services
 from complaints.models import Complaint, ComplaintEvent
+from complaints.services import filing, handling
 from extensions import db
 from maps.models import Street
 from tests.conftest import detached, login
@@ -60,10 +60,8 @@ def file(app, nursery, category="hygiene", description="教室很久没有消毒
     kw.setdefault("name", NAME)
     kw.setdefault("phone", PHONE)
     with app.app_context():
-        filing = services.Filing(
-            category=category, description=description, nursery_id=nursery, **kw
-        )
-        c, code = services.file_complaint(filing, now=now)
+        f = filing.Filing(category=category, description=description, nursery_id=nursery, **kw)
+        c, code = filing.file_complaint(f, now=now)
         return c.id, code
 
 
@@ -234,7 +232,7 @@ def test_queue_sorts_urgent_first_and_highlights_overdue_cases(app, client, worl
     assert queue_ids(text(client.get("/handle?category=injury"))) == [urgent]
     assert queue_ids(text(client.get("/handle?role=co"))) == []
     with app.app_context():
-        services.accept(user(world["users"]["health"][0]), fresh)
+        handling.accept(user(world["users"]["health"][0]), fresh)
     assert queue_ids(text(client.get("/handle?status=accepted"))) == [fresh]
     assert queue_ids(text(client.get("/handle?status=submitted&role=lead"))) == [urgent, late]
 
@@ -263,7 +261,7 @@ def test_case_page_shows_the_case_with_contact_masked(app, client, world):
     )
     health = world["users"]["health"]
     with app.app_context():
-        services.add_note(user(health[0]), cid, "已电话联系园长核实", public=False)
+        handling.add_note(user(health[0]), cid, "已电话联系园长核实", public=False)
     login(client, health)
     r = client.get(f"/handle/{cid}")
     html = text(r)
@@ -600,15 +598,15 @@ def test_statistics_of_a_small_hand_made_set(app, client, world):
     file(app, world["a"], "food_safety", "饭菜变质")  # market's, not counted
     with app.app_context():
         h = user(health[0])
-        services.accept(h, one, now=day + timedelta(hours=2))
-        services.accept(h, two, now=day + timedelta(hours=4))
-        services.accept(h, three, now=day + timedelta(hours=9))
-        services.resolve(h, one, "已整改", now=day + timedelta(days=4))
-        services.resolve(h, two, "已整改", now=day + timedelta(days=6))
-        services.resolve(h, three, "已整改", now=day + timedelta(days=11))
-        services.rate(code1, "satisfied")
-        services.rate(code2, "basically")
-        services.rate(code3, "dissatisfied")  # within 30 days: reopened
+        handling.accept(h, one, now=day + timedelta(hours=2))
+        handling.accept(h, two, now=day + timedelta(hours=4))
+        handling.accept(h, three, now=day + timedelta(hours=9))
+        handling.resolve(h, one, "已整改", now=day + timedelta(days=4))
+        handling.resolve(h, two, "已整改", now=day + timedelta(days=6))
+        handling.resolve(h, three, "已整改", now=day + timedelta(days=11))
+        filing.rate(code1, "satisfied")
+        filing.rate(code2, "basically")
+        filing.rate(code3, "dissatisfied")  # within 30 days: reopened
     login(client, health)
     html = text(client.get("/handle/stats"))
 

@@ -17,8 +17,9 @@ from PIL import ExifTags, Image
 from sqlalchemy import func, select
 
 from accounts.models import User
-from complaints import services
+from complaints import queries
 from complaints.models import Complaint, ComplaintEvent, ComplaintPhoto
+from complaints.services import handling
 from extensions import db
 from maps.coords import wgs84_to_gcj02
 from maps.models import Community, bump_registry_version
@@ -96,7 +97,7 @@ def complaint_count(app) -> int:
 def stored(app, code: str) -> dict:
     """The stored complaint behind a code, as plain values."""
     with app.app_context():
-        c = services.by_code(code)
+        c = queries.by_code(code)
         return {
             "id": c.id,
             "status": c.status,
@@ -439,7 +440,7 @@ def test_script_in_the_text_is_stored_as_typed_and_escaped_on_output(app, visito
     saved = stored(app, code)
     assert saved["site_name"] == f"看护点{evil}"  # stored as typed
     lead = handler(app, make_user, saved["lead"])
-    act(app, lead, services.add_note, saved["id"], f"说明{evil}", True)
+    act(app, lead, handling.add_note, saved["id"], f"说明{evil}", True)
     body = visitor.get(f"/track/{code}").get_data(as_text=True)
     assert "<script>alert" not in body
     assert "看护点&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in body
@@ -546,16 +547,16 @@ def test_tracking_page_shows_department_deadlines_and_public_notes_only(
     saved = stored(app, code)
     assert saved["lead"] == "police"
     police = handler(app, make_user, "police")
-    act(app, police, services.accept, saved["id"])
-    act(app, police, services.add_note, saved["id"], "内部：已调取门口监控，待核实", False)
-    act(app, police, services.add_note, saved["id"], "已到现场检查门卫登记制度", True)
-    act(app, police, services.extend, saved["id"], 10, "需要等待监控录像恢复")
+    act(app, police, handling.accept, saved["id"])
+    act(app, police, handling.add_note, saved["id"], "内部：已调取门口监控，待核实", False)
+    act(app, police, handling.add_note, saved["id"], "已到现场检查门卫登记制度", True)
+    act(app, police, handling.extend, saved["id"], 10, "需要等待监控录像恢复")
 
     r = visitor.get(f"/track/{code.lower()}")  # any case works
     assert r.status_code == 200
     page = text_of(r)
     with app.app_context():
-        c = services.by_code(code)
+        c = queries.by_code(code)
         accept_by, conclude_by = c.accept_by, c.conclude_by
     assert "公安局" in page and "办理中" in page
     assert f"{accept_by:%Y-%m-%d %H:%M} 前" in page
@@ -613,13 +614,13 @@ def test_the_complainant_answers_a_request_for_information(app, visitor, nursery
     code = visitor.file_ok(**about(nursery))
     cid = stored(app, code)["id"]
     health = handler(app, make_user, "health")
-    act(app, health, services.accept, cid)
+    act(app, health, handling.accept, cid)
 
     not_asked = visitor.post(f"/track/{code}/answer", {"answer": "我想补充"})
     assert not_asked.status_code == 409
     assert "目前不需要补充材料" in text_of(not_asked)
 
-    act(app, health, services.request_info, cid, "请说明发生的具体日期和班级")
+    act(app, health, handling.request_info, cid, "请说明发生的具体日期和班级")
     page = visitor.get(f"/track/{code}")
     assert "需要您补充材料" in text_of(page) and "请说明发生的具体日期和班级" in text_of(page)
     assert "待补充材料" in text_of(page)
@@ -639,7 +640,7 @@ def test_the_complainant_answers_a_request_for_information(app, visitor, nursery
     assert "&lt;i&gt;当时有两位老师在场&lt;/i&gt;" in after.get_data(as_text=True)
     assert "需要您补充材料" not in text_of(after)
     with app.app_context():
-        texts = [e.text for e in services.by_code(code).events if e.kind == "info_provided"]
+        texts = [e.text for e in queries.by_code(code).events if e.kind == "info_provided"]
     assert texts == [answer.replace("。", "。\n")]
 
 
@@ -647,8 +648,8 @@ def _resolved(app, visitor, nursery, make_user) -> tuple[str, int]:
     code = visitor.file_ok(**about(nursery))
     cid = stored(app, code)["id"]
     health = handler(app, make_user, "health")
-    act(app, health, services.accept, cid)
-    act(app, health, services.resolve, cid, "已责令机构整改，并对带班老师进行培训")
+    act(app, health, handling.accept, cid)
+    act(app, health, handling.resolve, cid, "已责令机构整改，并对带班老师进行培训")
     return code, cid
 
 

@@ -9,7 +9,15 @@ import chinese_calendar
 import pytest
 
 from complaints.deadlines import deadlines, extend
-from complaints.routing import DEFAULT_RULES_PATH, classify, load_rules, route, rules_from_dict
+from complaints.routing import (
+    DEFAULT_RULES_PATH,
+    REASON_KINDS,
+    Reason,
+    classify,
+    load_rules,
+    route,
+    rules_from_dict,
+)
 from maps.domain import NURSERY_KINDS
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "complaints-classifier.md"
@@ -64,12 +72,12 @@ def test_route_every_category_and_kind(rules, category, kind):
     assert len(r.co_handlers) == len(set(r.co_handlers))
     assert r.informed == ("street",)
     assert r.urgent is (category == "abuse")
-    assert any("基线规则" in reason for reason in r.reasons)
-    assert any("镇街" in reason and "知会" in reason for reason in r.reasons)
+    assert any("基线规则" in reason for reason in r.texts)
+    assert any("镇街" in reason and "知会" in reason for reason in r.texts)
     if kind in KIND_CO:
-        assert any(NURSERY_KINDS[kind] in reason for reason in r.reasons)
+        assert any(NURSERY_KINDS[kind] in reason for reason in r.texts)
     if kind is None:
-        assert any("未登记" in reason for reason in r.reasons)
+        assert any("未登记" in reason for reason in r.texts)
 
 
 def test_public_fees_go_to_development_not_market(rules):
@@ -77,7 +85,7 @@ def test_public_fees_go_to_development_not_market(rules):
     assert r.lead == "development"
     assert "market" not in r.co_handlers
     assert any(
-        "development" in reason and "public_fees_development" in reason for reason in r.reasons
+        "development" in reason and "public_fees_development" in reason for reason in r.texts
     )
 
 
@@ -92,7 +100,72 @@ def test_inclusive_fees_add_health(rules):
 
 def test_reason_text_names_category_and_department(rules):
     r = route("food_safety", "private", False, False, "饭菜不新鲜", rules)
-    assert "类别 餐食与饮用水（food_safety）→ 市场监管局（market）牵头（基线规则）" in r.reasons
+    assert "类别 餐食与饮用水（food_safety）→ 市场监管局（market）牵头（基线规则）" in r.texts
+
+
+# --- structured reasons: a kind per step, the text as stored ----------------------------------
+
+
+def _kinds(r) -> list[tuple]:
+    return [(x.kind, x.department) for x in r.reasons]
+
+
+def test_every_reason_names_its_kind_and_keeps_its_text(rules):
+    r = route("food_safety", "kindergarten_class", False, False, "饭菜不新鲜", rules)
+    assert all(isinstance(x, Reason) and x.kind in REASON_KINDS for x in r.reasons)
+    assert r.texts == [x.text for x in r.reasons]
+    assert _kinds(r) == [
+        ("baseline_lead", "market"),
+        ("baseline_co", None),
+        ("adjustment", None),
+        ("informed", "street"),
+    ]
+    lead = "类别 餐食与饮用水（food_safety）→ 市场监管局（market）牵头（基线规则）"
+    assert r.reasons[0].text == lead
+    assert r.reasons[2].rule == "kindergarten_class_education"
+    assert r.reasons[3].text == "镇街（street）知会（属地责任，始终知会）"
+
+
+def test_escalation_and_classification_reasons_say_which_rule(rules):
+    r = route("care_quality", "private", False, False, "老师态度很差，还打孩子的手心", rules)
+    kinds = [x.kind for x in r.reasons]
+    assert kinds[:2] == ["escalated", "escalated_co"]
+    assert r.reasons[1].department == "health"  # the chosen category's lead, now co-handling
+    assert "urgent_category" in kinds and "urgent_text" not in kinds
+    other = route("other", None, False, False, "收了一年学费突然关门跑路了", rules)
+    assert [x.kind for x in other.reasons][0] == "classified"
+    assert "unregistered_site" in [x.kind for x in other.reasons]
+    assert route("other", "private", False, False, "想咨询", rules).reasons[0].kind == "fallback"
+
+
+def test_a_site_without_a_street_informs_no_one_as_the_street(rules):
+    r = route("hygiene", "private", False, False, "", rules)
+    assert r.informed == ("street",)
+    without = r.without_street(rules.departments)
+    assert without.informed == ()
+    assert ("informed", "street") not in _kinds(without)
+    assert without.reasons[-1] == Reason(
+        "no_street",
+        "场所所属镇街未知（机构未登记镇街，或 5 公里内无已知社区）→ 暂无属地镇街知会",
+        "street",
+    )
+    assert without.reasons[:-1] == r.reasons[:-1]  # the other steps as they were
+    assert (without.lead, without.co_handlers) == (r.lead, r.co_handlers)
+
+
+def test_the_street_reason_is_found_by_its_kind_not_its_words():
+    """Renaming the street department (rules are data) still drops its "知会" reason."""
+    data = json.loads(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    data["departments"] = {**load_rules().departments, "street": "街道办事处"}
+    renamed = rules_from_dict(data)
+    r = route("hygiene", "private", False, False, "", renamed).without_street(renamed.departments)
+    assert not any("知会（属地责任" in t for t in r.texts)
+    assert r.texts[-1].startswith("场所所属街道办事处未知")
+
+
+def test_a_reason_of_unknown_kind_is_refused():
+    with pytest.raises(ValueError):
+        Reason("guess", "按经验")
 
 
 # --- escalation and urgency ------------------------------------------------------------------
@@ -104,7 +177,7 @@ def test_child_hit_filed_as_care_quality_escalates_to_abuse(rules):
     assert r.urgent is True
     assert r.lead == "police"
     assert "health" in r.co_handlers
-    escalation = [reason for reason in r.reasons if "升级为" in reason]
+    escalation = [reason for reason in r.texts if "升级为" in reason]
     assert any("“打孩子”" in reason and "虐待体罚" in reason for reason in escalation)
 
 
@@ -116,7 +189,7 @@ def test_escalation_keeps_original_lead_as_co_handler(rules):
     assert r.lead == "health"
     assert set(r.co_handlers) == {"emergency", "housing", "union"}
     assert r.urgent is True
-    assert any("缝" in reason and "意外伤害" in reason for reason in r.reasons)
+    assert any("缝" in reason and "意外伤害" in reason for reason in r.texts)
 
 
 def test_other_is_routed_by_text(rules):
@@ -124,13 +197,13 @@ def test_other_is_routed_by_text(rules):
     assert r.category_used == "fees"
     assert r.lead == "market"
     assert r.urgent is False
-    assert any("文本分类规则" in reason and "跑路" in reason for reason in r.reasons)
+    assert any("文本分类规则" in reason and "跑路" in reason for reason in r.texts)
 
 
 def test_other_without_matching_words_goes_to_health(rules):
     r = route("other", "community", False, False, "想咨询一下怎么办理", rules)
     assert (r.category_used, r.lead, r.urgent) == ("other", "health", False)
-    assert any("兜底" in reason for reason in r.reasons)
+    assert any("兜底" in reason for reason in r.texts)
     assert route(None, "community", False, False, "", rules).lead == "health"
 
 
@@ -139,7 +212,7 @@ def test_no_escalation_to_a_less_serious_category(rules):
     assert r.category_used == "abuse"
     assert r.lead == "police"
     assert r.urgent is True
-    assert any("骨折" in reason and "紧急" in reason for reason in r.reasons)
+    assert any("骨折" in reason and "紧急" in reason for reason in r.texts)
 
 
 def test_minor_injury_is_not_urgent_but_serious_is(rules):

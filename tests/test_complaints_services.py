@@ -23,7 +23,7 @@ from sqlalchemy import func, select, text
 
 from accounts.models import HandlerStreet, User
 from audit import AuditEntry
-from complaints import rulebook, services
+from complaints import codes, masking, queries, rulebook
 from complaints.models import (
     Complaint,
     ComplaintDepartment,
@@ -31,7 +31,10 @@ from complaints.models import (
     ComplaintPhoto,
     RulesVersion,
 )
-from complaints.services import Filing, QueueFilter
+from complaints.queries import QueueFilter
+from complaints.services import filing, handling
+from complaints.services import rules as rule_versions
+from complaints.services.filing import Filing
 from errors import DomainError
 from extensions import db
 from maps.models import Community, Nursery, Street
@@ -65,8 +68,8 @@ class World:
     def file(self, category="care_quality", description=CALM, nursery="private", now=NOW, **kw):
         """File a complaint (about one of the world's nurseries unless lat/lon are given)."""
         nursery_id = self.nurseries[nursery] if nursery and "lat" not in kw else None
-        filing = Filing(category=category, description=description, nursery_id=nursery_id, **kw)
-        c, code = services.file_complaint(filing, now=now)
+        f = Filing(category=category, description=description, nursery_id=nursery_id, **kw)
+        c, code = filing.file_complaint(f, now=now)
         return c.id, code
 
 
@@ -297,8 +300,8 @@ def test_unregistered_site_takes_the_street_of_the_nearest_community(w):
     }
     assert any("未登记" in r for r in json.loads(c.routing_reasons))
     # the street handler of that street sees it, the other does not
-    assert services.role_of(w.user("street_s2"), c) == "informed"
-    assert services.role_of(w.user("street_s1"), c) is None
+    assert queries.role_of(w.user("street_s2"), c) == "informed"
+    assert queries.role_of(w.user("street_s1"), c) is None
 
 
 def test_unregistered_site_far_from_every_community_has_no_street(w):
@@ -310,7 +313,7 @@ def test_unregistered_site_far_from_every_community_has_no_street(w):
     c = get(cid)
     assert c.street_id is None
     assert roles(cid) == {"health": "lead"}
-    assert services.role_of(w.user("street_s1"), c) is None
+    assert queries.role_of(w.user("street_s1"), c) is None
     # a community 4 km away is near enough
     _community("四公里小区", w.streets["s2"], lat, lon + east_6km * 4 / 6)
     db.session.commit()
@@ -346,7 +349,7 @@ def test_urgent_complaint_is_flagged_and_due_in_24_calendar_hours(w):
     assert c.urgent is True and c.lead_department == "police"
     assert c.accept_by == datetime(2026, 2, 17, 20, 15)
     assert any("紧急" in r for r in json.loads(c.routing_reasons))
-    assert "紧急" in services.public_events(c)[0].text
+    assert "紧急" in c.public_events()[0].text
 
 
 def test_filing_stores_text_as_typed_and_an_audit_row(w):
@@ -379,11 +382,11 @@ def test_photos_are_stored_cleaned(w):
     assert b"SecretPhoneMaker" not in stored[0].data
     assert b"Exif" not in stored[0].data
     # routed handlers can fetch them, others cannot
-    assert services.photo_for(w.user("health"), cid, stored[1].id).data == stored[1].data
+    assert queries.photo_for(w.user("health"), cid, stored[1].id).data == stored[1].data
     with refused("complaint_not_found", 404):
-        services.photo_for(w.user("market"), cid, stored[1].id)
+        queries.photo_for(w.user("market"), cid, stored[1].id)
     with refused("photo_not_found", 404):
-        services.photo_for(w.user("health"), cid, 987654)
+        queries.photo_for(w.user("health"), cid, 987654)
 
 
 # --- tracking codes -----------------------------------------------------------------------------
@@ -392,27 +395,27 @@ def test_photos_are_stored_cleaned(w):
 def test_tracking_code_is_80_bits_of_base32_and_only_its_hash_is_stored(w):
     cid, code = w.file(name=NAME, phone=PHONE)
     assert len(code) == 16 and set(code) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
-    assert services.CODE_LENGTH * math.log2(len(services.CODE_ALPHABET)) == 80
+    assert codes.CODE_LENGTH * math.log2(len(codes.CODE_ALPHABET)) == 80
     c = get(cid)
     assert c.code_hash == hashlib.sha256(code.encode()).hexdigest()
-    formatted = services.format_code(code)
+    formatted = codes.format_code(code)
     for table in ("complaints", "complaint_events", "complaint_departments", "audit_log"):
         for row in db.session.execute(text(f"SELECT * FROM {table}")):
             dump = repr(tuple(row)).upper()
             assert code not in dump and formatted not in dump, table
     # codes are drawn from the whole alphabet, uniformly enough to never repeat
-    codes = [services.new_code() for _ in range(300)]
-    assert len(set(codes)) == 300
-    assert set("".join(codes)) == set(services.CODE_ALPHABET)
+    drawn = [codes.new_code() for _ in range(300)]
+    assert len(set(drawn)) == 300
+    assert set("".join(drawn)) == set(codes.CODE_ALPHABET)
 
 
 def test_codes_are_read_in_any_case_with_dashes_and_spaces(w):
     cid, code = w.file()
-    formatted = services.format_code(code)
+    formatted = codes.format_code(code)
     assert formatted == "-".join([code[:4], code[4:8], code[8:12], code[12:]])
     for variant in (code, formatted, formatted.lower(), f"  {code[:8].lower()} {code[8:]} "):
-        assert services.normalise_code(variant) == code
-        assert services.by_code(variant).id == cid
+        assert codes.normalise_code(variant) == code
+        assert queries.by_code(variant).id == cid
 
 
 MALFORMED = [
@@ -436,16 +439,16 @@ def test_malformed_codes_are_400_unknown_codes_404(w, subtests):
     for raw in MALFORMED:
         with subtests.test(raw=raw):
             with refused("code_malformed", 400):
-                services.by_code(raw)
+                queries.by_code(raw)
     # well-formed but unknown: 404, by every door
     _, code = w.file()
     other = "A" * 16 if code != "A" * 16 else "B" * 16
     with refused("code_not_found", 404):
-        services.by_code(other)
+        queries.by_code(other)
     with refused("code_not_found", 404):
-        services.answer_info(other, "补充")
+        filing.answer_info(other, "补充")
     with refused("code_not_found", 404):
-        services.rate(other, "satisfied")
+        filing.rate(other, "satisfied")
 
 
 # --- filing: bad input stores nothing -----------------------------------------------------------
@@ -504,14 +507,14 @@ def _bad_filings():
 def test_bad_filing_is_refused_and_stores_nothing(w, subtests):
     w.file(photos=[jpeg()])  # something already there, so "unchanged" is not "empty"
     before = counts()
-    for i, code, status, filing in _bad_filings():
+    for i, code, status, fields in _bad_filings():
         with subtests.test(case=i, code=code):
-            filing = dict(filing)
-            nursery = filing.pop("nursery", None)
-            if nursery and "nursery_id" not in filing:
-                filing["nursery_id"] = w.nurseries[nursery]
+            fields = dict(fields)
+            nursery = fields.pop("nursery", None)
+            if nursery and "nursery_id" not in fields:
+                fields["nursery_id"] = w.nurseries[nursery]
             with pytest.raises(DomainError) as info:
-                services.file_complaint(Filing(**filing), now=NOW)
+                filing.file_complaint(Filing(**fields), now=NOW)
             assert (info.value.code, info.value.status) == (code, status)
             assert counts(rollback=False) == before
             assert counts() == before
@@ -533,18 +536,18 @@ def test_every_action_is_audited_with_actor_and_subject(w):
     health, education, market = w.user("health"), w.user("education"), w.user("market")
     cid, code = w.file(nursery="kindergarten_class", name=NAME, phone=PHONE)
     t = ACCEPTED
-    services.accept(health, cid, now=t)
-    services.add_note(education, cid, "协办意见：请核查班级", False, now=t + timedelta(hours=1))
-    services.add_note(health, cid, "已联系机构", True, now=t + timedelta(hours=2))
-    services.request_info(health, cid, "请提供事发日期", now=t + timedelta(hours=3))
-    services.answer_info(code, "2 月 10 日上午", now=t + timedelta(hours=4))
-    services.extend(health, cid, 10, "需要调取监控", now=t + timedelta(days=1))
-    services.contact_for(health, cid, now=t + timedelta(days=1))
-    services.contact_for(education, cid, now=t + timedelta(days=1))
-    services.resolve(health, cid, "已责令整改", now=t + timedelta(days=5))
-    services.rate(code, "satisfied", now=t + timedelta(days=6))
-    services.close(health, cid, None, now=t + timedelta(days=7))
-    services.reopen(health, cid, "机构未按期整改", now=t + timedelta(days=8))
+    handling.accept(health, cid, now=t)
+    handling.add_note(education, cid, "协办意见：请核查班级", False, now=t + timedelta(hours=1))
+    handling.add_note(health, cid, "已联系机构", True, now=t + timedelta(hours=2))
+    handling.request_info(health, cid, "请提供事发日期", now=t + timedelta(hours=3))
+    filing.answer_info(code, "2 月 10 日上午", now=t + timedelta(hours=4))
+    handling.extend(health, cid, 10, "需要调取监控", now=t + timedelta(days=1))
+    handling.reveal_contact(health, cid, now=t + timedelta(days=1))
+    handling.reveal_contact(education, cid, now=t + timedelta(days=1))
+    handling.resolve(health, cid, "已责令整改", now=t + timedelta(days=5))
+    filing.rate(code, "satisfied", now=t + timedelta(days=6))
+    handling.close(health, cid, None, now=t + timedelta(days=7))
+    handling.reopen(health, cid, "机构未按期整改", now=t + timedelta(days=8))
     h, e = health.id, education.id
     assert audits(cid) == [
         ("complaint_filed", None),
@@ -577,11 +580,11 @@ def test_every_action_is_audited_with_actor_and_subject(w):
     # transfers and duplicates, on two more cases
     other, _ = w.file("fees", "托费涨价没有提前通知家长")  # market leads
     dup, _ = w.file(now=NOW + timedelta(hours=1))
-    services.request_transfer(health, dup, "police", "怀疑涉及治安", now=t)
-    services.decline_transfer(w.user("police"), dup, "不属于治安范畴", now=t)
-    services.request_transfer(health, dup, "market", "实为收费问题", now=t)
-    services.accept_transfer(market, dup, now=t + timedelta(hours=1))
-    services.mark_duplicate(market, dup, other, now=t + timedelta(hours=2))
+    handling.request_transfer(health, dup, "police", "怀疑涉及治安", now=t)
+    handling.decline_transfer(w.user("police"), dup, "不属于治安范畴", now=t)
+    handling.request_transfer(health, dup, "market", "实为收费问题", now=t)
+    handling.accept_transfer(market, dup, now=t + timedelta(hours=1))
+    handling.mark_duplicate(market, dup, other, now=t + timedelta(hours=2))
     assert audits(dup) == [
         ("complaint_filed", None),
         ("complaint_transfer_requested", h),
@@ -605,70 +608,70 @@ def test_every_action_is_audited_with_actor_and_subject(w):
 def test_accept_only_when_submitted_and_conclusion_runs_from_acceptance(w):
     health = w.user("health")
     cid, _ = w.file()
-    c = services.accept(health, cid, now=ACCEPTED)
+    c = handling.accept(health, cid, now=ACCEPTED)
     assert (c.status, c.accepted_at) == ("accepted", ACCEPTED)
     assert c.conclude_by == datetime(2026, 5, 21, 9, 0)  # not May 18, counted from filing
     assert workdays_between(ACCEPTED.date(), c.conclude_by.date()) == 60
     assert c.next_deadline() == c.conclude_by
-    public = services.public_events(get(cid))[-1]
+    public = get(cid).public_events()[-1]
     assert public.kind == "accepted" and "2026-05-21" in public.text
     with refused("not_submitted", 409):
-        services.accept(health, cid, now=ACCEPTED)
-    services.close(health, cid, "不属于受理范围", now=ACCEPTED)
+        handling.accept(health, cid, now=ACCEPTED)
+    handling.close(health, cid, "不属于受理范围", now=ACCEPTED)
     with refused("not_submitted", 409):
-        services.accept(health, cid, now=ACCEPTED)
+        handling.accept(health, cid, now=ACCEPTED)
 
 
 def test_accept_is_refused_while_a_transfer_is_pending(w):
     health = w.user("health")
     cid, _ = w.file()
-    services.request_transfer(health, cid, "market", "属收费纠纷", now=NOW)
+    handling.request_transfer(health, cid, "market", "属收费纠纷", now=NOW)
     with refused("transfer_pending", 409):
-        services.accept(health, cid, now=NOW)
+        handling.accept(health, cid, now=NOW)
     assert get(cid).status == "submitted"
-    services.decline_transfer(w.user("market"), cid, "不属于本部门", now=NOW)
-    assert services.accept(health, cid, now=ACCEPTED).status == "accepted"
+    handling.decline_transfer(w.user("market"), cid, "不属于本部门", now=NOW)
+    assert handling.accept(health, cid, now=ACCEPTED).status == "accepted"
 
 
 def test_extend_once_by_1_to_30_working_days_with_a_reason(w):
     health = w.user("health")
     cid, _ = w.file()
     with refused("not_accepted", 409):
-        services.extend(health, cid, 10, "需要调查", now=NOW)
-    services.accept(health, cid, now=ACCEPTED)
+        handling.extend(health, cid, 10, "需要调查", now=NOW)
+    handling.accept(health, cid, now=ACCEPTED)
     with refused("missing_reason"):
-        services.extend(health, cid, 10, "  ", now=ACCEPTED)
+        handling.extend(health, cid, 10, "  ", now=ACCEPTED)
     for bad in (0, 31, -5, 2.5, "10", None, True):
         with refused("invalid_extension"):
-            services.extend(health, cid, bad, "需要调查", now=ACCEPTED)
+            handling.extend(health, cid, bad, "需要调查", now=ACCEPTED)
     assert get(cid).extended_days is None
-    c = services.extend(health, cid, 10, "需要调取监控录像", now=ACCEPTED + timedelta(days=30))
+    c = handling.extend(health, cid, 10, "需要调取监控录像", now=ACCEPTED + timedelta(days=30))
     # May 21 (Thu) + 10 working days: 22, 25–29, Jun 1–4
     assert c.conclude_by == datetime(2026, 6, 4, 9, 0)
     assert (c.extended_days, c.extension_reason) == (10, "需要调取监控录像")
-    shown = services.public_events(get(cid))[-1]
+    shown = get(cid).public_events()[-1]
     assert (
         shown.kind == "extended" and "需要调取监控录像" in shown.text and "2026-06-04" in shown.text
     )
     with refused("invalid_extension") as info:
-        services.extend(health, cid, 1, "再延一次", now=ACCEPTED + timedelta(days=40))
+        handling.extend(health, cid, 1, "再延一次", now=ACCEPTED + timedelta(days=40))
     assert "一次" in info.value.message
     assert get(cid).conclude_by == datetime(2026, 6, 4, 9, 0)
-    services.resolve(health, cid, "已处理", now=ACCEPTED + timedelta(days=41))
+    handling.resolve(health, cid, "已处理", now=ACCEPTED + timedelta(days=41))
     with refused("case_finished", 409):
-        services.extend(health, cid, 1, "办结后", now=ACCEPTED + timedelta(days=41))
+        handling.extend(health, cid, 1, "办结后", now=ACCEPTED + timedelta(days=41))
 
 
 def test_resolve_only_after_acceptance(w):
     health = w.user("health")
     cid, _ = w.file()
     with refused("not_in_progress", 409):
-        services.resolve(health, cid, "结果", now=NOW)
-    services.accept(health, cid, now=ACCEPTED)
+        handling.resolve(health, cid, "结果", now=NOW)
+    handling.accept(health, cid, now=ACCEPTED)
     with refused("missing_result"):
-        services.resolve(health, cid, "", now=ACCEPTED)
-    services.request_info(health, cid, "请补充照片", now=ACCEPTED)
-    c = services.resolve(health, cid, "经核查已整改", now=ACCEPTED + timedelta(days=3))
+        handling.resolve(health, cid, "", now=ACCEPTED)
+    handling.request_info(health, cid, "请补充照片", now=ACCEPTED)
+    c = handling.resolve(health, cid, "经核查已整改", now=ACCEPTED + timedelta(days=3))
     assert (c.status, c.result, c.resolved_at) == (
         "resolved",
         "经核查已整改",
@@ -676,60 +679,60 @@ def test_resolve_only_after_acceptance(w):
     )
     assert c.next_deadline() is None and not c.overdue(datetime(2030, 1, 1))
     with refused("not_in_progress", 409):
-        services.resolve(health, cid, "再办结", now=ACCEPTED + timedelta(days=4))
+        handling.resolve(health, cid, "再办结", now=ACCEPTED + timedelta(days=4))
 
 
 def test_close_without_resolution_needs_a_reason(w):
     health = w.user("health")
     cid, _ = w.file()
     with refused("missing_reason"):
-        services.close(health, cid, "", now=NOW)
+        handling.close(health, cid, "", now=NOW)
     assert get(cid).status == "submitted"
-    c = services.close(health, cid, "重复投诉，已另案处理", now=NOW)
+    c = handling.close(health, cid, "重复投诉，已另案处理", now=NOW)
     assert (c.status, c.closed_at) == ("closed", NOW)
-    assert services.public_events(get(cid))[-1].text == "重复投诉，已另案处理"
+    assert get(cid).public_events()[-1].text == "重复投诉，已另案处理"
     with refused("case_finished", 409):
-        services.close(health, cid, "再次关闭", now=NOW)
+        handling.close(health, cid, "再次关闭", now=NOW)
     # after a resolution no reason is needed
     cid2, _ = w.file()
-    services.accept(health, cid2, now=ACCEPTED)
-    services.resolve(health, cid2, "已整改", now=ACCEPTED)
-    assert services.close(health, cid2, None, now=ACCEPTED).status == "closed"
+    handling.accept(health, cid2, now=ACCEPTED)
+    handling.resolve(health, cid2, "已整改", now=ACCEPTED)
+    assert handling.close(health, cid2, None, now=ACCEPTED).status == "closed"
 
 
 def test_request_info_and_answer(w):
     health = w.user("health")
     cid, code = w.file()
     with refused("not_in_progress", 409):
-        services.request_info(health, cid, "请补充", now=NOW)
+        handling.request_info(health, cid, "请补充", now=NOW)
     with refused("not_awaiting_info", 409):
-        services.answer_info(code, "补充内容", now=NOW)
-    services.accept(health, cid, now=ACCEPTED)
-    services.request_info(health, cid, "请提供孩子所在班级", now=ACCEPTED)
+        filing.answer_info(code, "补充内容", now=NOW)
+    handling.accept(health, cid, now=ACCEPTED)
+    handling.request_info(health, cid, "请提供孩子所在班级", now=ACCEPTED)
     assert get(cid).status == "awaiting_info"
     with refused("not_in_progress", 409):
-        services.request_info(health, cid, "再补充", now=ACCEPTED)
+        handling.request_info(health, cid, "再补充", now=ACCEPTED)
     with refused("missing_answer"):
-        services.answer_info(code, "   ", now=ACCEPTED)
-    c = services.answer_info(services.format_code(code).lower(), "小二班", now=ACCEPTED)
+        filing.answer_info(code, "   ", now=ACCEPTED)
+    c = filing.answer_info(codes.format_code(code).lower(), "小二班", now=ACCEPTED)
     assert c.status == "accepted"
-    kinds = [(e.kind, e.public, e.text) for e in services.public_events(get(cid))]
+    kinds = [(e.kind, e.public, e.text) for e in get(cid).public_events()]
     assert kinds[-2:] == [
         ("info_requested", True, "请提供孩子所在班级"),
         ("info_provided", True, "小二班"),
     ]
     with refused("not_awaiting_info", 409):
-        services.answer_info(code, "又补充", now=ACCEPTED)
+        filing.answer_info(code, "又补充", now=ACCEPTED)
 
 
 def test_answer_during_review_returns_to_review(w):
     health = w.user("health")
     cid, code = w.file()
-    services.accept(health, cid, now=ACCEPTED)
-    services.resolve(health, cid, "已整改", now=ACCEPTED)
-    services.reopen(health, cid, "复查", now=ACCEPTED + timedelta(days=1))
-    services.request_info(health, cid, "请说明仍存在的问题", now=ACCEPTED + timedelta(days=2))
-    assert services.answer_info(code, "仍然如此", now=ACCEPTED + timedelta(days=3)).status == (
+    handling.accept(health, cid, now=ACCEPTED)
+    handling.resolve(health, cid, "已整改", now=ACCEPTED)
+    handling.reopen(health, cid, "复查", now=ACCEPTED + timedelta(days=1))
+    handling.request_info(health, cid, "请说明仍存在的问题", now=ACCEPTED + timedelta(days=2))
+    assert filing.answer_info(code, "仍然如此", now=ACCEPTED + timedelta(days=3)).status == (
         "reopened"
     )
 
@@ -738,25 +741,25 @@ def test_reopen_only_when_finished_with_a_30_working_day_review(w):
     health = w.user("health")
     cid, _ = w.file()
     with refused("case_open", 409):
-        services.reopen(health, cid, "理由", now=NOW)
-    services.close(health, cid, "不予受理", now=NOW)
+        handling.reopen(health, cid, "理由", now=NOW)
+    handling.close(health, cid, "不予受理", now=NOW)
     with refused("missing_reason"):
-        services.reopen(health, cid, "", now=NOW)
+        handling.reopen(health, cid, "", now=NOW)
     at = datetime(2026, 9, 28, 10, 0)
-    c = services.reopen(health, cid, "上级督办", now=at)
+    c = handling.reopen(health, cid, "上级督办", now=at)
     # Sep 29–30, Oct 8, 9, 10 (make-up Sat), 12–16, 19–23, 26–30, Nov 2–6, 9–13
     assert (c.status, c.closed_at, c.conclude_by) == ("reopened", None, datetime(2026, 11, 13, 10))
     assert workdays_between(at.date(), date(2026, 11, 13)) == 30
-    assert "上级督办" in services.public_events(get(cid))[-1].text
+    assert "上级督办" in get(cid).public_events()[-1].text
     with refused("case_open", 409):
-        services.reopen(health, cid, "再来", now=at)
+        handling.reopen(health, cid, "再来", now=at)
 
 
 def _resolved_case(w, resolved_at):
     health = w.user("health")
     cid, code = w.file()
-    services.accept(health, cid, now=ACCEPTED)
-    services.resolve(health, cid, "已整改", now=resolved_at)
+    handling.accept(health, cid, now=ACCEPTED)
+    handling.resolve(health, cid, "已整改", now=resolved_at)
     return cid, code
 
 
@@ -764,51 +767,51 @@ def test_rate_only_after_resolution_and_once_per_resolution(w):
     health = w.user("health")
     cid, code = w.file()
     with refused("cannot_rate", 409):
-        services.rate(code, "satisfied", now=NOW)
-    services.accept(health, cid, now=ACCEPTED)
+        filing.rate(code, "satisfied", now=NOW)
+    handling.accept(health, cid, now=ACCEPTED)
     with refused("cannot_rate", 409):
-        services.rate(code, "satisfied", now=ACCEPTED)
+        filing.rate(code, "satisfied", now=ACCEPTED)
     resolved = datetime(2026, 3, 20, 15, 0)
-    services.resolve(health, cid, "已整改", now=resolved)
+    handling.resolve(health, cid, "已整改", now=resolved)
     for bad in ("good", "", None, "满意"):
         with refused("invalid_rating"):
-            services.rate(code, bad, now=resolved)
-    c = services.rate(code, "basically", now=resolved + timedelta(days=1))
+            filing.rate(code, bad, now=resolved)
+    c = filing.rate(code, "basically", now=resolved + timedelta(days=1))
     assert (c.status, c.rating) == ("resolved", "basically")
-    assert services.public_events(get(cid))[-1].text == "评价：基本满意"
+    assert get(cid).public_events()[-1].text == "评价：基本满意"
     for again in ("satisfied", "dissatisfied"):
         with refused("cannot_rate", 409):
-            services.rate(code, again, now=resolved + timedelta(days=2))
+            filing.rate(code, again, now=resolved + timedelta(days=2))
     assert get(cid).rating == "basically"
 
 
 def test_dissatisfied_within_30_days_reopens_for_review(w):
     resolved = datetime(2026, 9, 24, 15, 0)
     cid, code = _resolved_case(w, resolved)
-    services.close(w.user("health"), cid, None, now=resolved)  # closed cases can be rated too
+    handling.close(w.user("health"), cid, None, now=resolved)  # closed cases can be rated too
     rated = datetime(2026, 9, 28, 10, 0)
-    c = services.rate(code, "dissatisfied", now=rated)
+    c = filing.rate(code, "dissatisfied", now=rated)
     assert (c.status, c.rating, c.closed_at) == ("reopened", "dissatisfied", None)
     assert c.conclude_by == datetime(2026, 11, 13, 10, 0)  # 30 working days after the rating
-    kinds = [e.kind for e in services.public_events(get(cid))]
+    kinds = [e.kind for e in get(cid).public_events()]
     assert kinds[-2:] == ["rated", "reopened"]
     with refused("cannot_rate", 409):
-        services.rate(code, "satisfied", now=rated)
+        filing.rate(code, "satisfied", now=rated)
     # a new resolution can be rated again
-    services.resolve(w.user("health"), cid, "复查后已整改到位", now=datetime(2026, 10, 20, 9, 0))
-    c = services.rate(code, "satisfied", now=datetime(2026, 10, 21, 9, 0))
+    handling.resolve(w.user("health"), cid, "复查后已整改到位", now=datetime(2026, 10, 20, 9, 0))
+    c = filing.rate(code, "satisfied", now=datetime(2026, 10, 21, 9, 0))
     assert (c.status, c.rating) == ("resolved", "satisfied")
 
 
 def test_dissatisfied_reopens_up_to_30_days_after_resolution_not_later(w):
     resolved = datetime(2026, 3, 20, 15, 0)
     _, code = _resolved_case(w, resolved)
-    assert services.rate(code, "dissatisfied", now=resolved + timedelta(days=30)).status == (
+    assert filing.rate(code, "dissatisfied", now=resolved + timedelta(days=30)).status == (
         "reopened"
     )
     cid, code = _resolved_case(w, resolved)
     late = resolved + timedelta(days=30, minutes=1)
-    c = services.rate(code, "dissatisfied", now=late)
+    c = filing.rate(code, "dissatisfied", now=late)
     assert (c.status, c.rating, c.rated_at) == ("resolved", "dissatisfied", late)
     assert [e.kind for e in get(cid).events][-1] == "rated"
     assert ("complaint_reopened", None) not in audits(cid)
@@ -823,7 +826,7 @@ def test_duplicate_suggestions_and_marking(w):
     too_old, _ = w.file(now=NOW - 31 * day)
     recent, _ = w.file(now=NOW - 10 * day)
     finished, _ = w.file(now=NOW - 5 * day)
-    services.close(health, finished, "已另案处理", now=NOW - 4 * day)
+    handling.close(health, finished, "已另案处理", now=NOW - 4 * day)
     other_category, _ = w.file("hygiene", "教室地面很不整洁", now=NOW - 3 * day)
     other_nursery, _ = w.file(nursery="other_private", now=NOW - 2 * day)
     # a case health cannot see: the rules lead care_quality to market for a while
@@ -831,46 +834,46 @@ def test_duplicate_suggestions_and_marking(w):
     _, _, raw = rulebook.current()
     changed = copy.deepcopy(raw)
     next(c for c in changed["categories"] if c["code"] == "care_quality")["lead"] = "market"
-    rulebook.save(admin.id, changed, "试行", now=NOW - 2 * day)
+    rule_versions.save(admin.id, changed, "试行", now=NOW - 2 * day)
     invisible, _ = w.file(now=NOW - day)
-    rulebook.save(admin.id, raw, "恢复", now=NOW - day)
+    rule_versions.save(admin.id, raw, "恢复", now=NOW - day)
     assert roles(invisible) == {"market": "lead", "street": "informed"}
     current, _ = w.file(now=NOW)
 
     c = get(current)
-    suggested = services.duplicate_candidates(health, c, now=NOW)
+    suggested = queries.duplicate_candidates(health, c, now=NOW)
     assert [o.id for o in suggested] == [recent]
     assert {too_old, finished, other_category, other_nursery, invisible}.isdisjoint(
         o.id for o in suggested
     )
     # the street handler of the site sees both the current and the invisible-to-health case
-    assert [o.id for o in services.duplicate_candidates(w.user("street_s1"), c, now=NOW)] == [
+    assert [o.id for o in queries.duplicate_candidates(w.user("street_s1"), c, now=NOW)] == [
         recent,
         invisible,
     ]
 
     for bad in (current, invisible, 987654, str(recent), None):
         with refused("invalid_original"):
-            services.mark_duplicate(health, current, bad, now=NOW)
+            handling.mark_duplicate(health, current, bad, now=NOW)
     assert get(current).status == "submitted"
     with refused("not_lead", 403):
-        services.mark_duplicate(w.user("street_s1"), current, recent, now=NOW)
-    c = services.mark_duplicate(health, current, recent, now=NOW)
+        handling.mark_duplicate(w.user("street_s1"), current, recent, now=NOW)
+    c = handling.mark_duplicate(health, current, recent, now=NOW)
     assert (c.status, c.duplicate_of_id, c.closed_at) == ("duplicate", recent, NOW)
     assert not c.is_open and c.next_deadline() is None
     # a duplicate is no original, and is not suggested any more
     with refused("invalid_original"):
-        services.mark_duplicate(health, too_old, current, now=NOW)
-    assert current not in [o.id for o in services.duplicate_candidates(health, get(recent), NOW)]
+        handling.mark_duplicate(health, too_old, current, now=NOW)
+    assert current not in [o.id for o in queries.duplicate_candidates(health, get(recent), NOW)]
     with refused("case_finished", 409):
-        services.mark_duplicate(health, current, recent, now=NOW)
+        handling.mark_duplicate(health, current, recent, now=NOW)
     # reopening a duplicate undoes the link
-    c = services.reopen(health, current, "并非同一事件", now=NOW + day)
+    c = handling.reopen(health, current, "并非同一事件", now=NOW + day)
     assert (c.status, c.duplicate_of_id) == ("reopened", None)
     # unregistered sites have no nursery to match on: no suggestions
     site, _ = w.file(lat=29.6, lon=106.52, site_address="某路")
     w.file(lat=29.6, lon=106.52, site_address="某路")
-    assert services.duplicate_candidates(health, get(site), now=NOW) == []
+    assert queries.duplicate_candidates(health, get(site), now=NOW) == []
 
 
 # --- transfers ----------------------------------------------------------------------------------
@@ -880,39 +883,39 @@ def test_transfer_only_lead_requests_only_target_answers(w):
     health, education, market = w.user("health"), w.user("education"), w.user("market")
     cid, _ = w.file(nursery="kindergarten_class")  # health lead, education co, street informed
     with refused("not_lead", 403):
-        services.request_transfer(education, cid, "market", "理由", now=NOW)
+        handling.request_transfer(education, cid, "market", "理由", now=NOW)
     with refused("not_lead", 403):
-        services.request_transfer(w.user("street_s1"), cid, "market", "理由", now=NOW)
+        handling.request_transfer(w.user("street_s1"), cid, "market", "理由", now=NOW)
     with refused("complaint_not_found", 404):
-        services.request_transfer(market, cid, "market", "理由", now=NOW)
+        handling.request_transfer(market, cid, "market", "理由", now=NOW)
     with refused("invalid_department"):
-        services.request_transfer(health, cid, "nasa", "理由", now=NOW)
+        handling.request_transfer(health, cid, "nasa", "理由", now=NOW)
     with refused("same_department"):
-        services.request_transfer(health, cid, "health", "理由", now=NOW)
+        handling.request_transfer(health, cid, "health", "理由", now=NOW)
     with refused("missing_reason"):
-        services.request_transfer(health, cid, "market", "", now=NOW)
-    assert services.role_of(market, get(cid)) is None
+        handling.request_transfer(health, cid, "market", "", now=NOW)
+    assert queries.role_of(market, get(cid)) is None
 
-    c = services.request_transfer(health, cid, "market", "属于收费纠纷，内部理由X", now=NOW)
+    c = handling.request_transfer(health, cid, "market", "属于收费纠纷，内部理由X", now=NOW)
     assert (c.pending_transfer_to, c.transfer_reason) == ("market", "属于收费纠纷，内部理由X")
-    assert services.role_of(market, get(cid)) == "transfer"
-    assert services.case_for(market, cid).id == cid
+    assert queries.role_of(market, get(cid)) == "transfer"
+    assert queries.case_for(market, cid).id == cid
     with refused("transfer_pending", 409):
-        services.request_transfer(health, cid, "police", "另一个", now=NOW)
+        handling.request_transfer(health, cid, "police", "另一个", now=NOW)
     for not_target in (health, education):
         with refused("no_transfer", 409):
-            services.accept_transfer(not_target, cid, now=NOW)
+            handling.accept_transfer(not_target, cid, now=NOW)
         with refused("no_transfer", 409):
-            services.decline_transfer(not_target, cid, "不接", now=NOW)
+            handling.decline_transfer(not_target, cid, "不接", now=NOW)
     with refused("complaint_not_found", 404):
-        services.accept_transfer(w.user("police"), cid, now=NOW)
+        handling.accept_transfer(w.user("police"), cid, now=NOW)
     # the target may look and note, but not act as lead or see the contact
     with refused("not_lead", 403):
-        services.accept(market, cid, now=NOW)
+        handling.accept(market, cid, now=NOW)
     with refused("not_handling", 403):
-        services.contact_for(market, cid, now=NOW)
+        handling.reveal_contact(market, cid, now=NOW)
 
-    c = services.accept_transfer(market, cid, now=NOW + timedelta(hours=2))
+    c = handling.accept_transfer(market, cid, now=NOW + timedelta(hours=2))
     assert c.lead_department == "market" and c.pending_transfer_to is None
     assert c.transfer_reason is None
     assert roles(cid) == {
@@ -921,19 +924,19 @@ def test_transfer_only_lead_requests_only_target_answers(w):
         "education": "co",
         "street": "informed",
     }
-    assert services.role_of(health, get(cid)) == "informed"
+    assert queries.role_of(health, get(cid)) == "informed"
     with refused("not_lead", 403):
-        services.accept(health, cid, now=NOW)
-    assert services.accept(market, cid, now=ACCEPTED).status == "accepted"
-    assert "市场监管局" in services.public_events(get(cid))[-2].text
+        handling.accept(health, cid, now=NOW)
+    assert handling.accept(market, cid, now=ACCEPTED).status == "accepted"
+    assert "市场监管局" in get(cid).public_events()[-2].text
 
 
 def test_transfer_to_a_co_handler_makes_it_lead_without_a_second_row(w):
     health, education = w.user("health"), w.user("education")
     cid, _ = w.file(nursery="kindergarten_class")
-    services.request_transfer(health, cid, "education", "托班事务归教委", now=NOW)
-    assert services.role_of(education, get(cid)) == "co"  # its routed role is kept meanwhile
-    services.accept_transfer(education, cid, now=NOW)
+    handling.request_transfer(health, cid, "education", "托班事务归教委", now=NOW)
+    assert queries.role_of(education, get(cid)) == "co"  # its routed role is kept meanwhile
+    handling.accept_transfer(education, cid, now=NOW)
     assert roles(cid) == {"education": "lead", "health": "informed", "street": "informed"}
     assert (
         db.session.scalar(select(func.count()).where(ComplaintDepartment.complaint_id == cid)) == 3
@@ -943,16 +946,16 @@ def test_transfer_to_a_co_handler_makes_it_lead_without_a_second_row(w):
 def test_declined_transfer_leaves_the_lead_and_hides_the_case_again(w):
     health, market = w.user("health"), w.user("market")
     cid, _ = w.file()
-    services.request_transfer(health, cid, "market", "可能涉及收费", now=NOW)
+    handling.request_transfer(health, cid, "market", "可能涉及收费", now=NOW)
     with refused("missing_reason"):
-        services.decline_transfer(market, cid, " ", now=NOW)
-    c = services.decline_transfer(market, cid, "未涉及收费", now=NOW)
+        handling.decline_transfer(market, cid, " ", now=NOW)
+    c = handling.decline_transfer(market, cid, "未涉及收费", now=NOW)
     assert (c.lead_department, c.pending_transfer_to, c.transfer_reason) == ("health", None, None)
     assert roles(cid) == {"health": "lead", "street": "informed"}
     with refused("complaint_not_found", 404):
-        services.case_for(market, cid)
+        queries.case_for(market, cid)
     with refused("complaint_not_found", 404):
-        services.accept_transfer(market, cid, now=NOW)
+        handling.accept_transfer(market, cid, now=NOW)
 
 
 @pytest.mark.parametrize("finish", ["close", "resolve", "duplicate"])
@@ -960,19 +963,19 @@ def test_finishing_a_case_withdraws_its_pending_transfer(w, finish):
     health, market = w.user("health"), w.user("market")
     cid, _ = w.file()
     if finish == "resolve":
-        services.accept(health, cid, now=NOW)
+        handling.accept(health, cid, now=NOW)
     if finish == "duplicate":
         original, _ = w.file()
-    services.request_transfer(health, cid, "market", "可能涉及收费", now=NOW)
+    handling.request_transfer(health, cid, "market", "可能涉及收费", now=NOW)
     if finish == "close":
-        services.close(health, cid, "投诉人撤回", now=NOW)
+        handling.close(health, cid, "投诉人撤回", now=NOW)
     elif finish == "resolve":
-        services.resolve(health, cid, "已办结", now=NOW)
+        handling.resolve(health, cid, "已办结", now=NOW)
     else:
-        services.mark_duplicate(health, cid, original, now=NOW)
+        handling.mark_duplicate(health, cid, original, now=NOW)
     assert get(cid).pending_transfer_to is None and get(cid).lead_department == "health"
     with refused("complaint_not_found", 404):  # no longer offered to the other department
-        services.accept_transfer(market, cid, now=NOW)
+        handling.accept_transfer(market, cid, now=NOW)
 
 
 # --- access -------------------------------------------------------------------------------------
@@ -995,25 +998,55 @@ def test_who_can_open_a_case(w):
     }
     for key, role in expected.items():
         user = w.user(key)
-        assert services.role_of(user, c) == role, key
+        assert queries.role_of(user, c) == role, key
         if role is None:
             with refused("complaint_not_found", 404):
-                services.case_for(user, cid)
+                queries.case_for(user, cid)
         else:
-            assert services.case_for(user, cid).id == cid
-    assert services.role_of(None, c) is None
+            assert queries.case_for(user, cid).id == cid
+    assert queries.role_of(None, c) is None
     for bad_id in (str(cid), 987654, None, float(cid)):
         with refused("complaint_not_found", 404):
-            services.case_for(w.user("health"), bad_id)
+            queries.case_for(w.user("health"), bad_id)
+
+
+def test_allowed_actions_follow_each_handlers_role_in_the_case(w):
+    """What the case page offers each account: by its role in this case; a handler of another
+    department, or of another street, and every other account get nothing."""
+    cid, _ = w.file(nursery="kindergarten_class")
+    lead = {"accept", "transfer", "note", "public_note", "duplicate", "close", "reveal_contact"}
+    expected = {
+        "health": lead,
+        "education": {"note", "reveal_contact"},
+        "street_s1": {"note"},
+        "street_s2": set(),
+        "market": set(),
+        "police": set(),
+        "parent": set(),
+        "nursery_staff": set(),
+        "admin": set(),
+    }
+    for key, actions in expected.items():
+        assert queries.allowed_actions(w.user(key), get(cid)) == actions, key
+    handling.request_transfer(w.user("health"), cid, "market", "属市场监管", now=NOW)
+    assert queries.allowed_actions(w.user("market"), get(cid)) == {
+        "accept_transfer",
+        "decline_transfer",
+    }
+    assert queries.allowed_actions(w.user("health"), get(cid)) == lead - {"accept", "transfer"}
+    assert queries.allowed_actions(w.user("police"), get(cid)) == set()
+    handling.accept_transfer(w.user("market"), cid, now=NOW)
+    assert queries.allowed_actions(w.user("market"), get(cid)) == lead
+    assert queries.allowed_actions(w.user("health"), get(cid)) == {"note"}  # now informed
 
 
 def test_street_handlers_see_only_their_own_street(w):
     in_s2, _ = w.file(nursery="s2_private")
-    assert services.role_of(w.user("street_s2"), get(in_s2)) == "informed"
+    assert queries.role_of(w.user("street_s2"), get(in_s2)) == "informed"
     with refused("complaint_not_found", 404):
-        services.case_for(w.user("street_s1"), in_s2)
-    assert [c.id for c, _, _ in services.queue(w.user("street_s1"), QueueFilter(), NOW)] == []
-    assert [c.id for c, _, _ in services.queue(w.user("street_s2"), QueueFilter(), NOW)] == [in_s2]
+        queries.case_for(w.user("street_s1"), in_s2)
+    assert [c.id for c, _, _ in queries.queue(w.user("street_s1"), QueueFilter(), NOW)] == []
+    assert [c.id for c, _, _ in queries.queue(w.user("street_s2"), QueueFilter(), NOW)] == [in_s2]
 
 
 def test_what_co_handlers_and_informed_departments_may_do(w):
@@ -1021,25 +1054,25 @@ def test_what_co_handlers_and_informed_departments_may_do(w):
     cid, _ = w.file(nursery="kindergarten_class", name=NAME, phone=PHONE, email=EMAIL)
     for actor in (education, street):
         with refused("not_lead", 403):
-            services.accept(actor, cid, now=ACCEPTED)
-    services.accept(w.user("health"), cid, now=ACCEPTED)
+            handling.accept(actor, cid, now=ACCEPTED)
+    handling.accept(w.user("health"), cid, now=ACCEPTED)
     for actor in (education, street):
         with refused("not_lead", 403):
-            services.resolve(actor, cid, "结果", now=ACCEPTED)
+            handling.resolve(actor, cid, "结果", now=ACCEPTED)
         with refused("not_lead", 403):
-            services.add_note(actor, cid, "公开说明", True, now=ACCEPTED)
+            handling.add_note(actor, cid, "公开说明", True, now=ACCEPTED)
         with refused("not_lead", 403):
-            services.request_info(actor, cid, "问题", now=ACCEPTED)
+            handling.request_info(actor, cid, "问题", now=ACCEPTED)
         with refused("not_lead", 403):
-            services.extend(actor, cid, 5, "理由", now=ACCEPTED)
+            handling.extend(actor, cid, 5, "理由", now=ACCEPTED)
         with refused("not_lead", 403):
-            services.close(actor, cid, "理由", now=ACCEPTED)
+            handling.close(actor, cid, "理由", now=ACCEPTED)
         with refused("not_lead", 403):
-            services.reopen(actor, cid, "理由", now=ACCEPTED)
-    services.add_note(education, cid, "教委内部意见", False, now=ACCEPTED)
-    services.add_note(street, cid, "街道已走访", False, now=ACCEPTED)
+            handling.reopen(actor, cid, "理由", now=ACCEPTED)
+    handling.add_note(education, cid, "教委内部意见", False, now=ACCEPTED)
+    handling.add_note(street, cid, "街道已走访", False, now=ACCEPTED)
     with refused("missing_note"):
-        services.add_note(education, cid, "", False, now=ACCEPTED)
+        handling.add_note(education, cid, "", False, now=ACCEPTED)
     notes = [(e.department, e.public) for e in get(cid).events if e.kind == "note"]
     assert notes == [("education", False), ("street", False)]
     assert get(cid).status == "accepted"
@@ -1048,20 +1081,20 @@ def test_what_co_handlers_and_informed_departments_may_do(w):
 def test_only_lead_and_co_handlers_reveal_the_contact_each_time_audited(w):
     cid, _ = w.file(nursery="kindergarten_class", name=NAME, phone=PHONE, email=EMAIL)
     full = {"name": NAME, "phone": PHONE, "email": EMAIL}
-    assert services.contact_for(w.user("health"), cid, now=NOW) == full
-    assert services.contact_for(w.user("education"), cid, now=NOW) == full
+    assert handling.reveal_contact(w.user("health"), cid, now=NOW) == full
+    assert handling.reveal_contact(w.user("education"), cid, now=NOW) == full
     with refused("not_handling", 403):
-        services.contact_for(w.user("street_s1"), cid, now=NOW)
+        handling.reveal_contact(w.user("street_s1"), cid, now=NOW)
     for outsider in ("market", "street_s2", "parent", "nursery_staff", "admin"):
         with refused("complaint_not_found", 404):
-            services.contact_for(w.user(outsider), cid, now=NOW)
+            handling.reveal_contact(w.user(outsider), cid, now=NOW)
     revealed = [a for a in audits(cid) if a[0] == "complaint_contact_revealed"]
     assert revealed == [
         ("complaint_contact_revealed", w.user("health").id),
         ("complaint_contact_revealed", w.user("education").id),
     ]
     anonymous, _ = w.file()
-    assert services.contact_for(w.user("health"), anonymous, now=NOW) == {
+    assert handling.reveal_contact(w.user("health"), anonymous, now=NOW) == {
         "name": "（匿名）",
         "phone": "—",
         "email": "—",
@@ -1070,10 +1103,10 @@ def test_only_lead_and_co_handlers_reveal_the_contact_each_time_audited(w):
 
 def test_masked_contact(w):
     cid, _ = w.file(name=NAME, phone="+86 139-1234-5678", email=EMAIL)
-    masked = services.masked_contact(get(cid))
+    masked = masking.masked_contact(get(cid))
     assert masked == {"name": "欧***", "phone": "861******5678", "email": "o***@example.com"}
     cid, _ = w.file(name="王", phone=PHONE, email="ab@x.cn")
-    assert services.masked_contact(get(cid)) == {
+    assert masking.masked_contact(get(cid)) == {
         "name": "*",  # "王*" would show the whole name
         "phone": "139****5678",
         "email": "a***@x.cn",
@@ -1081,7 +1114,7 @@ def test_masked_contact(w):
     cid, _ = w.file()
     c = get(cid)
     assert c.anonymous
-    assert services.masked_contact(c) == {"name": "（匿名）", "phone": "—", "email": "—"}
+    assert masking.masked_contact(c) == {"name": "（匿名）", "phone": "—", "email": "—"}
 
 
 # --- queue ------------------------------------------------------------------------------------
@@ -1097,19 +1130,19 @@ def test_queue_contents_order_and_filters(w):
     urgent_later, _ = w.file("injury", "孩子在园里摔倒骨折了", now=t0 + 24 * hour)
     urgent_co, _ = w.file("abuse", "孩子被老师体罚", now=t0 + 2 * hour)  # police leads
     accepted, _ = w.file(now=t0 - 72 * hour)
-    services.accept(health, accepted, now=t0)
+    handling.accept(health, accepted, now=t0)
     finished_old, _ = w.file(now=t0)
-    services.close(health, finished_old, "不予受理", now=t0 + hour)
+    handling.close(health, finished_old, "不予受理", now=t0 + hour)
     finished_new, _ = w.file(now=t0)
-    services.close(health, finished_new, "不予受理", now=t0 + 2 * hour)
+    handling.close(health, finished_new, "不予受理", now=t0 + 2 * hour)
     hr_only, _ = w.file("labour_rights", "机构拖欠员工工资", now=t0)
 
     def ids(user, now=t0, **kw):
-        return [c.id for c, _, _ in services.queue(user, QueueFilter(**kw), now)]
+        return [c.id for c, _, _ in queries.queue(user, QueueFilter(**kw), now)]
 
     open_order = [urgent_co, urgent_later, early, plain, as_co, accepted]
     assert ids(health) == open_order
-    rows = services.queue(health, QueueFilter(), t0)
+    rows = queries.queue(health, QueueFilter(), t0)
     assert [r for _, r, _ in rows] == ["co", "lead", "lead", "lead", "co", "lead"]
     assert ids(health, status="all") == open_order + [finished_new, finished_old]
     assert ids(health, status="closed") == [finished_new, finished_old]
@@ -1123,7 +1156,7 @@ def test_queue_contents_order_and_filters(w):
     # three days on, the urgent cases (24 h to accept) are overdue, the others are not
     later = t0 + 72 * hour
     assert ids(health, now=later, overdue=True) == [urgent_co, urgent_later]
-    flags = {c.id: late for c, _, late in services.queue(health, QueueFilter(), later)}
+    flags = {c.id: late for c, _, late in queries.queue(health, QueueFilter(), later)}
     assert flags[urgent_co] and not flags[plain]
     # other departments' queues
     assert ids(w.user("market")) == [as_co]
@@ -1135,8 +1168,8 @@ def test_queue_contents_order_and_filters(w):
     }  # fmt: skip
     assert ids(w.user("street_s1"), role="lead") == []
     # a pending transfer shows in the target's queue with its own role
-    services.request_transfer(health, plain, "union", "涉及职工福利", now=t0)
-    assert [(c.id, r) for c, r, _ in services.queue(w.user("union"), QueueFilter(), t0)] == [
+    handling.request_transfer(health, plain, "union", "涉及职工福利", now=t0)
+    assert [(c.id, r) for c, r, _ in queries.queue(w.user("union"), QueueFilter(), t0)] == [
         (plain, "transfer")
     ]
     assert ids(w.user("union"), role="transfer") == [plain]
@@ -1153,23 +1186,23 @@ def test_contact_details_never_reach_the_logs(w, caplog):
     cid, code = w.file(
         nursery="kindergarten_class", name=NAME, phone=PHONE, email=EMAIL, photos=[png.getvalue()]
     )
-    services.by_code(code)
-    services.masked_contact(get(cid))
-    services.accept(health, cid, now=ACCEPTED)
-    services.contact_for(health, cid, now=ACCEPTED)
-    services.contact_for(education, cid, now=ACCEPTED)
-    services.request_info(health, cid, "请补充", now=ACCEPTED)
-    services.answer_info(code, "已补充", now=ACCEPTED)
-    services.add_note(education, cid, "内部备注", False, now=ACCEPTED)
-    services.request_transfer(health, cid, "market", "转办理由", now=ACCEPTED)
-    services.decline_transfer(w.user("market"), cid, "退回", now=ACCEPTED)
-    services.extend(health, cid, 5, "延期", now=ACCEPTED)
-    services.resolve(health, cid, "已办结", now=ACCEPTED)
-    services.rate(code, "dissatisfied", now=ACCEPTED)
-    services.resolve(health, cid, "复查办结", now=ACCEPTED + timedelta(days=1))
-    services.close(health, cid, None, now=ACCEPTED + timedelta(days=1))
-    services.stats("health", now=ACCEPTED)
-    services.queue(health, QueueFilter(status="all"), ACCEPTED)
+    queries.by_code(code)
+    masking.masked_contact(get(cid))
+    handling.accept(health, cid, now=ACCEPTED)
+    handling.reveal_contact(health, cid, now=ACCEPTED)
+    handling.reveal_contact(education, cid, now=ACCEPTED)
+    handling.request_info(health, cid, "请补充", now=ACCEPTED)
+    filing.answer_info(code, "已补充", now=ACCEPTED)
+    handling.add_note(education, cid, "内部备注", False, now=ACCEPTED)
+    handling.request_transfer(health, cid, "market", "转办理由", now=ACCEPTED)
+    handling.decline_transfer(w.user("market"), cid, "退回", now=ACCEPTED)
+    handling.extend(health, cid, 5, "延期", now=ACCEPTED)
+    handling.resolve(health, cid, "已办结", now=ACCEPTED)
+    filing.rate(code, "dissatisfied", now=ACCEPTED)
+    handling.resolve(health, cid, "复查办结", now=ACCEPTED + timedelta(days=1))
+    handling.close(health, cid, None, now=ACCEPTED + timedelta(days=1))
+    queries.stats("health", now=ACCEPTED)
+    queries.queue(health, QueueFilter(status="all"), ACCEPTED)
     assert caplog.records, "nothing was captured: the test would prove nothing"
     for record in caplog.records:
         shown = record.getMessage() + repr(record.args) + repr(record.__dict__)
@@ -1180,15 +1213,15 @@ def test_contact_details_never_reach_the_logs(w, caplog):
 def test_public_timeline_has_no_internal_notes_or_transfer_reasons(w):
     health, market = w.user("health"), w.user("market")
     cid, code = w.file(nursery="kindergarten_class")
-    services.add_note(w.user("education"), cid, "协办内部意见QX1", False, now=NOW)
-    services.request_transfer(health, cid, "market", "内部转办理由QX2", now=NOW)
-    services.decline_transfer(market, cid, "退回理由QX3", now=NOW)
-    services.request_transfer(health, cid, "market", "第二次转办理由QX4", now=NOW)
-    services.accept_transfer(market, cid, now=NOW)
-    services.add_note(market, cid, "牵头内部备注QX5", False, now=NOW)
-    services.add_note(market, cid, "公开说明：正在核查", True, now=NOW)
-    services.accept(market, cid, now=ACCEPTED)
-    events = services.public_events(services.by_code(code))
+    handling.add_note(w.user("education"), cid, "协办内部意见QX1", False, now=NOW)
+    handling.request_transfer(health, cid, "market", "内部转办理由QX2", now=NOW)
+    handling.decline_transfer(market, cid, "退回理由QX3", now=NOW)
+    handling.request_transfer(health, cid, "market", "第二次转办理由QX4", now=NOW)
+    handling.accept_transfer(market, cid, now=NOW)
+    handling.add_note(market, cid, "牵头内部备注QX5", False, now=NOW)
+    handling.add_note(market, cid, "公开说明：正在核查", True, now=NOW)
+    handling.accept(market, cid, now=ACCEPTED)
+    events = queries.by_code(code).public_events()
     assert [e.kind for e in events] == ["filed", "transfer_accepted", "public_note", "accepted"]
     assert all(e.public for e in events)
     everything = " ".join(e.text or "" for e in events)
@@ -1209,11 +1242,11 @@ def test_stats_for_a_hand_made_set(w):
     def case(accept_after=None, resolve_after=None, rating=None, rate_after=None, **kw):
         cid, code = w.file(now=NOW, **kw)
         if accept_after is not None:
-            services.accept(health, cid, now=NOW + accept_after)
+            handling.accept(health, cid, now=NOW + accept_after)
         if resolve_after is not None:
-            services.resolve(health, cid, "已处理", now=NOW + resolve_after)
+            handling.resolve(health, cid, "已处理", now=NOW + resolve_after)
         if rating:
-            services.rate(code, rating, now=NOW + rate_after)
+            filing.rate(code, rating, now=NOW + rate_after)
         return cid
 
     case(2 * hour, 3 * day, "satisfied", 4 * day)
@@ -1222,11 +1255,11 @@ def test_stats_for_a_hand_made_set(w):
     case(10 * hour)  # accepted, still open
     case()  # never accepted
     closed = case()
-    services.close(health, closed, "不予受理", now=NOW + day)
+    handling.close(health, closed, "不予受理", now=NOW + day)
     case(category="abuse", description="老师体罚孩子")  # police leads: not health's
     case(category="fees", description="收费不透明", nursery="inclusive")  # health only co-handles
 
-    figures = services.stats("health", now=NOW + 100 * day)
+    figures = queries.stats("health", now=NOW + 100 * day)
     assert figures == {
         "total": 6,
         "open": 2,
@@ -1238,9 +1271,9 @@ def test_stats_for_a_hand_made_set(w):
         "rated": 3,
         "satisfaction": pytest.approx(2 / 3),
     }
-    early = services.stats("health", now=NOW + day)
+    early = queries.stats("health", now=NOW + day)
     assert (early["open"], early["overdue"]) == (2, 0)
-    police = services.stats("police", now=NOW + 3 * day)
+    police = queries.stats("police", now=NOW + 3 * day)
     assert (police["total"], police["open"], police["urgent_open"], police["overdue"]) == (
         1,
         1,
@@ -1248,7 +1281,7 @@ def test_stats_for_a_hand_made_set(w):
         1,
     )
     assert police["median_hours_to_accept"] is None and police["satisfaction"] is None
-    assert services.stats("union", now=NOW)["total"] == 0
+    assert queries.stats("union", now=NOW)["total"] == 0
 
 
 # --- the rules versions -------------------------------------------------------------------------
@@ -1261,8 +1294,8 @@ def test_current_falls_back_to_the_shipped_file(w):
     assert raw["departments"] == rules.departments  # shown to admins with the rest
     assert {k: v for k, v in raw.items() if k != "departments"} == shipped
     assert rules.categories["care_quality"].lead == "health"
-    assert services.department_name("health") == "卫生健康委"
-    assert services.department_name("no_such") == "no_such"
+    assert rulebook.department_name("health") == "卫生健康委"
+    assert rulebook.department_name("no_such") == "no_such"
 
 
 BAD_RULES = [
@@ -1285,13 +1318,13 @@ def test_saving_bad_rules_is_refused_and_stores_nothing(w, subtests):
             data = copy.deepcopy(raw)
             mutate(data)
             with pytest.raises(DomainError) as info:
-                rulebook.save(w.user("admin").id, data, "试试", now=NOW)
+                rule_versions.save(w.user("admin").id, data, "试试", now=NOW)
             assert info.value.code == "rules_invalid"
             assert counts(rollback=False) == before
             assert counts() == before
             assert rulebook.current()[0] == 0
     with refused("rules_invalid"):
-        rulebook.save(w.user("admin").id, ["not", "an", "object"], now=NOW)
+        rule_versions.save(w.user("admin").id, ["not", "an", "object"], now=NOW)
     assert counts() == before
 
 
@@ -1304,7 +1337,7 @@ def test_the_newest_rules_apply_to_new_filings_only(w):
         lead="civil_affairs", co=["health"]
     )
     saved_at = NOW + timedelta(hours=1)
-    version = rulebook.save(admin.id, data, "民政局试点", now=saved_at)
+    version = rule_versions.save(admin.id, data, "民政局试点", now=saved_at)
     assert version == rulebook.current()[0] and version > 0
     row = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "complaint_rules_saved"))
     assert (row.actor_id, row.subject_type, row.subject_id, row.reason, row.at) == (
@@ -1317,9 +1350,9 @@ def test_the_newest_rules_apply_to_new_filings_only(w):
     after, _ = w.file(now=NOW + timedelta(hours=2))
     assert roles(after) == {"civil_affairs": "lead", "health": "co", "street": "informed"}
     assert roles(before) == {"health": "lead", "street": "informed"}
-    assert services.role_of(w.user("health"), get(after)) == "co"
+    assert queries.role_of(w.user("health"), get(after)) == "co"
     # a later version wins again
-    rulebook.save(admin.id, raw, "恢复", now=NOW + timedelta(hours=3))
+    rule_versions.save(admin.id, raw, "恢复", now=NOW + timedelta(hours=3))
     third, _ = w.file(now=NOW + timedelta(hours=4))
     assert get(third).lead_department == "health"
 
@@ -1328,9 +1361,9 @@ def test_renamed_departments_show_their_new_names(w):
     _, _, raw = rulebook.current()
     data = copy.deepcopy(raw)
     data["departments"] = rulebook.current_rules().departments | {"health": "区卫生健康委员会"}
-    rulebook.save(w.user("admin").id, data, "更名", now=NOW)
-    assert services.department_name("health") == "区卫生健康委员会"
-    assert services.department_name("market") == "市场监管局"
+    rule_versions.save(w.user("admin").id, data, "更名", now=NOW)
+    assert rulebook.department_name("health") == "区卫生健康委员会"
+    assert rulebook.department_name("market") == "市场监管局"
     cid, _ = w.file()
     assert "区卫生健康委员会" in get(cid).events[0].text
     assert any("区卫生健康委员会" in r for r in json.loads(get(cid).routing_reasons))
@@ -1365,8 +1398,8 @@ def test_a_case_without_a_street_cannot_be_transferred_to_the_street(w):
     health = w.user("health")
     cid, _ = w.file(nursery="no_street")
     with refused("no_street", 400):
-        services.request_transfer(health, cid, "street", "属地问题", now=NOW)
+        handling.request_transfer(health, cid, "street", "属地问题", now=NOW)
     assert get(cid).pending_transfer_to is None
     other, _ = w.file()  # a site with a street can be
-    services.request_transfer(health, other, "street", "属地问题", now=NOW)
+    handling.request_transfer(health, other, "street", "属地问题", now=NOW)
     assert get(other).pending_transfer_to == "street"

@@ -9,14 +9,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-import cli
+import database
 from accounts.models import User
+from accounts.queries import authenticate
 from accounts.roles import DEPARTMENTS, ROLES
-from accounts.services import authenticate
 from app import create_app
 from booking.models import Booking, BookingSlot, Child, NurseryConsent, Subsidy
 from booking.rules import HELD, check_age, last_day_in_band
-from demo import (
+from demo.district import (
     DEMO_ACCOUNTS,
     DISTRICT_BBOX,
     PARENT_PASSWORD,
@@ -71,7 +71,7 @@ def demo(tmp_path_factory):
     app = _fresh_app(tmp_path_factory.mktemp("demo") / "t.sqlite3")
     now = datetime.now().replace(microsecond=0)
     with app.app_context():
-        cli.init_schema()
+        database.create_schema()
         summary = load_demo(now=now)
     with app.app_context():
         yield {**summary, "now": now}
@@ -403,7 +403,7 @@ def test_subsidies_are_loaded(demo):
 def _snapshot(path, seed):
     app = _fresh_app(path)
     with app.app_context():
-        cli.init_schema()
+        database.create_schema()
         load_demo(seed, now=NOW)
         nurseries = db.session.execute(
             select(

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from maps.geo import GEOD, circle_polygon, distance_m, distances_m
 from maps.index import IndexedNursery, NurseryIndex
-from maps.search import WalkModel
+from maps.queries import WalkModel
 
 HOME = (29.6, 106.52)
 

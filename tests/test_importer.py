@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 from extensions import db
 from maps.coords import wgs84_to_bd09, wgs84_to_gcj02
 from maps.geo import distance_m
-from maps.importer import ImportFailed, import_communities, import_nurseries
+from maps.importer import ImportFailed
 from maps.models import Community, Nursery, Offer, Street
+from maps.services import import_communities, import_nurseries
 
 HEADER = "name,address,lat,lon,coordsys,filing_no,kind,inclusive,street,phone,care_types,capacity\n"
 WGS = (29.601234, 106.521234)

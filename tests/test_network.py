@@ -13,15 +13,16 @@ import shapely
 from shapely.geometry import Point
 from sqlalchemy import func, select
 
-import demo
+from demo import district as demo
+from demo.network import demo_osm
 from errors import DomainError
 from extensions import db
 from maps.geo import GEOD, distance_m
 from planning import network
+from planning import services as planning_services
 from planning.coverage import SiteTree
-from planning.demo_network import demo_osm
+from planning.models import WalkEdge, WalkNetwork, WalkNode
 from planning.network import STEPS_FACTOR, WalkGraph, from_osm_bytes, walk_minutes
-from planning.network_models import WalkEdge, WalkNetwork, WalkNode
 
 # The tiny network, in Chongqing (WGS-84). Letters name the nodes; ids are OSM ids.
 #
@@ -407,7 +408,7 @@ def _stored():
 
 def test_load_network_stores_the_graph_and_every_process_sees_the_new_one(ctx, tiny):
     assert network.current_graph() is None and network.network_info() is None
-    summary = network.load_network(osm_xml(), "tiny.osm")
+    summary = planning_services.load_network(osm_xml(), "tiny.osm")
     assert summary == {
         "source": "tiny.osm",
         "version": 1,
@@ -427,7 +428,7 @@ def test_load_network_stores_the_graph_and_every_process_sees_the_new_one(ctx, t
 
     # Reload without the steps: version 2, and the cached graph is replaced.
     no_steps = [w for w in WAYS if w[0] != 103]
-    assert network.load_network(osm_xml(ways=no_steps), "v2.osm")["version"] == 2
+    assert planning_services.load_network(osm_xml(ways=no_steps), "v2.osm")["version"] == 2
     db.session.remove()
     fresh = network.current_graph()
     assert fresh is not graph and fresh.key[1] == 2
@@ -440,17 +441,17 @@ def test_load_network_stores_the_graph_and_every_process_sees_the_new_one(ctx, t
 
 @pytest.mark.parametrize(("data", "words"), BAD_FILES[:7])
 def test_a_bad_file_leaves_the_loaded_network_untouched(ctx, data, words):
-    network.load_network(osm_xml(), "good.osm")
+    planning_services.load_network(osm_xml(), "good.osm")
     db.session.remove()
     before = _stored()
     with pytest.raises(DomainError, match=words):
-        network.load_network(data, "bad.osm")
+        planning_services.load_network(data, "bad.osm")
     db.session.remove()
     assert _stored() == before
 
 
 def test_a_failure_while_writing_rolls_back_every_row(ctx, monkeypatch):
-    network.load_network(osm_xml(), "good.osm")
+    planning_services.load_network(osm_xml(), "good.osm")
     db.session.remove()
     before = _stored()
     real = network._bulk_insert
@@ -462,7 +463,7 @@ def test_a_failure_while_writing_rolls_back_every_row(ctx, monkeypatch):
 
     monkeypatch.setattr(network, "_bulk_insert", fail_on_edges)
     with pytest.raises(RuntimeError):
-        network.load_network(demo_osm(), "demo.osm")
+        planning_services.load_network(demo_osm(), "demo.osm")
     db.session.remove()
     assert _stored() == before
 

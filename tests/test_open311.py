@@ -59,7 +59,7 @@ def handler(client, make_user, department) -> dict:
 
 def the_user(app, headers):
     """The account behind a bearer header (for calling the handlers' use cases directly)."""
-    from accounts.services import user_for_token
+    from accounts.queries import user_for_token
 
     with app.app_context():
         user = user_for_token(headers["Authorization"].split()[1])
@@ -248,7 +248,7 @@ def test_xml_variants_parse_and_escape(client):
 
 def test_status_closed_after_resolution_without_the_complainants_answer(client, make_user, app):
     from accounts.models import User
-    from complaints import services
+    from complaints.services import filing, handling
 
     code = file_ok(client, service_code="fees", description="押金不退", **SITE)
     market = handler(client, make_user, "market")
@@ -257,19 +257,19 @@ def test_status_closed_after_resolution_without_the_complainants_answer(client, 
     user_id = the_user(app, market)
     with app.app_context():
         user = db.session.get(User, user_id)
-        services.accept(user, case_id)
-        services.request_info(user, case_id, "请提供收据照片")
+        handling.accept(user, case_id)
+        handling.request_info(user, case_id, "请提供收据照片")
     assert get_one(client, code).get_json()[0]["status_notes"] == "请提供收据照片"
     with app.app_context():
-        services.answer_info(code, "收据在我这里，我叫欧阳晓明 13912345678")
+        filing.answer_info(code, "收据在我这里，我叫欧阳晓明 13912345678")
     [row] = get_one(client, code).get_json()
     assert row["status"] == "open"
     assert row["status_notes"] == "投诉人已补充材料，等待承办部门继续办理"
     assert "13912345678" not in str(row)
     with app.app_context():
         user = db.session.get(User, user_id)
-        services.resolve(user, case_id, "已责令退还押金 2000 元")
-        services.rate(code, "satisfied")
+        handling.resolve(user, case_id, "已责令退还押金 2000 元")
+        filing.rate(code, "satisfied")
     [row] = get_one(client, code).get_json()
     assert row["status"] == "closed"
     assert row["status_notes"] == "已责令退还押金 2000 元"  # the result, not the rating
@@ -280,7 +280,7 @@ def test_status_closed_after_resolution_without_the_complainants_answer(client, 
 def test_notes_with_markup_characters_give_well_formed_xml(client, make_user, app):
     # (control characters never reach a note: the services refuse them, test_complaints_edge)
     from accounts.models import User
-    from complaints import services
+    from complaints.services import handling
 
     code = file_ok(client, service_code="fees", description="乱收费", **SITE)
     market = handler(client, make_user, "market")
@@ -291,7 +291,7 @@ def test_notes_with_markup_characters_give_well_formed_xml(client, make_user, ap
     )
     with app.app_context():
         user = db.session.get(User, the_user(app, market))
-        services.add_note(user, case_id, "已约谈机构 <负责人> & 会计", public=True)
+        handling.add_note(user, case_id, "已约谈机构 <负责人> & 会计", public=True)
     xml = get_one(client, code, "xml")
     notes = ET.fromstring(xml.data).find("request").findtext("status_notes")
     assert notes == "已约谈机构 <负责人> & 会计"

@@ -1,5 +1,5 @@
 """Property-based checks of Open311 GeoReport v2 against its own OpenAPI description
-(/open311/v2/openapi.json, complaints/open311_openapi.py) with schemathesis.
+(/open311/v2/openapi.json, complaints/api_openapi.py) with schemathesis.
 
 Like tests/test_api_schema.py: the app is built at module level on a temporary SQLite file
 (`schema.parametrize()` needs the schema at import time), with a small registry, handler accounts
@@ -65,13 +65,14 @@ def _seed_registry():
 def _seed_complaints():
     """Complaints in several states, handler accounts and their tokens."""
     from accounts.services import create_user, issue_token
-    from complaints import services
+    from complaints import codes
+    from complaints.services import filing, handling
 
     market = create_user("handler", "market-handler", "secret-pass-1", department_code="market")
     police = create_user("handler", "police-handler", "secret-pass-1", department_code="police")
     parent = create_user("parent", "parent-demo", "secret-pass-1")
     filings = {
-        "food": services.Filing(
+        "food": filing.Filing(
             category="food_safety",
             description="午饭的肉有股馊味，好几个孩子拉肚子",
             nursery_id=1,
@@ -79,10 +80,10 @@ def _seed_complaints():
             phone="13912345678",
             source="open311",
         ),
-        "fees": services.Filing(
+        "fees": filing.Filing(
             category="fees", description="押金不退", nursery_id=2, source="open311"
         ),
-        "abuse": services.Filing(
+        "abuse": filing.Filing(
             category="abuse",
             description="监控里看到保育员扇了孩子一个耳光",
             site_name="楼下看护点",
@@ -91,17 +92,17 @@ def _seed_complaints():
             lon=106.52,
             source="open311",
         ),
-        "resolved": services.Filing(
+        "resolved": filing.Filing(
             category="fees", description="乱收费 <材料费> & 杂费", nursery_id=4, source="web"
         ),
     }
-    for key, filing in filings.items():
-        complaint, code = services.file_complaint(filing)
-        SEEDED[key] = (services.format_code(code), complaint.id)
+    for key, f in filings.items():
+        complaint, code = filing.file_complaint(f)
+        SEEDED[key] = (codes.format_code(code), complaint.id)
     resolved_id = SEEDED["resolved"][1]
-    services.accept(market, resolved_id)
-    services.add_note(market, resolved_id, "已约谈机构 <负责人> & 会计", public=True)
-    services.resolve(market, resolved_id, "已责令退还材料费 300 元")
+    handling.accept(market, resolved_id)
+    handling.add_note(market, resolved_id, "已约谈机构 <负责人> & 会计", public=True)
+    handling.resolve(market, resolved_id, "已责令退还材料费 300 元")
     TOKENS.update(
         market=issue_token(market, 1), police=issue_token(police, 1), parent=issue_token(parent, 1)
     )

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pyproj import Geod
 
 from extensions import db
-from planning import coverage, indicators, services, sites
+from planning import coverage, indicators, queries, sites
 
 GEOD = Geod(ellps="WGS84")
 ORIGIN = (29.6, 106.52)
@@ -138,7 +138,7 @@ def test_street_indicators_count_only_the_streets_own_places_and_homes(app, dist
 
 def test_report_carries_targets_mode_and_gap_list(app, district):
     with app.app_context():
-        result = services.report(today=TODAY)
+        result = queries.report(today=TODAY)
     assert result["mode"] == "straight" and result["mode_label"] == "直线距离"
     assert result["coverage_5min"] == _approx(0.4)
     five = result["indicators"]["coverage_5min"]
@@ -157,9 +157,9 @@ def test_unknown_street_and_mode_are_refused(app, district):
 
     with app.app_context():
         with pytest.raises(DomainError) as street:
-            services.report(street_code="NOPE")
+            queries.report(street_code="NOPE")
         with pytest.raises(DomainError) as mode:
-            services.report(mode="crow")
+            queries.report(mode="crow")
     assert street.value.status == 404 and "NOPE" in street.value.message
     assert mode.value.status == 400
 
@@ -303,10 +303,10 @@ def test_a_streets_suggestions_fill_only_its_own_gaps(app, district):
 
     with app.app_context():
         names = {c.id: c.name for c in indicators.load(TODAY).communities}
-        whole = services.suggestions(5, data=indicators.load(TODAY))
-        street_a = services.suggestions(5, street_code="A", data=indicators.load(TODAY))
+        whole = queries.suggestions(5, data=indicators.load(TODAY))
+        street_a = queries.suggestions(5, street_code="A", data=indicators.load(TODAY))
         with pytest.raises(DomainError) as unknown:
-            services.suggestions(1, street_code="NOPE")
+            queries.suggestions(1, street_code="NOPE")
     picked = {names[i] for s in whole["sites"] for i in s["community_ids"]}
     assert picked == {"c2", "c4"}  # the district's gaps
     assert [names[i] for s in street_a["sites"] for i in s["community_ids"]] == ["c2"]

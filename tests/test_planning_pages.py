@@ -1,5 +1,5 @@
 """The planning dashboard, map data, exports and printable report, on SQLite and PostgreSQL:
-every figure as planning.services.report computes it, who may see them, and bad input."""
+every figure as planning.queries.report computes it, who may see them, and bad input."""
 
 import csv
 import io
@@ -20,7 +20,7 @@ import planning
 from extensions import db
 from maps.coords import from_wgs84
 from maps.models import Community, Nursery, Street
-from planning import services
+from planning import queries
 from planning.charts import format_gap, format_value
 
 GEOD = Geod(ellps="WGS84")
@@ -117,7 +117,7 @@ def admin(client, make_user, district):
 
 def expected(app, mode="straight", street=None) -> dict:
     with app.app_context():
-        return services.report(mode, street, services.Settings.from_config(app.config))
+        return queries.report(mode, street, queries.Settings.from_config(app.config))
 
 
 def text(html: str) -> str:
@@ -270,7 +270,7 @@ def test_site_suggestions_show_k_rows_with_their_gains(app, admin, k):
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     with app.app_context():
-        want = services.suggestions(k, "straight", "communities", 200.0, services.Settings())
+        want = queries.suggestions(k, "straight", "communities", 200.0, queries.Settings())
     rows = re.findall(r'<tr data-rank="(\d+)">(.*?)</tr>', section(html, "sites-table"), re.S)
     assert [int(rank) for rank, _ in rows] == list(range(1, k + 1))
     for (_, row), site in zip(rows, want["sites"], strict=True):
@@ -609,13 +609,12 @@ def tiny_osm() -> bytes:
 
 
 def test_network_mode_with_a_loaded_network_draws_walking_areas(app, admin):
-    network = pytest.importorskip(
-        "planning.network", reason="planning.network (walking network, issue 5) not built yet"
-    )
     from shapely.geometry import Point, shape
 
+    from planning import services
+
     with app.app_context():
-        network.load_network(tiny_osm(), "tiny.osm")
+        services.load_network(tiny_osm(), "tiny.osm")
     r = admin.get("/planning?mode=network")
     assert r.status_code == 200
     html = r.get_data(as_text=True)

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from accounts.models import User
 from audit import AuditEntry
-from booking import services
 from booking.models import Booking
 from booking.rules import Request
+from booking.services import family
 from booking.waitlist import Settings
 from extensions import db
 from maps.models import NurseryClass, Offer
@@ -36,7 +36,7 @@ def world(app, make_user):
     with app.app_context():
         ids = [db.session.scalar(select(User.id).where(User.username == u)) for u, _ in parents]
         kids = [
-            services.register_child(
+            family.register_child(
                 pid, f"小{n}", birth_for(20, TODAY), True, settings, health_notes=f"{n}对花生过敏"
             ).id
             for pid, n in zip(ids, "甲乙丙", strict=True)
@@ -57,7 +57,7 @@ def book(app, w, i, nursery=None, care_type="full_day", **kw):
     """Family i books at a nursery (A by default), starting today; returns the booking id."""
     with app.app_context():
         req = Request(care_type=care_type, start_date=kw.pop("start_date", TODAY), **kw)
-        booking, _ = services.book(
+        booking, _ = family.book(
             w["parent_ids"][i], w["kids"][i], nursery or w["a"], req, True, w["settings"]
         )
         return booking.id

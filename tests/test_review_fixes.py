@@ -1,4 +1,4 @@
-"""Regression tests for the review of complaints/services, public, open311 and planning/services,
+"""Regression tests for the review of complaints/services, public, open311 and planning/queries,
 indicators: the routing rules read once per request, no query per case in the queue and the
 Open311 listing, cases without a role never listed, out-of-range case ids, and the planning
 distances computed once per page's data."""
@@ -11,13 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy import delete, select
 
 from accounts.models import HandlerStreet, User
-from complaints import services
+from complaints import queries
 from complaints.models import Complaint
+from complaints.services import filing, handling
 from errors import NotFound
 from extensions import db
 from maps.models import Street
 from planning import indicators
-from planning import services as planning
+from planning import queries as planning
 from tests.test_open311 import token
 from tests.test_planning_pages import district  # noqa: F401 - fixture
 
@@ -52,10 +53,10 @@ def the_user(username: str) -> User:
 
 def file(app, nursery, **kw):
     with app.app_context():
-        filing = services.Filing(
+        f = filing.Filing(
             category="hygiene", description="教室很久没有消毒", nursery_id=nursery, **kw
         )
-        c, code = services.file_complaint(filing, now=NOW)
+        c, code = filing.file_complaint(f, now=NOW)
         return c.id, code
 
 
@@ -75,11 +76,11 @@ def test_tracking_page_reads_the_rules_once(app, make_nursery, make_user):
     cid, code = file(app, nursery)
     with app.app_context():
         user = the_user(username)
-        lead = services.queue(user, services.QueueFilter())[0][0].lead_department
+        lead = queries.queue(user, queries.QueueFilter())[0][0].lead_department
         assert lead == "health"
-        services.accept(user, cid, now=NOW + timedelta(minutes=1))
+        handling.accept(user, cid, now=NOW + timedelta(minutes=1))
         for i in range(3):
-            services.add_note(user, cid, f"说明{i}", True, now=NOW + timedelta(minutes=2 + i))
+            handling.add_note(user, cid, f"说明{i}", True, now=NOW + timedelta(minutes=2 + i))
     client = app.test_client()
     with statements(app) as seen:
         r = client.get(f"/track/{code}")
@@ -98,7 +99,7 @@ def test_queue_loads_departments_in_one_query(app, make_nursery, make_user):
         with app.app_context():
             user = the_user(username)
             with statements(app) as seen:
-                rows = services.queue(user, services.QueueFilter())
+                rows = queries.queue(user, queries.QueueFilter())
             assert rows and all(role is not None for _, role, _ in rows)
             return len(seen)
 
@@ -156,10 +157,10 @@ def test_case_ids_out_of_range_or_bool_are_not_found(app, make_nursery, make_use
     assert cid == 1
     with app.app_context():
         user = the_user(username)
-        assert services.case_for(user, 1).id == 1
+        assert queries.case_for(user, 1).id == 1
         for bad in (True, 0, -1, 2**31, 2**63, 10**30):
             with pytest.raises(NotFound):
-                services.case_for(user, bad)
+                queries.case_for(user, bad)
             db.session.rollback()
 
 
@@ -173,14 +174,14 @@ def test_street_handler_without_a_street_lists_no_streetless_case(app, make_user
     street, street_password = make_user("handler", department_code="street", street_code="s1")
     headers = token(app.test_client(), street, street_password)
     with app.app_context():
-        filing = services.Filing(
+        f = filing.Filing(
             category="hygiene",
             description="无证看护点卫生很差",
             lat=39.9,  # far from any community: no street
             lon=116.4,
             site_address="某路 1 号",
         )
-        c, _ = services.file_complaint(filing, now=NOW)
+        c, _ = filing.file_complaint(f, now=NOW)
         cid, lead = c.id, c.lead_department
         assert c.street_id is None
     lead_name, _ = make_user("handler", department_code=lead)
@@ -194,9 +195,9 @@ def test_street_handler_without_a_street_lists_no_streetless_case(app, make_user
         street_user = the_user(street)
         db.session.execute(delete(HandlerStreet).where(HandlerStreet.user_id == street_user.id))
         db.session.commit()
-        assert services.queue(street_user, services.QueueFilter(status="all")) == []
+        assert queries.queue(street_user, queries.QueueFilter(status="all")) == []
         with pytest.raises(NotFound):
-            services.case_for(street_user, cid)
+            queries.case_for(street_user, cid)
     r = app.test_client().get("/open311/v2/requests.json", headers=headers)
     assert r.status_code == 200 and r.get_json() == []
 
@@ -238,6 +239,6 @@ def test_cached_planning_distances_are_read_only(app, district):  # noqa: F811
     "name, masked", [("张", "*"), ("张三", "张*"), ("欧阳小明", "欧***"), (None, "（匿名）")]
 )
 def test_masked_names_never_show_a_whole_name(name, masked):
-    from complaints.services import mask_name
+    from complaints.masking import mask_name
 
     assert mask_name(name) == masked

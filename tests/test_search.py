@@ -5,7 +5,7 @@ import pytest
 from extensions import db
 from maps.geo import GEOD, distance_m
 from maps.models import Nursery, bump_registry_version
-from maps.search import SearchParams, WalkModel, check_circles, search_nurseries
+from maps.queries import SearchParams, WalkModel, check_circles, search_nurseries
 
 HOME = (29.6, 106.52)
 WALK = WalkModel()

@@ -38,7 +38,7 @@ with app.app_context():
 OPEN_HALF_DAY = """
 import sys
 from app import app
-from booking import nursery as staff
+from booking.services import staff
 from booking.waitlist import Settings
 with app.app_context():
     staff.set_offer(

@@ -1,0 +1,110 @@
+"""Registry use cases: importing nurseries and communities, all or nothing."""
+
+from sqlalchemy import select
+
+from database import use_case
+from extensions import db
+
+from .domain import DEFAULT_PRICE_UNIT
+from .importer import (
+    COMMUNITY_OPTIONAL,
+    COMMUNITY_REQUIRED,
+    MAX_ERRORS,
+    NURSERY_OPTIONAL,
+    NURSERY_REQUIRED,
+    ImportFailed,
+    ImportResult,
+    StreetLookup,
+    collect,
+    parse_community,
+    parse_nursery,
+    read_rows,
+)
+from .models import Community, Nursery, Offer, bump_registry_version
+
+
+def import_nurseries(data: bytes, filename: str) -> ImportResult:
+    """Add the nurseries of a file to the registry, or nothing if any row is bad."""
+    rows = read_rows(data, filename, NURSERY_REQUIRED, NURSERY_OPTIONAL)
+    parsed = collect(rows, parse_nursery)
+    errors, seen_filing, seen_site = [], {}, {}
+    for line, item in parsed:
+        site = (item["name"], item["address"])
+        if item["filing_no"] and item["filing_no"] in seen_filing:
+            errors.append(
+                (line, f"备案号 {item['filing_no']} 与第 {seen_filing[item['filing_no']]} 行重复")
+            )
+        if site in seen_site:
+            errors.append((line, f"机构 {item['name']} 与第 {seen_site[site]} 行重复"))
+        seen_filing.setdefault(item["filing_no"], line)
+        seen_site.setdefault(site, line)
+    with use_case(deliver=False):
+        known_filing = set(
+            db.session.scalars(
+                select(Nursery.filing_no).where(
+                    Nursery.filing_no.in_([f for f in seen_filing if f])
+                )
+            )
+        )
+        known_sites = {
+            (name, address)
+            for name, address in db.session.execute(
+                select(Nursery.name, Nursery.address).where(
+                    Nursery.name.in_([name for name, _ in seen_site])
+                )
+            )
+        }
+        for line, item in parsed:
+            if item["filing_no"] in known_filing:
+                errors.append((line, f"备案号 {item['filing_no']} 已在登记库中"))
+            if (item["name"], item["address"]) in known_sites:
+                errors.append((line, f"机构 {item['name']}（{item['address']}）已在登记库中"))
+        if errors:
+            raise ImportFailed(sorted(errors)[:MAX_ERRORS])
+        streets = StreetLookup()
+        for _, item in parsed:
+            care_types = item.pop("care_types")
+            item["street"] = streets.get(item["street"])
+            nursery = Nursery(**item)
+            for care_type in care_types:
+                # The filed 托位数 are full-day places; other care types get places in the portal.
+                nursery.offers.append(
+                    Offer(
+                        care_type=care_type,
+                        class_type=None,
+                        price_yuan=None,
+                        price_unit=DEFAULT_PRICE_UNIT[care_type],
+                        capacity=nursery.capacity if care_type == "full_day" else 0,
+                    )
+                )
+            db.session.add(nursery)
+        bump_registry_version()
+    return ImportResult(created=len(parsed), streets_created=streets.created)
+
+
+def import_communities(data: bytes, filename: str) -> ImportResult:
+    """Add the communities of a file, or nothing if any row is bad."""
+    rows = read_rows(data, filename, COMMUNITY_REQUIRED, COMMUNITY_OPTIONAL)
+    parsed = collect(rows, parse_community)
+    errors, seen = [], {}
+    for line, item in parsed:
+        if item["name"] in seen:
+            errors.append((line, f"小区 {item['name']} 与第 {seen[item['name']]} 行重复"))
+        seen.setdefault(item["name"], line)
+    with use_case(deliver=False):
+        known = set(
+            db.session.scalars(select(Community.name).where(Community.name.in_(list(seen))))
+        )
+        errors += [
+            (line, f"小区 {item['name']} 已在库中")
+            for line, item in parsed
+            if item["name"] in known
+        ]
+        if errors:
+            raise ImportFailed(sorted(errors)[:MAX_ERRORS])
+        streets = StreetLookup()
+        for _, item in parsed:
+            item["street"] = streets.get(item["street"])
+            db.session.add(Community(**item))
+        bump_registry_version()
+    return ImportResult(created=len(parsed), streets_created=streets.created)

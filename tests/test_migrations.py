@@ -1,0 +1,153 @@
+"""Migrations (Flask-Migrate/Alembic): an empty database upgrades to head and back down, the
+migrations build exactly the models' schema, and a database from before migrations keeps its data.
+"""
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from conftest import PG_URL, service_missing
+
+import database
+from app import create_app
+from extensions import db
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_app(request, tmp_path):
+    """The app on a brand-new database with no tables at all, on each backend."""
+    if request.param == "sqlite":
+        url, drop = "sqlite:///" + str(tmp_path / "empty.sqlite3"), None
+    else:
+        admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        name = f"tuoyu_mig_{uuid.uuid4().hex[:10]}"
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        except Exception as exc:  # noqa: BLE001 - any connection failure means "no server here"
+            admin.dispose()
+            service_missing(f"PostgreSQL is not reachable at {PG_URL}: {exc.__class__.__name__}")
+        url = sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+        def drop():
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.dispose()
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t"})
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if drop:
+        drop()
+
+
+def _tables() -> set[str]:
+    return set(sa.inspect(db.engine).get_table_names())
+
+
+def test_an_empty_database_upgrades_to_head_and_back_down(empty_app):
+    from flask_migrate import downgrade, upgrade
+
+    with empty_app.app_context():
+        database.import_models()
+        assert _tables() == set()
+        upgrade(directory=str(database.MIGRATIONS))
+        assert _tables() == set(db.metadata.tables) | {"alembic_version"}
+        assert database.schema_revision() == database.BASELINE
+        downgrade(directory=str(database.MIGRATIONS), revision="base")
+        db.engine.dispose()  # SQLite: see the dropped tables from a fresh connection
+        assert _tables() == {"alembic_version"}
+        assert database.schema_revision() is None
+
+
+def test_the_migrations_build_exactly_the_models_schema(empty_app):
+    with empty_app.app_context():
+        database.upgrade_schema()
+        assert database.schema_drift() == []
+
+
+def test_drift_is_reported_when_a_model_gains_a_column_no_migration_adds(empty_app):
+    """The check above can fail: a column in the models that no migration creates is drift."""
+    with empty_app.app_context():
+        database.upgrade_schema()
+        table = db.metadata.tables["subsidies"]
+        column = sa.Column("note_for_drift_test", sa.String(10))
+        table.append_column(column)
+        try:
+            diff = database.schema_drift()
+        finally:
+            table._columns.remove(column)
+        assert [d[0] for d in diff] == ["add_column"]
+        assert diff[0][3].name == "note_for_drift_test"
+
+
+def test_init_db_is_idempotent_and_creates_the_fixed_rows(empty_app):
+    from maps.models import RegistryVersion
+
+    runner = empty_app.test_cli_runner()
+    for _ in range(2):
+        result = runner.invoke(args=["init-db"])
+        assert result.exit_code == 0, result.output
+        assert "数据库已就绪" in result.output
+    with empty_app.app_context():
+        assert db.session.get(RegistryVersion, 1).version == 0
+        assert database.schema_revision() == database.BASELINE
+
+
+def test_a_database_from_before_migrations_is_stamped_and_keeps_its_data(empty_app):
+    """Districts that ran an older release have tables made by create_all and no version."""
+    from maps.models import RegistryVersion, Street
+
+    with empty_app.app_context():
+        database.create_schema()  # what the old init-db did
+        with database.use_case():
+            db.session.add(Street(code="S01", name="旧街道"))
+            db.session.get(RegistryVersion, 1).version = 7
+        assert "alembic_version" not in _tables()
+        database.upgrade_schema()
+        assert database.schema_revision() == database.BASELINE
+        db.session.expire_all()
+        assert db.session.scalar(sa.select(Street.name)) == "旧街道"
+        assert db.session.get(RegistryVersion, 1).version == 7
+
+
+def test_use_case_commits_the_body_and_rolls_back_on_any_exception(empty_app):
+    from maps.models import Street
+
+    with empty_app.app_context():
+        database.create_schema()
+        with database.use_case():
+            db.session.add(Street(code="A", name="甲街道"))
+        with pytest.raises(ZeroDivisionError), database.use_case():
+            db.session.add(Street(code="B", name="乙街道"))
+            db.session.flush()
+            1 / 0  # noqa: B018 - any exception, not only a domain error
+        db.session.remove()
+        assert db.session.scalars(sa.select(Street.code)).all() == ["A"]
+
+
+def test_a_nested_use_case_joins_the_outer_one(empty_app):
+    """The inner block commits nothing: a failure after it undoes both."""
+    from maps.models import Street
+
+    with empty_app.app_context():
+        database.create_schema()
+        with pytest.raises(RuntimeError), database.use_case():
+            with database.use_case():
+                db.session.add(Street(code="C", name="丙街道"))
+            raise RuntimeError("after the inner use case")
+        db.session.remove()
+        assert db.session.scalars(sa.select(Street.code)).all() == []
+
+
+def test_a_use_case_refuses_to_begin_over_unsaved_changes(empty_app):
+    from maps.models import Street
+
+    with empty_app.app_context():
+        database.create_schema()
+        db.session.add(Street(code="D", name="丁街道"))
+        with pytest.raises(RuntimeError, match="before any change"), database.use_case():
+            pass
+        db.session.rollback()

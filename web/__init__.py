@@ -1,0 +1,1 @@
+"""App-wide HTTP plumbing: request-parameter parsing, page and JSON error answers."""

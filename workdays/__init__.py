@@ -1,0 +1,1 @@
+"""Working days on the Chinese calendar (public holidays and make-up working days)."""
