@@ -6,6 +6,7 @@ Without it they are skipped with the reason shown; with REQUIRE_SERVICES=1 (CI) 
 
 import os
 import uuid
+from contextlib import contextmanager
 from datetime import date, time
 from decimal import Decimal
 
@@ -26,25 +27,35 @@ def service_missing(reason: str):
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A fresh PostgreSQL database for this test session, dropped at the end."""
+@contextmanager
+def new_postgres_database(prefix: str = "tuoyu_test"):
+    """Create a PostgreSQL database, yield its URL, drop it afterwards (skip if no server)."""
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            name = f"tuoyu_test_{uuid.uuid4().hex[:10]}"
+            name = f"{prefix}_{uuid.uuid4().hex[:10]}"
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     except Exception as exc:  # noqa: BLE001 - any connection failure means "no server here"
         admin.dispose()
         service_missing(f"PostgreSQL is not reachable at {PG_URL}: {exc.__class__.__name__}")
     url = sa.engine.make_url(PG_URL).set(database=name)
-    yield url.render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.dispose()
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    with new_postgres_database() as url:
+        yield url
 
 
 def _reset_caches():

@@ -2,11 +2,11 @@
 migrations build exactly the models' schema, and a database from before migrations keeps its data.
 """
 
-import uuid
+from contextlib import ExitStack
 
 import pytest
 import sqlalchemy as sa
-from conftest import PG_URL, service_missing
+from conftest import new_postgres_database
 
 import database
 from app import create_app
@@ -16,31 +16,16 @@ from extensions import db
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def empty_app(request, tmp_path):
     """The app on a brand-new database with no tables at all, on each backend."""
-    if request.param == "sqlite":
-        url, drop = "sqlite:///" + str(tmp_path / "empty.sqlite3"), None
-    else:
-        admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        name = f"tuoyu_mig_{uuid.uuid4().hex[:10]}"
-        try:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        except Exception as exc:  # noqa: BLE001 - any connection failure means "no server here"
-            admin.dispose()
-            service_missing(f"PostgreSQL is not reachable at {PG_URL}: {exc.__class__.__name__}")
-        url = sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-
-        def drop():
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
-
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t"})
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    if drop:
-        drop()
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = "sqlite:///" + str(tmp_path / "empty.sqlite3")
+        else:
+            url = stack.enter_context(new_postgres_database("tuoyu_mig"))
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t"})
+        yield app
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def _tables() -> set[str]:
