@@ -40,4 +40,19 @@ def import_communities_command(file: str):
     _run_import(services.import_communities, file, "小区")
 
 
+@nurseries.command("check-capacity")
+def check_capacity_command():
+    """Report nurseries whose classes or offers break the national limits (exit 1 if any)."""
+    from .queries import capacity_breaches, nursery_count
+
+    found = capacity_breaches()
+    for nursery, breaches in found:
+        click.echo(f"{nursery.id} {nursery.name}")
+        for b in breaches:
+            click.echo(f"  [{b.code}] {b.message}")
+    click.echo(f"共 {nursery_count()} 家机构，{len(found)} 家不符合国家托育机构设置标准。")
+    if found:
+        raise SystemExit(1)
+
+
 COMMANDS = [nurseries, communities]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from database import raw_read
@@ -292,3 +292,30 @@ def nursery_details(n: Nursery) -> dict:
             for o in sorted(n.offers, key=lambda o: (list(CARE_TYPES).index(o.care_type), o.id))
         ],
     }
+
+
+def capacity_breaches() -> list[tuple[Nursery, list]]:
+    """Every nursery whose classes or offers break the national limits, with the breaches
+    (`maps.standards`), in id order."""
+    from .standards import ClassSpec, OfferSpec, check_nursery
+
+    nurseries = db.session.scalars(
+        select(Nursery)
+        .options(selectinload(Nursery.classes), selectinload(Nursery.offers))
+        .order_by(Nursery.id)
+    )
+    found = []
+    for n in nurseries:
+        breaches = check_nursery(
+            n.kind,
+            [ClassSpec(c.class_type, c.capacity, c.carers, c.name) for c in n.classes],
+            [OfferSpec(o.care_type, o.class_type, o.capacity) for o in n.offers],
+        )
+        if breaches:
+            found.append((n, breaches))
+    return found
+
+
+def nursery_count() -> int:
+    """How many nurseries the registry holds, filed or not."""
+    return db.session.scalar(select(func.count(Nursery.id))) or 0

@@ -27,6 +27,7 @@ PLAIN_RULES = [
     "maps/domain.py",
     "maps/coords.py",
     "maps/geo.py",
+    "maps/standards.py",
     "booking/rules.py",
     "booking/slots.py",
     "complaints/routing.py",
