@@ -294,11 +294,21 @@ def nursery_details(n: Nursery) -> dict:
     }
 
 
-def capacity_breaches() -> list[tuple[Nursery, list]]:
-    """Every nursery whose classes or offers break the national limits, with the breaches
-    (`maps.standards`), in id order."""
+def nursery_breaches(n: Nursery) -> list:
+    """The breaches of the national limits in one nursery's classes and offers
+    (`maps.standards`; empty when it keeps them)."""
     from .standards import ClassSpec, OfferSpec, check_nursery
 
+    return check_nursery(
+        n.kind,
+        [ClassSpec(c.class_type, c.capacity, c.carers, c.name) for c in n.classes],
+        [OfferSpec(o.care_type, o.class_type, o.capacity) for o in n.offers],
+    )
+
+
+def capacity_breaches() -> list[tuple[Nursery, list]]:
+    """Every nursery whose classes or offers break the national limits, with the breaches,
+    in id order."""
     nurseries = db.session.scalars(
         select(Nursery)
         .options(selectinload(Nursery.classes), selectinload(Nursery.offers))
@@ -306,11 +316,7 @@ def capacity_breaches() -> list[tuple[Nursery, list]]:
     )
     found = []
     for n in nurseries:
-        breaches = check_nursery(
-            n.kind,
-            [ClassSpec(c.class_type, c.capacity, c.carers, c.name) for c in n.classes],
-            [OfferSpec(o.care_type, o.class_type, o.capacity) for o in n.offers],
-        )
+        breaches = nursery_breaches(n)
         if breaches:
             found.append((n, breaches))
     return found

@@ -25,6 +25,7 @@ from flask_login import current_user
 from accounts.access import restrict
 from errors import DomainError
 from extensions import db
+from maps import queries as registry_queries
 from maps.domain import (
     CARE_TYPES,
     CLASS_TYPES,
@@ -126,6 +127,7 @@ def dashboard():
         ],
         counts=counts,
         labels=STATUS_LABELS,
+        breaches=registry_queries.nursery_breaches(nursery),
         active="dashboard",
     )
 
