@@ -59,17 +59,22 @@ def _api_error(code: str, message: str, status: int):
     return jsonify({"error": {"code": code, "message": message}}), status
 
 
+def bearer_user():
+    """The active user whose bearer token the request carries (`Authorization: Bearer …`), or
+    None: the one reading of the header for the API and Open311."""
+    from .queries import user_for_token
+
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+
+
 def token_required(*roles: str):
     """Require a valid bearer token (and one of the roles, if given); sets g.api_user."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            from .queries import user_for_token
-
-            header = request.headers.get("Authorization", "")
-            scheme, _, token = header.partition(" ")
-            user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+            user = bearer_user()
             if user is None:
                 return _api_error("unauthorized", "请先登录（缺少或无效的访问令牌）", 401)
             if roles and user.role not in roles:

@@ -426,10 +426,9 @@ def _request_row(c: Complaint, request_id: str, rules) -> dict:
 
 def _handler():
     """The complaint handler the bearer token belongs to; 401 without one, 403 for others."""
-    from accounts.queries import user_for_token
+    from accounts.access import bearer_user
 
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+    user = bearer_user()
     if user is None:
         raise DomainError("unauthorized", HTTP_MESSAGES[401], status=401)
     if user.role != "handler" or not user.department_code:

@@ -86,17 +86,27 @@ def age_band(kind: str, class_type: str | None, class_types) -> tuple[int, int]:
     return (months[0], months[-1] + 1) if months else (MIN_AGE_MONTHS, MAX_AGE_MONTHS)
 
 
+def children_per_carer(kind: str, class_type: str) -> int:
+    """The ratio a class is staffed at: the family point's 1 : 3, a class type's own, or for a
+    混合班 the strictest ratio among the class types of the ages it admits (so it needs carers)."""
+    if kind == "family":
+        return FAMILY_CHILDREN_PER_CARER
+    std = CLASS_TYPES[class_type]
+    if std.children_per_carer is not None:
+        return std.children_per_carer
+    ages = range(std.min_months, std.max_months)
+    return min(CLASS_TYPES[class_type_for_age(m)].children_per_carer for m in ages)
+
+
+def max_children(kind: str, class_type: str) -> int:
+    """The most children a class of this type may have, whatever its staff."""
+    limit = CLASS_TYPES[class_type].max_children
+    return min(limit, FAMILY_MAX_CHILDREN) if kind == "family" else limit
+
+
 def class_capacity_limit(kind: str, class_type: str, carers: int) -> int:
     """Most children a class may take: the national maximum and carers × ratio."""
-    std = CLASS_TYPES[class_type]
-    limit = std.max_children
-    per_carer = std.children_per_carer
-    if kind == "family":
-        limit = min(limit, FAMILY_MAX_CHILDREN)
-        per_carer = FAMILY_CHILDREN_PER_CARER
-    if per_carer is not None:
-        limit = min(limit, carers * per_carer)
-    return limit
+    return min(max_children(kind, class_type), carers * children_per_carer(kind, class_type))
 
 
 def admitted_months(kind: str, class_types) -> set[int]:

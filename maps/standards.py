@@ -20,14 +20,7 @@ The limits (DESIGN §3.2; 托育机构设置标准（试行）, 家庭托育点�
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .domain import (
-    CARE_TYPES,
-    CLASS_TYPES,
-    FAMILY_CHILDREN_PER_CARER,
-    FAMILY_MAX_CHILDREN,
-    class_age_range,
-    class_type_for_age,
-)
+from .domain import CARE_TYPES, CLASS_TYPES, children_per_carer, class_age_range, max_children
 
 
 @dataclass(frozen=True)
@@ -50,24 +43,6 @@ class Breach:
     code: str  # class_size_exceeded, ratio_exceeded, capacity_exceeds_class, no_class,
     # age_outside_class
     message: str
-
-
-def children_per_carer(kind: str, class_type: str) -> int:
-    """The ratio a class is staffed at: the family point's 1 : 3, a class type's own, or for a
-    混合班 the strictest ratio among the class types of the ages it admits."""
-    if kind == "family":
-        return FAMILY_CHILDREN_PER_CARER
-    std = CLASS_TYPES[class_type]
-    if std.children_per_carer is not None:
-        return std.children_per_carer
-    ages = range(std.min_months, std.max_months)
-    return min(CLASS_TYPES[class_type_for_age(m)].children_per_carer for m in ages)
-
-
-def max_children(kind: str, class_type: str) -> int:
-    """The most children a class of this type may have, whatever its staff."""
-    limit = CLASS_TYPES[class_type].max_children
-    return min(limit, FAMILY_MAX_CHILDREN) if kind == "family" else limit
 
 
 def _label(c: ClassSpec) -> str:

@@ -305,6 +305,12 @@ def test_another_nurserys_bookings_and_classes_do_not_exist_for_staff(app, clien
     form = {"class_id": str(their_class), "class_type": "older", "name": "x", "carers": "1"}
     assert client.post("/portal/classes", data={**form, "capacity": "5"}).status_code == 404
     assert client.get(f"/portal/offers?offer={their_offer}").status_code == 404
+    # Ids no INTEGER column can hold, or that are not ids at all, are not found either (not 500s).
+    for raw in ("99999999999999", "2147483648", "-1", "0", "1.5", "一"):
+        assert client.get(f"/portal/classes?edit={raw}").status_code == 404, raw
+        assert client.get(f"/portal/offers?offer={raw}").status_code == 404, raw
+        r = client.post("/portal/classes", data={**form, "class_id": raw, "capacity": "5"})
+        assert r.status_code == 404, raw
 
 
 @pytest.mark.parametrize("path", ["/portal", "/portal/bookings", "/portal/classes"])

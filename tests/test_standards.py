@@ -7,7 +7,8 @@ import pytest
 
 from database import use_case
 from extensions import db
-from maps.standards import ClassSpec, OfferSpec, check_class, check_nursery, children_per_carer
+from maps.domain import children_per_carer, class_capacity_limit
+from maps.standards import ClassSpec, OfferSpec, check_class, check_nursery
 
 
 def codes(breaches) -> list[str]:
@@ -34,6 +35,11 @@ def test_a_mixed_class_takes_the_strictest_ratio_of_its_ages_and_needs_carers():
     assert children_per_carer("private", "mixed") == 5
     assert codes(check_class("private", ClassSpec("mixed", 10, 0))) == ["ratio_exceeded"]
     assert check_class("private", ClassSpec("mixed", 10, 2)) == []
+    # The portal's class form and the demo use the same limit, so neither can save such a class.
+    assert class_capacity_limit("private", "mixed", 0) == 0
+    assert class_capacity_limit("private", "mixed", 2) == 10
+    assert class_capacity_limit("private", "mixed", 9) == 18
+    assert class_capacity_limit("family", "older", 2) == 5
 
 
 def test_a_family_point_is_one_group_of_five_with_one_carer_per_three():

@@ -46,6 +46,7 @@ from ..forms import (
     HoursForm,
     MoveToFrontForm,
     OfferForm,
+    int_or_none,
 )
 from ..models import Booking
 from ..rules import SESSIONS, STATUS_LABELS
@@ -362,18 +363,16 @@ def move_to_front(booking_id: int):
 # --- classes ---------------------------------------------------------------------------------
 
 
-def _own_class(nursery: Nursery, raw) -> NurseryClass | None:
-    """The class being edited (None: a new one); another nursery's class is a 404."""
+def _own_row(model, nursery: Nursery, raw):
+    """The nursery's class or offer named by a submitted id (None: nothing named); anything
+    else — another nursery's row, an id no INTEGER column holds, not an id — is a 404."""
     if raw in (None, ""):
         return None
-    try:
-        class_id = int(raw)
-    except (TypeError, ValueError):
+    row_id = int_or_none(raw)
+    row = db.session.get(model, row_id) if row_id is not None else None
+    if row is None or row.nursery_id != nursery.id:
         abort(404)
-    cls = db.session.get(NurseryClass, class_id)
-    if cls is None or cls.nursery_id != nursery.id:
-        abort(404)
-    return cls
+    return row
 
 
 @bp.route("/classes", methods=["GET", "POST"])
@@ -382,7 +381,7 @@ def classes():
     code, page_error = 200, None
     if request.method == "POST":
         form = ClassForm()
-        editing = _own_class(nursery, form.class_id.data)
+        editing = _own_row(NurseryClass, nursery, form.class_id.data)
         if form.validate_on_submit():
             try:
                 cls = staff.save_class(
@@ -405,7 +404,7 @@ def classes():
             code = 400
         nursery = _nursery()  # reloaded: the refused use case rolled back
     else:
-        editing = _own_class(nursery, request.args.get("edit"))
+        editing = _own_row(NurseryClass, nursery, request.args.get("edit"))
         form = ClassForm(formdata=None, obj=editing)
         form.class_id.data = str(editing.id) if editing else ""
     rows = [
@@ -436,19 +435,6 @@ def classes():
 
 
 # --- offers, prices and opening hours --------------------------------------------------------
-
-
-def _own_offer(nursery: Nursery, raw) -> Offer | None:
-    if raw in (None, ""):
-        return None
-    try:
-        offer_id = int(raw)
-    except (TypeError, ValueError):
-        abort(404)
-    offer = db.session.get(Offer, offer_id)
-    if offer is None or offer.nursery_id != nursery.id:
-        abort(404)
-    return offer
 
 
 def _offer_form_from(offer: Offer | None) -> OfferForm:
@@ -514,7 +500,9 @@ def offers():
         if code == 303:
             return redirect(url_for("portal.offers"), 303)
         nursery = _nursery()
-    editing = _own_offer(nursery, request.args.get("offer")) if request.method == "GET" else None
+    editing = (
+        _own_row(Offer, nursery, request.args.get("offer")) if request.method == "GET" else None
+    )
     if offer_form is None:
         offer_form = _offer_form_from(editing)
     if hours_form is None:
