@@ -19,22 +19,54 @@ from extensions import db
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-# Any fixed number: the key of the PostgreSQL advisory lock that write use cases take.
+# Any fixed number: the key of the PostgreSQL advisory lock on the whole service. A use case
+# that names no scope takes it exclusively; a nursery-scoped one takes it shared, plus its
+# nurseries' own locks, so two nurseries' use cases never wait for each other.
 WRITE_LOCK_KEY = 0x7475_7979  # "tuyy"
+NURSERY_LOCKS = 0x7475_6E79  # "tuny": the namespace of the per-nursery (two-key) locks
 _ACTIVE = "use_case_active"  # session.info flag: a use case is open on this session
+_LOCKED = "nurseries_locked"  # session.info: ids of the nurseries locked, or _ALL
+_ALL = "all"  # the use case holds the service lock exclusively: every nursery is its own
 OUTBOX_QUEUED = "outbox_queued"  # session.info flag: the use case queued a message to deliver
+SERVICE = None  # `use_case(nurseries=SERVICE)`: the whole service, one writer at a time
 
 
-def begin_write() -> None:
-    """Start the current use case's transaction as a writer: write use cases run one at a time.
+class LockWaits:
+    """How often a use case found a lock taken and had to wait (PostgreSQL), per process.
+
+    Tests and benchmarks read it to show that nursery A's traffic never waits for nursery B's,
+    by counting waits rather than timing them."""
+
+    service = 0
+    nursery = 0
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.service = cls.nursery = 0
+
+
+def _lock(session, exclusive: bool, keys: dict, counter: str) -> None:
+    """Take an advisory transaction lock, counting a wait when it is already held."""
+    mode = "" if exclusive else "_shared"
+    args = ", ".join(f":{k}" for k in keys)
+    if not session.execute(text(f"SELECT pg_try_advisory_xact_lock{mode}({args})"), keys).scalar():
+        setattr(LockWaits, counter, getattr(LockWaits, counter) + 1)
+        session.execute(text(f"SELECT pg_advisory_xact_lock{mode}({args})"), keys)
+
+
+def begin_write(nurseries=SERVICE) -> None:
+    """Start the current use case's transaction as a writer.
 
     SQLite: the transaction begins IMMEDIATE, taking the database's write lock at once (a deferred
     one that read first can fail to upgrade under concurrency); a read-only transaction already
-    open (e.g. from loading the logged-in user) is ended first.
-    PostgreSQL: a transaction-scoped advisory lock gives the same one-at-a-time order, so the
-    waitlist logic (release, offer on, expire) never runs twice over the same rows and queue
-    times follow commit order; readers are never blocked. Places are still taken by conditional
-    updates, which hold even for code that forgot to call this.
+    open (e.g. from loading the logged-in user) is ended first. Writers run one at a time.
+    PostgreSQL: advisory locks order the writers that could touch the same rows, so the waitlist
+    logic (release, offer on, expire) never runs twice over the same rows and queue times follow
+    commit order; readers are never blocked. `nurseries=SERVICE` (None) takes the service lock
+    exclusively: one such use case at a time, alone. A list of nursery ids takes the service lock
+    shared and then each nursery's lock, in ascending order (no deadlocks): use cases at
+    different nurseries run side by side. Places are still taken by conditional updates, which
+    hold even for code that forgot to lock.
     """
     session = db.session()  # the request's Session behind the scoped proxy
     if session.new or session.dirty or session.deleted:
@@ -45,27 +77,71 @@ def begin_write() -> None:
             session.rollback()
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     elif dialect == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+        _lock(session, nurseries is SERVICE, {"key": WRITE_LOCK_KEY}, "service")
+    session.info[_LOCKED] = _ALL if nurseries is SERVICE else set()
+    if nurseries is not SERVICE:
+        lock_nurseries(nurseries)
+    if dialect == "postgresql":
         session.expire_all()  # anything loaded before the lock is re-read after it
 
 
+def lock_nurseries(ids) -> None:
+    """Inside a nursery-scoped use case, also lock these nurseries (in ascending order).
+
+    For a use case that learns of another nursery on the way (confirming an enrolment withdraws
+    the child's requests elsewhere). Ids lower than one already held could deadlock with a use
+    case locking the other way round; PostgreSQL then aborts one of the two, so callers lock
+    everything they know of at the start and use this only for what they could not know."""
+    session = db.session()
+    held = session.info.get(_LOCKED)
+    if held == _ALL:
+        return  # the exclusive service lock already covers every nursery
+    if held is None:
+        raise RuntimeError("lock_nurseries outside a use case")
+    # An id outside PostgreSQL's integer range names no nursery (the use case will say so).
+    new = sorted({i for i in ids if isinstance(i, int) and 0 < i < 2**31} - held)
+    if session.get_bind().dialect.name == "postgresql":
+        for nursery_id in new:
+            _lock(session, True, {"space": NURSERY_LOCKS, "id": nursery_id}, "nursery")
+    session.info[_LOCKED] = held | set(new)
+
+
+def holds_nursery(nursery_id: int) -> bool:
+    """Whether the open use case may change this nursery's places (it holds its lock, or the
+    whole service's)."""
+    session = db.session()
+    if not session.info.get(_ACTIVE):
+        return False
+    held = session.info.get(_LOCKED)
+    return held == _ALL or nursery_id in (held or set())
+
+
 @contextmanager
-def use_case(deliver: bool = True) -> Iterator[None]:
+def use_case(deliver: bool = True, nurseries=SERVICE) -> Iterator[None]:
     """Run the body as one write transaction: commit at the end, roll back on any exception.
 
-    A use case called from inside another joins it (the outer one commits). After the commit the
-    outbox is drained when the use case queued a message (`notifications.services.notify`),
-    unless `deliver` is False (the drain itself, bulk loads); a failed delivery never fails the
-    use case: the messages stay queued for the next drain (`flask --app app bookings expire`
-    drains too).
+    `nurseries`: the ids of the nurseries whose places, queues or offers the use case changes
+    (it then runs beside use cases at other nurseries), `()` for a use case that changes no
+    nursery's places (delivering the outbox), or SERVICE (the default) for one that must run
+    alone (registry imports, complaints, accounts, a family's use cases spanning nurseries).
+
+    A use case called from inside another joins it (the outer one commits; it must have locked
+    enough). After the commit the outbox is drained when the use case queued a message
+    (`notifications.services.notify`), unless `deliver` is False (the drain itself, bulk
+    loads); a failed delivery never fails the use case: the messages stay queued for the next
+    drain (`flask --app app bookings expire` drains too).
     """
     session = db.session()
     if session.info.get(_ACTIVE):
+        if nurseries is not SERVICE:
+            lock_nurseries(nurseries)
+        elif session.info.get(_LOCKED) != _ALL:
+            raise RuntimeError("a use case of the whole service cannot join a nursery's")
         yield
         return
     session.info[_ACTIVE] = True
     try:
-        begin_write()  # inside the try: a failed BEGIN IMMEDIATE (busy) is rolled back too
+        begin_write(nurseries)  # inside the try: a failed BEGIN IMMEDIATE (busy) is rolled back
         yield
         session.commit()
     except BaseException:
@@ -74,6 +150,7 @@ def use_case(deliver: bool = True) -> Iterator[None]:
         raise
     finally:
         session.info.pop(_ACTIVE, None)
+        session.info.pop(_LOCKED, None)
     if deliver and session.info.pop(OUTBOX_QUEUED, False):
         _deliver()
 

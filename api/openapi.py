@@ -337,6 +337,12 @@ def _ok(description: str, schema: dict | None = None) -> dict:
 
 
 AUTH_ERRORS = {"401": ERROR, "403": ERROR}
+CLASS_FIELDS = {
+    "class_type": {"type": "string", "enum": list(CLASS_TYPES)},
+    "capacity": {"type": "integer", "minimum": 0, "maximum": 100},
+    "carers": {"type": "integer", "minimum": 0, "maximum": 100},
+    "name": {"type": "string", "minLength": 1, "maxLength": 64},
+}
 BOOKING_REF = {"$ref": "#/components/schemas/Booking"}
 BOOKING_PATHS = {
     "/children": {
@@ -487,6 +493,45 @@ BOOKING_PATHS = {
             ),
             "responses": {"200": _ok("Saved"), "400": ERROR, "409": ERROR, **AUTH_ERRORS},
         }
+    },
+    "/nursery/classes": {
+        "get": {
+            "summary": "Nursery staff: the nursery's classes (班级) and its breaches of the limits",
+            "security": [{"bearer": []}],
+            "responses": {"200": _ok("Classes"), **AUTH_ERRORS},
+        },
+        "post": {
+            "summary": "Nursery staff: add a class, within its maximum and carers × ratio",
+            "security": [{"bearer": []}],
+            "requestBody": _json_body(["class_type", "capacity", "carers"], CLASS_FIELDS),
+            "responses": {"201": _ok("Created"), "400": ERROR, "409": ERROR, **AUTH_ERRORS},
+        },
+    },
+    "/nursery/classes/{class_id}": {
+        "put": {
+            "summary": "Nursery staff: change a class (omitted fields keep their value)",
+            "security": [{"bearer": []}],
+            "parameters": [_path_id("class_id")],
+            "requestBody": _json_body([], CLASS_FIELDS),
+            "responses": {
+                "200": _ok("Saved"),
+                "400": ERROR,
+                "404": ERROR,
+                "409": ERROR,
+                **AUTH_ERRORS,
+            },
+        },
+        "delete": {
+            "summary": "Nursery staff: remove a class no offer's places still need",
+            "security": [{"bearer": []}],
+            "parameters": [_path_id("class_id")],
+            "responses": {
+                "204": {"description": "Removed"},
+                "404": ERROR,
+                "409": ERROR,
+                **AUTH_ERRORS,
+            },
+        },
     },
     "/nursery/bookings": {
         "get": {

@@ -7,12 +7,15 @@ Shared by the benchmarks in ``bench/`` and by ``tests/test_booking_race.py``:
 - ``init_db()``: ``flask --app app init-db`` against it, as an operator would;
 - ``seed()``: one filed nursery with a few places of one care type, and parents with a child each,
   written through the app's models (passwords hashed with a cheap pbkdf2, to stay fast);
+  ``seed_nurseries()``: several such nurseries with lawful classes (class size, carers × ratio,
+  checked with ``maps.standards``) and an offer for one class type, families spread round-robin;
 - ``gunicorn()``: ``gunicorn app:app -w N`` on a free 127.0.0.1 port, always terminated;
 - ``in_threads()``, ``post_all()`` and ``get_tokens()``: a bounded pool of client threads that
   all start at once (a barrier), talking to 127.0.0.1 only;
 - ``worker_pids()``, ``cpu_seconds()``, ``machine_busy_seconds()`` and ``cpu_use()``: who used
   how much CPU during a run (from /proc);
-- ``db_figures()``: what the database holds afterwards (statuses, counters, waitlist positions).
+- ``db_figures()`` / ``db_figures_each()``: what the database holds afterwards for a nursery
+  (statuses, counters, waitlist positions).
 """
 
 import http.client
@@ -149,45 +152,98 @@ def _app(db_url: str):
 
 
 def seed(db_url: str, places: int, families: int, care_type: str = "full_day") -> Seed:
-    """A filed nursery (toddler and older classes) offering `places` places of one care type,
-    and `families` parents with a 20-month-old child each."""
+    """One filed nursery offering `places` places of one care type in lawful 托小班 classes, and
+    `families` parents with a 20-month-old child each."""
+    return seed_nurseries(db_url, 1, places, families, care_type=care_type)[0]
+
+
+# Age on the start date (months) that sits inside each class type's band.
+AGE_MONTHS = {"toddler": 20, "older": 30}
+
+
+def lawful_classes(places: int, class_type: str = "toddler", kind: str = "private") -> list:
+    """(capacity, carers) of classes of `class_type` that together hold `places` children within
+    the national limits: each class at most its type's maximum and carers × ratio."""
+    from maps.domain import children_per_carer, max_children
+
+    most, per = max_children(kind, class_type), children_per_carer(kind, class_type)
+    sizes = [most] * (places // most) + ([places % most] if places % most else [])
+    return [(n, -(-n // per)) for n in sizes or [most]]
+
+
+def seed_nurseries(
+    db_url: str,
+    nurseries: int,
+    places: int,
+    families: int,
+    class_type: str = "toddler",
+    care_type: str = "full_day",
+) -> list[Seed]:
+    """`nurseries` filed nurseries, each with lawful `class_type` classes and one `care_type` offer
+    of `places` places for that class type (checked with ``maps.standards.check_nursery``), and
+    `families` parents with a child of that class's age each; family i books at nursery
+    i % nurseries. Returns one Seed per nursery, its families in the order they were made."""
     from werkzeug.security import generate_password_hash
 
     from accounts.models import User
     from booking.models import Child
     from extensions import db
+    from maps.domain import CLASS_TYPES
     from maps.models import Nursery, NurseryClass, Offer, bump_registry_version
+    from maps.standards import ClassSpec, OfferSpec, check_nursery
 
     app = _app(db_url)
     today = date.today()
+    classes = lawful_classes(places, class_type)
+    breaches = check_nursery(
+        "private",
+        [ClassSpec(class_type, cap, carers) for cap, carers in classes],
+        [OfferSpec(care_type, class_type, places)],
+    )
+    if breaches:
+        raise RuntimeError(f"the seeded nursery breaks the national limits: {breaches}")
+    tag = uuid.uuid4().hex[:6]
     with app.app_context():
-        nursery = Nursery(
-            name="压测托育园",
-            address="压测路1号",
-            kind="private",
-            filing_no=f"压测备-{uuid.uuid4().hex[:8]}",
-            lat=29.6,
-            lon=106.52,
-            capacity=places,
-        )
-        nursery.classes = [
-            NurseryClass(class_type="toddler", name="托小班", carers=3, capacity=15),
-            NurseryClass(class_type="older", name="托大班", carers=3, capacity=20),
-        ]
-        offer = Offer(care_type=care_type, price_unit="month", price_yuan=1800, capacity=places)
-        nursery.offers = [offer]
-        db.session.add(nursery)
+        made = []
+        for j in range(nurseries):
+            nursery = Nursery(
+                name=f"压测托育园{j + 1}",
+                address=f"压测路{j + 1}号",
+                kind="private",
+                filing_no=f"压测备-{tag}-{j}",
+                lat=29.6,
+                lon=106.52,
+                capacity=sum(cap for cap, _ in classes),
+            )
+            nursery.classes = [
+                NurseryClass(
+                    class_type=class_type,
+                    name=f"{CLASS_TYPES[class_type].label}{k + 1}",
+                    carers=carers,
+                    capacity=cap,
+                )
+                for k, (cap, carers) in enumerate(classes)
+            ]
+            offer = Offer(
+                care_type=care_type,
+                class_type=class_type,
+                price_unit="month",
+                price_yuan=1800,
+                capacity=places,
+            )
+            nursery.offers = [offer]
+            made.append((nursery, offer))
+        db.session.add_all(n for n, _ in made)
         bump_registry_version()
         password_hash = generate_password_hash(PASSWORD, method=CHEAP_HASH)
-        tag = uuid.uuid4().hex[:6]
         users = [
             User(username=f"race-{tag}-{i}", password_hash=password_hash, role="parent")
             for i in range(families)
         ]
         db.session.add_all(users)
         db.session.flush()
-        # About 20 months old on the start date: inside the toddler class's band.
-        birth = today - timedelta(days=20 * 30 + 10)
+        # AGE_MONTHS old (plus ten days) on a start date a week from now.
+        birth = today - timedelta(days=AGE_MONTHS[class_type] * 30 + 10)
         kids = [
             Child(
                 parent_id=u.id,
@@ -200,9 +256,16 @@ def seed(db_url: str, places: int, families: int, care_type: str = "full_day") -
         ]
         db.session.add_all(kids)
         db.session.commit()
-        result = Seed(
-            nursery.id, offer.id, places, [u.username for u in users], [k.id for k in kids]
-        )
+        result = [
+            Seed(
+                nursery.id,
+                offer.id,
+                places,
+                [u.username for u in users[j::nurseries]],
+                [k.id for k in kids[j::nurseries]],
+            )
+            for j, (nursery, offer) in enumerate(made)
+        ]
         db.session.remove()
         db.engine.dispose()
     return result
@@ -210,6 +273,11 @@ def seed(db_url: str, places: int, families: int, care_type: str = "full_day") -
 
 def db_figures(db_url: str, nursery_id: int) -> dict:
     """Bookings per status, places taken per slot, and the waitlist positions, from the DB."""
+    return db_figures_each(db_url, [nursery_id])[nursery_id]
+
+
+def db_figures_each(db_url: str, nursery_ids: list[int]) -> dict[int, dict]:
+    """``db_figures()`` for each nursery, read in one app context."""
     from sqlalchemy import func, select
 
     from booking.models import Booking
@@ -218,33 +286,36 @@ def db_figures(db_url: str, nursery_id: int) -> dict:
     from maps.models import Offer, PlaceCounter
 
     app = _app(db_url)
+    out = {}
     with app.app_context():
-        statuses = dict(
-            db.session.execute(
-                select(Booking.status, func.count())
-                .where(Booking.nursery_id == nursery_id)
-                .group_by(Booking.status)
-            ).all()
-        )
-        counters = {
-            slot: (taken, cap)
-            for slot, taken, cap in db.session.execute(
-                select(PlaceCounter.slot, PlaceCounter.taken, PlaceCounter.capacity)
-                .join(Offer, Offer.id == PlaceCounter.offer_id)
-                .where(Offer.nursery_id == nursery_id)
+        for nursery_id in nursery_ids:
+            statuses = dict(
+                db.session.execute(
+                    select(Booking.status, func.count())
+                    .where(Booking.nursery_id == nursery_id)
+                    .group_by(Booking.status)
+                ).all()
             )
-        }
-        waiting = list(
-            db.session.scalars(
-                select(Booking).where(
-                    Booking.nursery_id == nursery_id, Booking.status == "waitlisted"
+            counters = {
+                slot: (taken, cap)
+                for slot, taken, cap in db.session.execute(
+                    select(PlaceCounter.slot, PlaceCounter.taken, PlaceCounter.capacity)
+                    .join(Offer, Offer.id == PlaceCounter.offer_id)
+                    .where(Offer.nursery_id == nursery_id)
+                )
+            }
+            waiting = list(
+                db.session.scalars(
+                    select(Booking).where(
+                        Booking.nursery_id == nursery_id, Booking.status == "waitlisted"
+                    )
                 )
             )
-        )
-        pos = sorted(positions(waiting).values())
+            pos = sorted(positions(waiting).values())
+            out[nursery_id] = {"statuses": statuses, "counters": counters, "positions": pos}
         db.session.remove()
         db.engine.dispose()
-    return {"statuses": statuses, "counters": counters, "positions": pos}
+    return out
 
 
 # --- the server ---------------------------------------------------------------------------

@@ -10,7 +10,9 @@ from flask import current_app, g, jsonify, request
 
 from accounts.access import token_required
 from api import bp, json_body
-from errors import DomainError
+from errors import DomainError, NotFound
+from maps.domain import CLASS_TYPES, class_age_range, class_capacity_limit
+from maps.queries import nursery_breaches
 from notifications.queries import inbox
 
 from . import queries, waitlist
@@ -217,3 +219,70 @@ def move_booking_to_front(booking_id: int):
 @token_required("nursery_staff")
 def nursery_occupancy():
     return jsonify(queries.occupancy(g.api_user.nursery_id, date.today()))
+
+
+# --- the nursery's classes (班级): the places every offer belongs to ----------------------
+
+
+def _class_dict(c, kind: str) -> dict:
+    low, high = class_age_range(kind, c.class_type)
+    return {
+        "id": c.id,
+        "class_type": c.class_type,
+        "label": c.label,
+        "name": c.name,
+        "carers": c.carers,
+        "capacity": c.capacity,
+        "limit": class_capacity_limit(kind, c.class_type, c.carers),
+        "min_age_months": low,
+        "max_age_months": high,
+    }
+
+
+def _class_fields(data: dict, current=None) -> tuple:
+    """class_type, name, carers, capacity from a body; on PUT, omitted fields keep their value."""
+    class_type = data.get("class_type", current.class_type if current else None)
+    name = data.get("name", current.name if current else None)
+    if name is None and class_type in CLASS_TYPES:
+        name = CLASS_TYPES[class_type].label
+    carers = data.get("carers", current.carers if current else None)
+    capacity_value = data.get("capacity", current.capacity if current else None)
+    return class_type, name, carers, capacity_value
+
+
+@bp.get("/nursery/classes")
+@token_required("nursery_staff")
+def list_classes():
+    nursery = queries.staff_nursery(g.api_user.nursery_id)
+    return jsonify(
+        {
+            "count": len(nursery.classes),
+            "results": [_class_dict(c, nursery.kind) for c in nursery.classes],
+            "breaches": [{"code": b.code, "message": b.message} for b in nursery_breaches(nursery)],
+        }
+    )
+
+
+@bp.post("/nursery/classes")
+@token_required("nursery_staff")
+def create_class():
+    nursery_id = g.api_user.nursery_id
+    cls = staff.save_class(g.api_user.id, nursery_id, *_class_fields(json_body()))
+    return jsonify(_class_dict(cls, queries.staff_nursery(nursery_id).kind)), 201
+
+
+@bp.route("/nursery/classes/<int:class_id>", methods=["PUT", "DELETE"])
+@token_required("nursery_staff")
+def change_class(class_id: int):
+    # One rule for both verbs: with two, an id beyond the converter's range answered DELETE
+    # with 405 instead of 404 (werkzeug's matcher then reports the other rule's method).
+    if request.method == "DELETE":
+        staff.delete_class(g.api_user.id, g.api_user.nursery_id, class_id)
+        return "", 204
+    nursery = queries.staff_nursery(g.api_user.nursery_id)
+    current = next((c for c in nursery.classes if c.id == class_id), None)
+    if current is None:
+        raise NotFound("class_not_found", "未找到该班级")
+    fields = _class_fields(json_body(), current)
+    cls = staff.save_class(g.api_user.id, nursery.id, *fields, class_id=class_id)
+    return jsonify(_class_dict(cls, nursery.kind))

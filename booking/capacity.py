@@ -1,11 +1,18 @@
-"""Taking and releasing places: one conditional UPDATE per slot, inside the caller's transaction.
+"""Taking and releasing places: one conditional UPDATE per slot, then the class's limit, inside
+the caller's transaction.
 
 Role: domain logic on the session inside a use case (it never commits).
 
 `UPDATE place_counters SET taken = taken + 1 WHERE … AND taken < capacity` either takes a place or
-changes nothing, so two transactions can never both take the last one: on PostgreSQL the second
-waits for the first's row lock and re-checks the condition; on SQLite write transactions begin
-IMMEDIATE and run one at a time.
+changes nothing, so two transactions can never both take the last one of an offer: on PostgreSQL
+the second waits for the first's row lock and re-checks the condition; on SQLite write
+transactions begin IMMEDIATE and run one at a time.
+
+An offer's places belong to a class, and every care type of a class has children in the room at
+once, so a take also checks that the class's children present at any moment (`slots.
+peak_presence`, over all its offers' counters) stay within the class's places. That check reads
+other offers' counters, so it needs the nursery's write lock (`database.use_case(nurseries=…)`):
+takes at one nursery run one at a time, takes at different nurseries side by side.
 """
 
 from datetime import date
@@ -14,8 +21,10 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from database import holds_nursery
 from extensions import db
 from maps.models import Offer, PlaceCounter
+from maps.standards import ClassSpec, class_places
 
 from . import slots as slot_keys
 
@@ -38,8 +47,13 @@ def _ensure_counters(offer: Offer, slots: list[str]) -> None:
     )
 
 
-def try_take(offer: Offer, slots: list[str]) -> bool:
-    """Take one place in every slot, or none at all (all-or-nothing via a savepoint)."""
+def try_take(offer: Offer, slots: list[str], today: date) -> bool:
+    """Take one place in every slot, or none at all (all-or-nothing via a savepoint): the
+    offer's own places and, at every moment, the class's."""
+    if not holds_nursery(offer.nursery_id):
+        raise RuntimeError("places are taken inside a use case that locks the nursery")
+    if offer.class_type is None:
+        return False  # places on file from before classes were required belong to no class
     ordered = sorted(set(slots))  # one lock order for every transaction: no deadlocks
     _ensure_counters(offer, ordered)
     try:
@@ -57,9 +71,51 @@ def try_take(offer: Offer, slots: list[str]) -> bool:
                 )
                 if result.rowcount != 1:
                     raise NoPlace(slot)
+            places = places_of_class(offer)
+            if offered_in_class(offer) > places and class_presence(offer, ordered, today) > places:
+                raise NoPlace("class")
     except NoPlace:
         return False
     return True
+
+
+def places_of_class(offer: Offer) -> int:
+    """The places of the class an offer's places belong to (0 when the nursery lacks it)."""
+    nursery = offer.nursery  # loaded with its classes and offers by the use case, after its lock
+    specs = [ClassSpec(c.class_type, c.capacity, c.carers) for c in nursery.classes]
+    return class_places(nursery.kind, specs).get(offer.class_type, 0)
+
+
+def offered_in_class(offer: Offer) -> int:
+    """The places all offers of the offer's class type hold together. When that is within the
+    class's places (lawful data: set_offer refuses more) no moment can have more children than
+    places, each offer's counters being within its own capacity, so the presence query is
+    skipped; it only decides on data on file from before the limits were enforced."""
+    return sum(o.capacity for o in offer.nursery.offers if o.class_type == offer.class_type)
+
+
+def class_presence(offer: Offer, slots: list[str], today: date) -> int:
+    """The most children present at one moment in the offer's class, over the days these slots
+    touch (every current day for an enrolment or session, which is present on all of them)."""
+    if any(slot_keys.is_standing(s) for s in slots):
+        scope = _current(today)
+    else:
+        days = {slot_keys.day_of(s) for s in slots}
+        scope = or_(
+            PlaceCounter.slot.in_(slot_keys.STANDING),
+            *(PlaceCounter.slot.between(*slot_keys.day_range(d)) for d in sorted(days)),
+        )
+    rows = db.session.execute(
+        select(PlaceCounter.slot, func.sum(PlaceCounter.taken))
+        .join(Offer, Offer.id == PlaceCounter.offer_id)
+        .where(
+            Offer.nursery_id == offer.nursery_id,
+            Offer.class_type == offer.class_type,
+            scope,
+        )
+        .group_by(PlaceCounter.slot)
+    )
+    return slot_keys.peak_presence({slot: int(n or 0) for slot, n in rows})
 
 
 def release(offer_id: int, slots: list[str]) -> None:

@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from maps.domain import CARE_TYPES, CLASS_TYPES, PRICE_UNITS
+from maps.domain import CARE_TYPES, CLASS_TYPES, PRICE_UNITS, standard_ratio
 from web.forms import ChoiceField, ClockField, WholeNumberField, choices
 
 from .parsing import MAX_ID
@@ -160,10 +160,11 @@ class MoveToFrontForm(FlaskForm):
 
 def _class_choice(key: str) -> tuple[str, str]:
     std = CLASS_TYPES[key]
-    ratio = f"，1:{std.children_per_carer}" if std.children_per_carer else ""
+    ratio = standard_ratio(key)
     return (
         key,
-        f"{std.label}（{std.min_months}–{std.max_months} 个月，最多 {std.max_children} 人{ratio}）",
+        f"{std.label}（{std.min_months}–{std.max_months} 个月，最多 {std.max_children} 人，"
+        f"1:{ratio}）",
     )
 
 
@@ -192,10 +193,8 @@ class OfferForm(FlaskForm):
         validators=[DataRequired("请选择托育类型")],
     )
     class_type = ChoiceField(
-        "适用班级",
-        choices=choices(
-            [("", "全部月龄（不分班级）"), *((k, v.label) for k, v in CLASS_TYPES.items())]
-        ),
+        "所属班级",
+        choices=choices([("", "请选择"), *((k, v.label) for k, v in CLASS_TYPES.items())]),
     )
     capacity = WholeNumberField("托位数", validators=[InputRequired("请填写托位数")])
     price_yuan = StringField(

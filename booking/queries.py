@@ -49,6 +49,15 @@ def staff_booking(nursery_id: int, booking_id) -> Booking:
     return booking
 
 
+def staff_nursery(nursery_id: int) -> Nursery:
+    """The staff member's own nursery, with its classes and offers."""
+    return db.session.scalar(
+        select(Nursery)
+        .where(Nursery.id == nursery_id)
+        .options(selectinload(Nursery.classes), selectinload(Nursery.offers))
+    )
+
+
 def parent_bookings(parent_id: int) -> tuple[list[Booking], dict[int, int]]:
     """The parent's bookings, newest first, with waitlist positions."""
     rows = list(
@@ -227,7 +236,7 @@ def occupancy(nursery_id: int, today: date, weeks: int = 4) -> dict:
                     "care_type_label": CARE_TYPES[offer.care_type],
                     "class_label": CLASS_TYPES[offer.class_type].label
                     if offer.class_type
-                    else "全部月龄",
+                    else "未指明班级",
                     "weeks": [
                         {
                             "from": days[i * 7].isoformat(),

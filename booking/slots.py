@@ -140,3 +140,39 @@ def free_places(
     if care_type == "hourly":
         return free(capacity, max(hours_taken(taken, today), default=0))
     return free(capacity, taken.get(day(today), 0))
+
+
+NOON = 12  # hourly care in hours from NOON on shares the afternoon with the pm session
+
+
+def half_of_hour(start_hour: int) -> str:
+    """The half-day session ('am' or 'pm') whose children are present in this hour."""
+    return "am" if start_hour < NOON else "pm"
+
+
+def peak_presence(taken: dict[str, int]) -> int:
+    """The most children present at one moment, from a class's counters by key (summed over
+    all its offers).
+
+    At every moment a class has its full-day enrolments, the half-day session of that half of
+    the day, the hourly bookings of that hour and that day's temporary children; enrolments and
+    sessions (undated) are present on every day. Days without dated counters have only those.
+    """
+    standing = {s: taken.get(ENROL, 0) + taken.get(s, 0) for s in SESSIONS}
+    peak = max(standing.values())
+    whole_day: dict[date, int] = {}
+    busiest: dict[tuple[date, str], int] = {}  # (day, half) → most hourly children in one hour
+    for k, n in taken.items():
+        if is_standing(k) or not n:
+            continue
+        s = parse(k)
+        if s.kind == "day":
+            whole_day[s.day] = whole_day.get(s.day, 0) + n
+        else:
+            at = (s.day, half_of_hour(s.hour))
+            busiest[at] = max(busiest.get(at, 0), n)
+    for on in set(whole_day) | {d for d, _ in busiest}:
+        for half in SESSIONS:
+            present = standing[half] + whole_day.get(on, 0) + busiest.get((on, half), 0)
+            peak = max(peak, present)
+    return peak

@@ -58,7 +58,26 @@ def end(b: Booking, status: str, reason: str | None, settings: Settings, now: da
     if b.close(status, reason, now):
         capacity.release(b.offer_id, b.slot_keys())
         db.session.flush()
-        offer_next(b.offer, settings, now)
+        offer_next_in_class(b.offer, settings, now)
+
+
+def offer_next_in_class(offer: Offer, settings: Settings, now: datetime) -> list[Booking]:
+    """Offer places freed in an offer's class: first to its own queue, then to the queues of the
+    class's other care types (their children share the room, so a freed hour of hourly care can
+    be the moment a waiting enrolment lacked)."""
+    offered = offer_next(offer, settings, now)
+    peers = db.session.scalars(
+        select(Offer)
+        .where(
+            Offer.nursery_id == offer.nursery_id,
+            Offer.class_type == offer.class_type,
+            Offer.id != offer.id,
+        )
+        .order_by(Offer.id)
+    )
+    for peer in peers:
+        offered += offer_next(peer, settings, now)
+    return offered
 
 
 def offer_next(offer: Offer, settings: Settings, now: datetime) -> list[Booking]:
@@ -86,7 +105,7 @@ def offer_next(offer: Offer, settings: Settings, now: datetime) -> list[Booking]
         if keys & blocked:
             blocked |= keys
             continue
-        if capacity.try_take(offer, list(keys)):
+        if capacity.try_take(offer, list(keys), today):
             b.offer_place(now, now + timedelta(hours=settings.offer_hold_hours))
             offered.append(b)
             notify(
@@ -106,11 +125,24 @@ def anything_due(now: datetime) -> bool:
     return db.session.scalar(select(Booking.id).where(Booking.due(now)).limit(1)) is not None
 
 
-def expire_due(settings: Settings, now: datetime) -> int:
-    """Expire offers and unanswered requests past their deadline, inside the caller's use case."""
+def nurseries_due(now: datetime) -> list[int]:
+    """The nurseries with an offer or request past its deadline, in id order (a read)."""
+    return list(
+        db.session.scalars(
+            select(Booking.nursery_id)
+            .where(Booking.due(now))
+            .distinct()
+            .order_by(Booking.nursery_id)
+        )
+    )
+
+
+def expire_due(settings: Settings, now: datetime, nursery_id: int) -> int:
+    """Expire one nursery's offers and unanswered requests past their deadline, inside the
+    caller's use case (which holds the nursery's lock)."""
     due = db.session.scalars(
         select(Booking)
-        .where(Booking.due(now))
+        .where(Booking.due(now), Booking.nursery_id == nursery_id)
         .order_by(Booking.id)
         .options(selectinload(Booking.slots))
     ).all()

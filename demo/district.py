@@ -102,9 +102,9 @@ RESPOND_DAYS = 3  # pending requests: the nursery's deadline
 STAFF_PENDING = 2  # pending requests at each staff nursery's full day, for the confirm demo
 
 # The waitlist demo. Each staff nursery (nursery1..3) keeps free places of all four care types, so
-# its one full-day offer cannot be full: its half-day MORNING session is full instead (the afternoon
-# has free places). Families wait there, and on one full all-ages full-day offer elsewhere:
-# (staff number, or None for that other nursery; care type; session; families waiting).
+# its full-day offers cannot be full: its half-day MORNING session is full instead (the afternoon
+# has free places). Families wait there, and on one full full-day offer of a 托小班 or 混合班
+# elsewhere: (staff number, or None for that other nursery; care type; session; families waiting).
 WAITLISTS = [
     (1, "half_day", "am", 2),
     (2, "half_day", "am", 1),
@@ -323,58 +323,113 @@ def _round_to(value: float, step: int) -> Decimal:
     return Decimal(int(round(value / step)) * step)
 
 
-def _offers(rng: random.Random, n: dict) -> list[dict]:
-    """Care offers with realistic prices; a few are planned full (every place held)."""
-    cap = n["capacity"]
+# Care types whose times overlap share a class's places (maps.standards: at any moment a class's
+# full-day, one half-day session's, an hour's hourly and a day's temporary children are all
+# present). So the places of each class type are split between the care types offered in it.
+# Half-day, hourly and temporary care take these shares of a class type's places (at least the
+# minimum), in one class type or two; the main care type (full-day, where offered) keeps the rest,
+# and at least MAIN_KEEPS of them (the staff nurseries', which offer everything: STAFF_MAIN_KEEPS).
+SIDE_SHARES = {"half_day": (0.10, 0.30), "hourly": (0.05, 0.15), "temporary": (0.05, 0.15)}
+SIDE_MINIMUM = {"half_day": 2, "hourly": 1, "temporary": 1}
+MAIN_KEEPS = 0.6
+STAFF_MAIN_KEEPS = 0.4
+# The staff nurseries' half-day, hourly and temporary places are in their 托小班, which the child
+# of about 20 months the README suggests adding fits.
+STAFF_SIDE_CLASS = "toddler"
+# Some nurseries charge more full-day for the youngest (yuan a month on top).
+AGE_SURCHARGE = {"infant": 300, "toddler": 100}
+
+
+def _prices(rng: random.Random, n: dict, care_types: list[str]) -> dict[str, Decimal]:
+    """A realistic price per care type, in its default unit."""
     if n["inclusive"]:
         full_price = float(rng.randint(1200, 2000))
     else:
         full_price = float(rng.randint(2500, 5000))
-    care_types = []
+    prices = {}
+    for care_type in care_types:
+        if care_type == "full_day":
+            prices[care_type] = _round_to(full_price, 50)
+        elif care_type == "half_day":
+            prices[care_type] = _round_to(full_price * rng.uniform(0.55, 0.65), 10)
+        elif care_type == "hourly":
+            prices[care_type] = _round_to(rng.uniform(30, 60), 5)
+        else:
+            prices[care_type] = _round_to(rng.uniform(150, 300), 10)
+    return prices
+
+
+def _care_types(rng: random.Random, n: dict) -> list[str]:
+    """The care types a nursery offers, the main one (full-day, where offered) first."""
     if n["all_care_types"]:
-        care_types = list(CARE_TYPES)
-    else:
-        if n["kind"] == "family" or rng.random() < 0.93:
-            care_types.append("full_day")
-        if rng.random() < 0.35:
-            care_types.append("half_day")
-        if n["kind"] != "kindergarten_class" and rng.random() < 0.30:
-            care_types.append("hourly")
-        if n["kind"] != "kindergarten_class" and rng.random() < 0.25:
-            care_types.append("temporary")
-        if not care_types:
-            care_types.append(rng.choice(["half_day", "hourly"]))
-    class_types = sorted({c["class_type"] for c in n["classes"]})
+        return list(CARE_TYPES)
+    care_types = []
+    if n["kind"] == "family" or rng.random() < 0.93:
+        care_types.append("full_day")
+    if rng.random() < 0.35:
+        care_types.append("half_day")
+    if n["kind"] != "kindergarten_class" and rng.random() < 0.30:
+        care_types.append("hourly")
+    if n["kind"] != "kindergarten_class" and rng.random() < 0.25:
+        care_types.append("temporary")
+    if not care_types:
+        care_types.append(rng.choice(["half_day", "hourly"]))
+    return care_types
+
+
+def _offers(rng: random.Random, n: dict) -> list[dict]:
+    """Care offers, each for one class type the nursery has, within its classes' places; realistic
+    prices; a few are planned full (every place held).
+
+    The main care type is offered in every class type; each other one in one class type (half-day
+    sometimes in two), and only where the class type has room for it beside the main one.
+    """
+    care_types = _care_types(rng, n)
+    prices = _prices(rng, n, care_types)
+    places: dict[str, int] = {}
+    for c in n["classes"]:
+        places[c["class_type"]] = places.get(c["class_type"], 0) + c["capacity"]
+    class_types = [ct for ct in CLASS_TYPES if ct in places]  # youngest first
+    main, *side = care_types
+    served = {}
+    for care_type in side:
+        if n["all_care_types"]:
+            served[care_type] = [STAFF_SIDE_CLASS]
+        else:
+            pool = [ct for ct in class_types if ct != "infant"] or class_types
+            two = care_type == "half_day" and len(pool) > 1 and rng.random() < 0.3
+            served[care_type] = rng.sample(pool, 2 if two else 1)
+    keeps = STAFF_MAIN_KEEPS if n["all_care_types"] else MAIN_KEEPS
+    capacity: dict[tuple[str, str], int] = {}  # (care type, class type) → places
+    for ct in class_types:
+        total = places[ct]
+        room = total - math.ceil(total * keeps)
+        for care_type in side:
+            if ct not in served[care_type] or room < SIDE_MINIMUM[care_type]:
+                continue
+            low, high = SIDE_SHARES[care_type]
+            want = max(SIDE_MINIMUM[care_type], round(total * rng.uniform(low, high)))
+            capacity[care_type, ct] = min(want, room)
+            room -= capacity[care_type, ct]
+        capacity[main, ct] = total - sum(capacity.get((c, ct), 0) for c in side)
+    dearer_young = (
+        main == "full_day"
+        and len(class_types) > 1
+        and n["kind"] in ("public", "public_private", "private")
+        and rng.random() < 0.3
+    )
     offers = []
     for care_type in care_types:
         unit = DEFAULT_PRICE_UNIT[care_type]
-        if care_type == "full_day":
-            price = _round_to(full_price, 50)
-            share = rng.uniform(0.75, 1.0)
-        elif care_type == "half_day":
-            price = _round_to(full_price * rng.uniform(0.55, 0.65), 10)
-            share = rng.uniform(0.10, 0.30)
-        elif care_type == "hourly":
-            price = _round_to(rng.uniform(30, 60), 5)
-            share = rng.uniform(0.05, 0.15)
-        else:
-            price = _round_to(rng.uniform(150, 300), 10)
-            share = rng.uniform(0.05, 0.15)
-        split = (
-            care_type == "full_day"
-            and not n["all_care_types"]
-            and len(class_types) > 1
-            and n["kind"] in ("public", "public_private", "private")
-            and rng.random() < 0.12
-        )
-        if split:  # one offer per age group, the youngest dearest
-            for ct in class_types:
-                ct_cap = sum(c["capacity"] for c in n["classes"] if c["class_type"] == ct)
-                surcharge = {"infant": 300, "toddler": 100}.get(ct, 0)
-                offers.append(_offer(rng, care_type, ct, price + surcharge, unit, ct_cap))
-        else:
-            capacity = min(cap, max(2, round(cap * share)))
-            offers.append(_offer(rng, care_type, None, price, unit, capacity))
+        for ct in class_types:
+            if (care_type, ct) not in capacity:
+                continue
+            price = prices[care_type]
+            if care_type == main and dearer_young:
+                price += AGE_SURCHARGE.get(ct, 0)
+            offers.append(_offer(rng, care_type, ct, price, unit, capacity[care_type, ct]))
+    if n["all_care_types"]:
+        assert {o["care_type"] for o in offers} == set(CARE_TYPES), n["name"]
     return offers
 
 
@@ -594,14 +649,14 @@ def _families(rng: random.Random, nurseries: list[dict], today: date) -> list[di
     Only filed nurseries take bookings on the platform, so only theirs are filled.
     """
     staff = {n["staff"]: i for i, n in enumerate(nurseries) if n.get("staff")}
-    # The other waitlist: the first all-ages full-day offer of a filed, non-staff nursery that
-    # admits every age (no kindergarten), made full if it was not planned so.
+    # The other waitlist: the first full-day offer of a filed, non-staff nursery's 托小班 or 混合班
+    # (which a child of about 20 months fits), made full if it was not planned so.
     other = next(
         (i, j)
         for i, n in enumerate(nurseries)
-        if n["filed"] and not n.get("staff") and n["kind"] != "kindergarten_class"
+        if n["filed"] and not n.get("staff")
         for j, o in enumerate(n["offers"])
-        if o["care_type"] == "full_day" and o["class_type"] is None
+        if o["care_type"] == "full_day" and o["class_type"] in ("toddler", "mixed")
     )
     full_offer = nurseries[other[0]]["offers"][other[1]]
     full_offer["planned"] = full_offer["capacity"]

@@ -87,10 +87,15 @@ def age_band(kind: str, class_type: str | None, class_types) -> tuple[int, int]:
 
 
 def children_per_carer(kind: str, class_type: str) -> int:
-    """The ratio a class is staffed at: the family point's 1 : 3, a class type's own, or for a
-    混合班 the strictest ratio among the class types of the ages it admits (so it needs carers)."""
+    """The ratio a class is staffed at: the family point's 1 : 3, else `standard_ratio`."""
     if kind == "family":
         return FAMILY_CHILDREN_PER_CARER
+    return standard_ratio(class_type)
+
+
+def standard_ratio(class_type: str) -> int:
+    """Children per carer in a class of this type: the type's own ratio, or for a 混合班 the
+    strictest ratio among the class types of the ages it admits (so it needs carers)."""
     std = CLASS_TYPES[class_type]
     if std.children_per_carer is not None:
         return std.children_per_carer

@@ -135,7 +135,8 @@ class NurseryClass(db.Model):
 
 
 class Offer(db.Model):
-    """A care type a nursery offers, with its price and places (per class type, or all ages)."""
+    """A care type a nursery offers in one class type, with its price and places. Offers of
+    one class type share its classes' places (maps/standards.py)."""
 
     __tablename__ = "offers"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -143,7 +144,8 @@ class Offer(db.Model):
         ForeignKey("nurseries.id", ondelete="CASCADE"), index=True
     )
     care_type: Mapped[str] = mapped_column(String(16))
-    class_type: Mapped[str | None] = mapped_column(String(16))  # None: every age admitted
+    # None only on offers from before every place had to belong to a class: not bookable.
+    class_type: Mapped[str | None] = mapped_column(String(16))
     price_yuan: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))  # None: not published
     price_unit: Mapped[str] = mapped_column(String(8))
     capacity: Mapped[int] = mapped_column(Integer)

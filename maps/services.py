@@ -67,14 +67,16 @@ def import_nurseries(data: bytes, filename: str) -> ImportResult:
             item["street"] = streets.get(item["street"])
             nursery = Nursery(**item)
             for care_type in care_types:
-                # The filed 托位数 are full-day places; other care types get places in the portal.
+                # The care types as filed, without places: the filed 托位数 is an upper bound,
+                # not a class, and every place belongs to a class the nursery registers (then
+                # offers its places in) on the portal or through the nursery API.
                 nursery.offers.append(
                     Offer(
                         care_type=care_type,
                         class_type=None,
                         price_yuan=None,
                         price_unit=DEFAULT_PRICE_UNIT[care_type],
-                        capacity=nursery.capacity if care_type == "full_day" else 0,
+                        capacity=0,
                     )
                 )
             db.session.add(nursery)

@@ -20,7 +20,14 @@ The limits (DESIGN §3.2; 托育机构设置标准（试行）, 家庭托育点�
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .domain import CARE_TYPES, CLASS_TYPES, children_per_carer, class_age_range, max_children
+from .domain import (
+    CARE_TYPES,
+    CLASS_TYPES,
+    children_per_carer,
+    class_age_range,
+    class_capacity_limit,
+    max_children,
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,10 @@ class Breach:
     code: str  # class_size_exceeded, ratio_exceeded, capacity_exceeds_class, no_class,
     # age_outside_class
     message: str
+    subject: str | None = None  # the class type it concerns; GROUP for the nursery as a whole
+
+
+GROUP = "group"  # a breach of the nursery as a whole (no classes; a family point's one group)
 
 
 def _label(c: ClassSpec) -> str:
@@ -56,7 +67,11 @@ def check_class(kind: str, c: ClassSpec) -> list[Breach]:
     most = max_children(kind, c.class_type)
     if c.capacity > most:
         found.append(
-            Breach("class_size_exceeded", f"{label}设 {c.capacity} 个托位，超过上限 {most} 人")
+            Breach(
+                "class_size_exceeded",
+                f"{label}设 {c.capacity} 个托位，超过上限 {most} 人",
+                c.class_type,
+            )
         )
     per_carer = children_per_carer(kind, c.class_type)
     if c.capacity > c.carers * per_carer:
@@ -65,38 +80,46 @@ def check_class(kind: str, c: ClassSpec) -> list[Breach]:
                 "ratio_exceeded",
                 f"{label}设 {c.capacity} 个托位，{c.carers} 名保育人员按 1:{per_carer} "
                 f"最多照护 {c.carers * per_carer} 人",
+                c.class_type,
             )
         )
     low, high = class_age_range(kind, c.class_type)
     if low >= high:  # e.g. a 乳儿班 at a kindergarten, which takes 2–3-year-olds only
-        found.append(Breach("age_outside_class", f"幼儿园托班只招收 2–3 岁幼儿，不能开设{label}"))
+        found.append(
+            Breach(
+                "age_outside_class",
+                f"幼儿园托班只招收 2–3 岁幼儿，不能开设{label}",
+                c.class_type,
+            )
+        )
     return found
 
 
-def check_nursery(kind: str, classes: list[ClassSpec], offers: list[OfferSpec]) -> list[Breach]:
-    """Every breach of the national limits in a nursery's classes and offers."""
+def class_places(kind: str, classes: list[ClassSpec]) -> dict[str, int]:
+    """The places of each class type: its classes' capacities, each at most the lawful limit
+    (the class maximum and carers × ratio), so unlawful data never widens a limit."""
+    places: dict[str, int] = defaultdict(int)
+    for c in classes:
+        places[c.class_type] += min(c.capacity, class_capacity_limit(kind, c.class_type, c.carers))
+    return dict(places)
+
+
+def check_offers(kind: str, classes: list[ClassSpec], offers: list[OfferSpec]) -> list[Breach]:
+    """Places offered without a class, in a class the nursery lacks, or more at one moment
+    than a class type's places (every care type's places of a class are present at once)."""
     found = []
     offered = [o for o in offers if o.capacity > 0]
     if not classes:
         if offered:
             found.append(
-                Breach("no_class", "机构未登记班级，不能提供托位（备案托位数只是上限，不是班级）")
-            )
-        return found
-    if kind == "family":
-        places = sum(c.capacity for c in classes)
-        if len(classes) > 1:
-            found.append(
                 Breach(
-                    "class_size_exceeded",
-                    f"家庭托育点只设一个托育组，现登记 {len(classes)} 个班级共 {places} 个托位",
+                    "no_class",
+                    "机构未登记班级，不能提供托位（备案托位数只是上限，不是班级）",
+                    GROUP,
                 )
             )
-    for c in classes:
-        found += check_class(kind, c)
-    places_by_type: dict[str, int] = defaultdict(int)
-    for c in classes:
-        places_by_type[c.class_type] += min(c.capacity, max_children(kind, c.class_type))
+        return found
+    places = class_places(kind, classes)
     present: dict[str, list[OfferSpec]] = defaultdict(list)
     for o in offered:
         if o.class_type is None:
@@ -107,25 +130,54 @@ def check_nursery(kind: str, classes: list[ClassSpec], offers: list[OfferSpec]) 
                     "每个托位须属于一个班级",
                 )
             )
-        elif o.class_type not in places_by_type:
+        elif o.class_type not in places:
             found.append(
                 Breach(
                     "no_class",
                     f"{CARE_TYPES[o.care_type]}的托位属于{CLASS_TYPES[o.class_type].label}，"
                     "但机构没有登记这个班级",
+                    o.class_type,
                 )
             )
         else:
             present[o.class_type].append(o)
     for class_type, class_offers in present.items():
         total = sum(o.capacity for o in class_offers)
-        if total > places_by_type[class_type]:
+        if total > places[class_type]:
             parts = "、".join(f"{CARE_TYPES[o.care_type]} {o.capacity}" for o in class_offers)
             found.append(
                 Breach(
                     "capacity_exceeds_class",
                     f"{CLASS_TYPES[class_type].label}同一时段可能在园 {total} 人（{parts}），"
-                    f"超过班级托位 {places_by_type[class_type]} 个",
+                    f"超过班级托位 {places[class_type]} 个",
+                    class_type,
                 )
             )
     return found
+
+
+def check_nursery(kind: str, classes: list[ClassSpec], offers: list[OfferSpec]) -> list[Breach]:
+    """Every breach of the national limits in a nursery's classes and offers."""
+    found = []
+    if kind == "family" and len(classes) > 1:
+        places = sum(c.capacity for c in classes)
+        found.append(
+            Breach(
+                "class_size_exceeded",
+                f"家庭托育点只设一个托育组，现登记 {len(classes)} 个班级共 {places} 个托位",
+                GROUP,
+            )
+        )
+    for c in classes:
+        found += check_class(kind, c)
+    return found + check_offers(kind, classes, offers)
+
+
+def breaches_of_change(
+    kind: str, classes: list[ClassSpec], offers: list[OfferSpec], class_types
+) -> list[Breach]:
+    """The breaches a change to these class types would leave: what a nursery is refused when
+    it sets a class or an offer (breaches elsewhere in its data are reported, not refused, so a
+    nursery can always mend one thing at a time)."""
+    concerned = set(class_types) | {GROUP}
+    return [b for b in check_nursery(kind, classes, offers) if b.subject in concerned]

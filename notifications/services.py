@@ -50,17 +50,20 @@ def _sender() -> Sender:
 def drain_outbox(limit: int = 100) -> int:
     """Deliver queued messages; a failure is recorded for a later retry. Returns how many sent.
 
-    Runs as a write use case of its own, so two workers never deliver the same message.
+    Runs as a write use case of its own that locks no nursery: on PostgreSQL it locks the
+    messages it takes (`FOR UPDATE SKIP LOCKED`), so two workers draining at once never deliver
+    the same message and never wait for each other; on SQLite writers run one at a time.
     """
     sender = _sender()
     sent = 0
-    with use_case(deliver=False):
+    with use_case(deliver=False, nurseries=()):
         rows = db.session.execute(
             select(OutboxMessage, Notification)
             .join(Notification, Notification.id == OutboxMessage.notification_id)
             .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS)
             .order_by(OutboxMessage.id)
             .limit(limit)
+            .with_for_update(of=OutboxMessage, skip_locked=True)
         ).all()
         for message, note in rows:
             message.attempts += 1

@@ -17,7 +17,8 @@ def birth_for(months: int, on: date = TODAY) -> date:
 
 
 def make_bookable_nursery(capacity=2, kind="private", inclusive=False, offers=None) -> int:
-    """A filed nursery open 08:00–17:00 with toddler+older classes and four care types."""
+    """A filed nursery open 08:00–17:00 with toddler+older classes and four care types, each
+    with `capacity` places in each class (so the four care types fit the classes' places)."""
     nursery = Nursery(
         name="测试托育园",
         address="测试路1号",
@@ -43,11 +44,16 @@ def make_bookable_nursery(capacity=2, kind="private", inclusive=False, offers=No
         ("hourly", "hour", "40"),
         ("temporary", "day", "200"),
     ]:
-        nursery.offers.append(
-            Offer(
-                care_type=care_type, price_unit=unit, price_yuan=Decimal(price), capacity=capacity
+        for class_type, _cap, _carers in classes:
+            nursery.offers.append(
+                Offer(
+                    care_type=care_type,
+                    class_type=class_type,
+                    price_unit=unit,
+                    price_yuan=Decimal(price),
+                    capacity=capacity,
+                )
             )
-        )
     db.session.add(nursery)
     bump_registry_version()
     db.session.commit()

@@ -349,11 +349,16 @@ def test_lowering_capacity_below_what_is_held_is_refused_and_raising_offers_plac
     book(world, 1)
     waiting, _, _ = book(world, 2)
     with pytest.raises(DomainError) as caught:
-        staff.set_offer(world["staff"], world["nursery"], "full_day", 1, "1800", SETTINGS, now=NOW)
+        staff.set_offer(
+            world["staff"], world["nursery"], "full_day", 1, "1800", SETTINGS, "toddler", now=NOW
+        )
     assert caught.value.code == "capacity_below_held" and "2" in caught.value.message
     db.session.rollback()
-    assert db.session.scalar(select(Offer.capacity).where(Offer.care_type == "full_day")) == 2
-    staff.set_offer(world["staff"], world["nursery"], "full_day", 3, "1900", SETTINGS, now=NOW)
+    toddler_full_day = (Offer.care_type == "full_day", Offer.class_type == "toddler")
+    assert db.session.scalar(select(Offer.capacity).where(*toddler_full_day)) == 2
+    staff.set_offer(
+        world["staff"], world["nursery"], "full_day", 3, "1900", SETTINGS, "toddler", now=NOW
+    )
     assert status(waiting) == "offered"
 
 
@@ -440,7 +445,7 @@ def test_past_days_do_not_stop_a_nursery_lowering_dated_capacity(world):
     book(world, 0, "temporary", now=past, start_date=last_week)
     book(world, 1, "temporary", now=past, start_date=last_week)
     offer = staff.set_offer(
-        world["staff"], world["nursery"], "temporary", 1, "200", SETTINGS, now=NOW
+        world["staff"], world["nursery"], "temporary", 1, "200", SETTINGS, "toddler", now=NOW
     )
     assert offer.capacity == 1
     # The past day's counter keeps its history; today's and later follow the new capacity.
@@ -457,13 +462,22 @@ def test_a_half_day_session_with_held_places_cannot_be_closed(world):
             2,
             "1000",
             SETTINGS,
+            "toddler",
             sessions="am",
             now=NOW,
         )
     assert caught.value.code == "session_in_use"
     db.session.rollback()
     staff.set_offer(
-        world["staff"], world["nursery"], "half_day", 2, "1000", SETTINGS, sessions="pm", now=NOW
+        world["staff"],
+        world["nursery"],
+        "half_day",
+        2,
+        "1000",
+        SETTINGS,
+        "toddler",
+        sessions="pm",
+        now=NOW,
     )
     with pytest.raises(DomainError) as caught:
         book(world, 1, "half_day", session="am")

@@ -90,20 +90,21 @@ def test_capacity_and_price_through_put_offer(client, api):
     t = api["tokens"]
     r = client.put(
         "/api/v1/nursery/offers/full_day",
-        json={"capacity": 5, "price_yuan": 1650},
+        json={"capacity": 5, "price_yuan": 1650, "class_type": "toddler"},
         headers=t["staff"],
     )
     assert r.status_code == 200 and r.get_json()["capacity"] == 5
     detail = client.get(f"/api/v1/nurseries/{api['mine']}").get_json()
     full = next(o for o in detail["offers"] if o["care_type"] == "full_day")
     assert (full["capacity"], full["price_yuan"], full["free_places"]) == (5, 1650.0, 5)
-    for body, field in (
-        ({"capacity": -1, "price_yuan": 1}, "capacity"),
-        ({"capacity": 2, "price_yuan": "abc"}, "price_yuan"),
-        ({"capacity": 999, "price_yuan": 1}, "capacity"),
+    for body, status, field in (
+        ({"capacity": -1, "price_yuan": 1}, 400, "capacity"),
+        ({"capacity": 2, "price_yuan": "abc"}, 400, "price_yuan"),
+        ({"capacity": 2, "price_yuan": 1}, 400, "class_type"),  # every place is in a class
+        ({"capacity": 999, "price_yuan": 1, "class_type": "toddler"}, 409, "capacity"),
     ):
         r = client.put("/api/v1/nursery/offers/full_day", json=body, headers=t["staff"])
-        assert r.status_code == 400 and r.get_json()["error"]["field"] == field
+        assert r.status_code == status and r.get_json()["error"]["field"] == field
     assert (
         client.put(
             "/api/v1/nursery/offers/nightly",

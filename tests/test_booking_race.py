@@ -7,7 +7,11 @@ Three layers, on SQLite and on PostgreSQL:
    (all-or-nothing over several slots), and bookings that all find the same overdue request;
 2. a control showing that this race test is able to fail: the same threads with the capacity check
    replaced by a read-then-write take overbook on PostgreSQL;
-3. several gunicorn workers over HTTP (``slow``): the real server, the real API, N concurrent
+3. nurseries side by side (PostgreSQL): families booking at two nurseries at once, each exact;
+   a use case held open at one nursery while another thread books at the other (it waits for no
+   lock, ``database.LockWaits``) or at the same one (it waits); the expiry job committing one
+   nursery's expiries while it waits for the next;
+4. several gunicorn workers over HTTP (``slow``): the real server, the real API, N concurrent
    POST /api/v1/bookings, then the database checked.
 
 Concurrency bugs these tests found (and that were fixed) are recognised by their exact symptom
@@ -32,7 +36,7 @@ from booking.services import family
 from booking.waitlist import Settings, positions
 from extensions import db
 from maps.models import Offer, PlaceCounter
-from notifications.models import Notification
+from notifications.models import Notification, OutboxMessage
 from tests.booking_helpers import NOW, TODAY, birth_for, make_bookable_nursery
 from tests.conftest import service_missing
 
@@ -315,7 +319,7 @@ def test_bookings_that_find_the_same_overdue_request_expire_it_once(app):
 # --- 2. the control: the same race without the conditional take ---------------------------
 
 
-def racy_try_take(offer: Offer, slots: list[str]) -> bool:
+def racy_try_take(offer: Offer, slots: list[str], today=None) -> bool:
     """The check-then-act the real take must never be: read the counter, think, write read + 1.
 
     Writing ``read + 1`` (never ``taken + 1``) keeps the counter within its CHECK constraint, so
@@ -345,12 +349,14 @@ def control_race(app, monkeypatch):
     thread reads it at the same moment. Returns (held bookings, counter, errors)."""
     monkeypatch.setattr(capacity, "try_take", racy_try_take)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        # Also lift the one-writer-at-a-time lock that every use case takes on entering
-        # `use_case()`, leaving the take as the only guard.
-        monkeypatch.setattr(database, "begin_write", lambda: None)
+        # Also lift the advisory locks that every use case takes on entering `use_case()` (the
+        # nursery's, one booking at a time), leaving the take as the only guard.
+        monkeypatch.setattr(database, "begin_write", lambda *args: None)
     with app.app_context():
         nursery = make_bookable_nursery(capacity=K, offers=[("full_day", "month", "1800")])
-        offer_id = db.session.scalar(select(Offer.id).where(Offer.nursery_id == nursery))
+        offer_id = db.session.scalar(  # the 20-month-old children's class
+            select(Offer.id).where(Offer.nursery_id == nursery, Offer.class_type == "toddler")
+        )
         db.session.add(PlaceCounter(offer_id=offer_id, slot="enrol", capacity=K, taken=0))
         db.session.commit()
         fams = families(N)
@@ -402,7 +408,235 @@ def test_control_on_sqlite_write_transactions_run_one_at_a_time(app, monkeypatch
     report_known(known)
 
 
-# --- 3. several gunicorn workers over HTTP -------------------------------------------------
+# --- 3. nurseries side by side (PostgreSQL) ---------------------------------------------
+#
+# A use case locks only its nursery (`database.use_case(nurseries=[…])`: the service's lock
+# shared, the nursery's exclusively). Shown by `LockWaits`, which counts each time a use case
+# found a lock taken and had to wait, never by timing: a use case held open at one nursery, then
+# what another thread does meanwhile. Timeouts only keep a broken run from hanging.
+
+WAIT = 60  # seconds: only so that a broken run fails instead of hanging
+
+
+def wait_until(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting: {what}"
+        time.sleep(0.01)
+
+
+class HeldUseCase:
+    """``with use_case(nurseries=…)`` entered in a thread of its own (its locks taken), then
+    waiting, with the transaction open, until the ``with`` block of the test ends."""
+
+    def __init__(self, app, nurseries: list[int]):
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.errors: list[str] = []
+        self.thread = threading.Thread(target=self._run, args=(app, nurseries), daemon=True)
+
+    def _run(self, app, nurseries) -> None:
+        with app.app_context():
+            try:
+                with database.use_case(nurseries=nurseries):
+                    self.entered.set()
+                    if not self.release.wait(timeout=4 * WAIT):
+                        raise TimeoutError("the held use case was never released")
+            except Exception as exc:  # noqa: BLE001 - reported by the test
+                self.errors.append(f"{exc.__class__.__name__}: {exc}")
+            finally:
+                db.session.remove()
+
+    def __enter__(self) -> "HeldUseCase":
+        self.thread.start()
+        assert self.entered.wait(WAIT), f"the held use case never got its locks: {self.errors}"
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.release.set()
+        self.thread.join(WAIT)
+        assert not self.thread.is_alive(), "the held use case did not end"
+        assert self.errors == []
+
+
+class InThread:
+    """A call run in a thread of its own (own app context, session and connection). Records
+    its result or error, and whether `watch` (a held use case's release) was set by the time
+    the call returned."""
+
+    def __init__(self, app, call, watch: threading.Event):
+        self.done = threading.Event()
+        self.result = self.error = None
+        self.after_release = None
+        self._app, self._call, self._watch = app, call, watch
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with self._app.app_context():
+            try:
+                self.result = self._call()
+            except Exception as exc:  # noqa: BLE001 - reported by the test
+                self.error = f"{exc.__class__.__name__}: {exc}"
+            finally:
+                self.after_release = self._watch.is_set()
+                db.session.remove()
+                self.done.set()
+
+    def finish(self):
+        assert self.done.wait(WAIT), "the call never returned"
+        assert self.error is None, self.error
+        return self.result
+
+
+def lock_waits() -> tuple[int, int]:
+    """(nursery, service): the lock waits counted in this process since the last reset."""
+    return database.LockWaits.nursery, database.LockWaits.service
+
+
+def status_of(booking_id: int) -> str:
+    return db.session.scalar(select(Booking.status).where(Booking.id == booking_id))
+
+
+def unsent_to(user_id: int) -> int:
+    """How many of the messages to a user (there must be some) still wait in the outbox."""
+    sent, unsent = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .join(Notification, Notification.id == OutboxMessage.notification_id)
+            .where(Notification.user_id == user_id, cond)
+        )
+        for cond in (OutboxMessage.sent_at.is_not(None), OutboxMessage.sent_at.is_(None))
+    )
+    assert sent + unsent > 0, f"no message to user {user_id} at all"
+    return unsent
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("app", ["postgresql"], indirect=True)
+def test_two_nurseries_booked_at_once_are_each_exact(app):
+    """Families book at nursery A and at nursery B at the same moment, interleaved: each
+    nursery holds exactly its places, the first bookings to commit; the rest wait in commit
+    order, each told the position it ends at."""
+    n = 20
+    with app.app_context():
+        nurseries = [
+            make_bookable_nursery(capacity=K, offers=[("full_day", "month", "1800")])
+            for _ in range(2)
+        ]
+        fams = families(2 * n)
+    req = Request(care_type="full_day", start_date=START)
+    calls = [booker(p, c, nurseries[i % 2], req) for i, (p, c) in enumerate(fams)]
+    random.Random(20261124).shuffle(calls)  # A's and B's families interleaved
+    results, errors = race(app, calls)
+    known, others = split_errors(errors)
+    assert others == []
+    assert not known
+    told = {r[0]: r for r in results}
+    with app.app_context():
+        for nursery in nurseries:
+            statuses, taken = held_and_counter(nursery)
+            assert statuses == {"pending": K, "waitlisted": n - K}, f"nursery {nursery}"
+            assert taken == K, f"nursery {nursery}"
+            bookings = list(
+                db.session.scalars(
+                    select(Booking).where(Booking.nursery_id == nursery).order_by(Booking.id)
+                )
+            )
+            # Ids are drawn inside the nursery's lock: id order is commit order.
+            assert [b.status for b in bookings] == ["pending"] * K + ["waitlisted"] * (n - K)
+            final = positions(bookings)
+            assert sorted(final.values()) == list(range(1, n - K + 1))
+            for b in bookings:
+                assert told[b.id][1] == b.status
+                assert told[b.id][2] == final.get(b.id), f"booking {b.id}: told another position"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("app", ["postgresql"], indirect=True)
+def test_a_use_case_at_one_nursery_never_waits_for_another_nurserys(app):
+    """With a use case held open at nursery A, a booking at B completes (its messages
+    delivered too) and waits for no lock; the control: a booking at A from another thread finds
+    A's lock taken, and only finishes once A's use case is released."""
+    with app.app_context():
+        a, b = (
+            make_bookable_nursery(capacity=K, offers=[("full_day", "month", "1800")])
+            for _ in range(2)
+        )
+        (pa, ca), (pb, cb) = families(2)
+    req = Request(care_type="full_day", start_date=START)
+    database.LockWaits.reset()
+    with HeldUseCase(app, [a]) as held_a:
+        at_b = InThread(app, booker(pb, cb, b, req), watch=held_a.release)
+        wait_until(lambda: lock_waits() != (0, 0) or at_b.done.is_set(), "the booking at B")
+        # It returned while A is still held, without ever finding a lock taken ...
+        assert lock_waits() == (0, 0)
+        _, status, _ = at_b.finish()
+        assert status == "pending"
+        assert at_b.after_release is False
+        # ... and its messages were delivered after its commit.
+        with app.app_context():
+            assert unsent_to(pb) == 0
+            db.session.remove()
+        # The control: at A itself, the booking finds A's lock taken and waits.
+        at_a = InThread(app, booker(pa, ca, a, req), watch=held_a.release)
+        wait_until(lambda: lock_waits() != (0, 0) or at_a.done.is_set(), "the booking at A")
+        assert not at_a.done.is_set(), f"booked at A while A was held: {at_a.result}"
+        assert lock_waits() == (1, 0)  # A's own lock, not the service's
+    _, status, _ = at_a.finish()
+    assert status == "pending"
+    assert at_a.after_release is True  # it finished only once A's use case was released
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("app", ["postgresql"], indirect=True)
+def test_the_expiry_job_takes_the_nurseries_one_at_a_time(app):
+    """Overdue requests at nurseries A and B (A the lower id). With B held open by another
+    thread, ``expire_overdue`` commits A's expiries (seen from another session: A's request
+    expired, its place offered to the next family) and waits for B's lock; once B is released,
+    B's expire too."""
+    req = Request(care_type="full_day", start_date=START)
+    with app.app_context():
+        a, b = (
+            make_bookable_nursery(capacity=1, offers=[("full_day", "month", "1800")])
+            for _ in range(2)
+        )
+        assert a < b
+        fams = iter(families(4))
+        first, second = {}, {}
+        for nursery in (a, b):
+            first[nursery] = booker(*next(fams), nursery, req)()[0]  # holds the one place
+            second[nursery] = booker(*next(fams), nursery, req)()[0]  # waits for it
+        db.session.remove()
+        db.session.execute(
+            update(Booking)
+            .where(Booking.id.in_(first.values()))
+            .values(respond_by=NOW - timedelta(hours=1))
+        )
+        db.session.commit()
+        assert [status_of(first[a]), status_of(second[a])] == ["pending", "waitlisted"]
+    database.LockWaits.reset()
+    with HeldUseCase(app, [b]) as held_b:
+        expiry = InThread(
+            app, lambda: family.expire_overdue(SETTINGS, now=NOW), watch=held_b.release
+        )
+        wait_until(lambda: lock_waits() != (0, 0) or expiry.done.is_set(), "the expiry")
+        assert not expiry.done.is_set(), "the expiry did not wait for the held nursery"
+        assert lock_waits() == (1, 0)  # B's lock, not the service's
+        with app.app_context():  # another session: what is committed
+            assert status_of(first[a]) == "expired"
+            assert status_of(second[a]) == "offered"
+            assert status_of(first[b]) == "pending"
+            assert status_of(second[b]) == "waitlisted"
+            db.session.remove()
+    assert expiry.finish() == 2
+    assert expiry.after_release is True
+    with app.app_context():
+        assert status_of(first[b]) == "expired"
+        assert status_of(second[b]) == "offered"
+
+
+# --- 4. several gunicorn workers over HTTP -------------------------------------------------
 
 
 @pytest.mark.slow
@@ -422,7 +656,7 @@ def test_gunicorn_workers_over_http_hold_exactly_k(backend, tmp_path):
 def http_race(srv, db_url: str, tmp_path) -> None:
     env = srv.server_env(db_url)
     srv.init_db(env)
-    seed = srv.seed(db_url, places=K, families=N)
+    (seed,) = srv.seed_nurseries(db_url, nurseries=1, places=K, families=N)
     with srv.gunicorn(env, workers=4, log_dir=tmp_path) as server:
         headers = srv.get_tokens(server.port, seed.usernames)
         replies = srv.post_all(server.port, srv.booking_jobs(seed, headers), threads=N)

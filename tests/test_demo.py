@@ -17,6 +17,7 @@ from app import create_app
 from booking.models import Booking, BookingSlot, Child, NurseryConsent, Subsidy
 from booking.rules import HELD, check_age, last_day_in_band
 from demo.district import (
+    AGE_SURCHARGE,
     DEMO_ACCOUNTS,
     DISTRICT_BBOX,
     PARENT_PASSWORD,
@@ -45,6 +46,8 @@ from maps.models import (
     RegistryVersion,
     Street,
 )
+from maps.queries import capacity_breaches
+from maps.standards import ClassSpec, OfferSpec, check_nursery
 
 NOW = datetime(2026, 11, 20, 9, 30)  # for the determinism test
 
@@ -188,16 +191,59 @@ def test_offers_have_sane_places_and_prices(demo, nurseries):
             assert 0 <= free[o.id] <= o.capacity <= n.capacity
             assert o.price_unit == DEFAULT_PRICE_UNIT[o.care_type]
             assert o.price_yuan is not None and o.price_yuan > 0
-            if o.care_type == "full_day" and o.class_type is None:
+            if o.care_type == "full_day":
                 low, high = (1200, 2000) if n.inclusive else (2500, 5000)
+                high += AGE_SURCHARGE.get(o.class_type, 0)
                 assert low <= o.price_yuan <= high, (n.name, o.price_yuan)
     assert {o.care_type for o in offers} == set(CARE_TYPES)
     full = [o for o in offers if free[o.id] == 0]
     assert full and len(full) < len(offers) / 3  # the "free places only" filter matters
     assert {o.care_type for o in full} == {"full_day", "half_day"}
     assert all(n.is_filed for n in nurseries if any(free[o.id] < o.capacity for o in n.offers))
-    assert sum(o.class_type is None for o in offers) > 0.8 * len(offers)
     assert sum(o.care_type == "full_day" for o in offers) > 0.8 * len(nurseries)
+    assert sum(o.capacity for o in offers if o.care_type == "full_day") > 0.75 * sum(
+        o.capacity for o in offers
+    )  # most places are full-day
+
+
+def _specs(n: Nursery) -> tuple[list[ClassSpec], list[OfferSpec]]:
+    """A nursery's classes and offers as maps.standards takes them (as check-capacity builds
+    them)."""
+    return (
+        [ClassSpec(c.class_type, c.capacity, c.carers, c.name) for c in n.classes],
+        [OfferSpec(o.care_type, o.class_type, o.capacity) for o in n.offers],
+    )
+
+
+def test_no_nursery_breaches_the_national_limits(nurseries):
+    for n in nurseries:
+        classes, offers = _specs(n)
+        assert check_nursery(n.kind, classes, offers) == [], n.name
+        # Every place belongs to a class the nursery has; overlapping care types share it.
+        class_types = {c.class_type for c in n.classes}
+        assert all(o.class_type in class_types for o in n.offers), n.name
+    assert capacity_breaches() == []
+    # The care types share a class's places: some class types are split between several.
+    split = [
+        (n.id, class_type)
+        for n in nurseries
+        for class_type in {o.class_type for o in n.offers}
+        if len([o for o in n.offers if o.class_type == class_type]) > 1
+    ]
+    assert len(split) > 20
+
+
+def test_check_capacity_passes_on_the_demo(app, runner):
+    """`flask nurseries check-capacity` finds no breach in a freshly loaded demo (exit 0)."""
+    # This app's context, not the module's demo one (the CLI runs in whichever is current).
+    with app.app_context():
+        loaded = runner.invoke(args=["demo-data"])
+        assert loaded.exit_code == 0, loaded.output
+        result = runner.invoke(args=["nurseries", "check-capacity"])
+        assert result.exit_code == 0, result.output
+        count = db.session.scalar(select(func.count()).select_from(Nursery))
+    assert count >= 150
+    assert f"共 {count} 家机构，0 家不符合国家托育机构设置标准。" in result.output
 
 
 def test_community_names_are_unique_and_populations_plausible(communities):

@@ -38,7 +38,10 @@ def test_csv_import_creates_nurseries_offers_and_streets(ctx):
         "渝备001",
         "星湖街道",
     )
-    assert {o.care_type: o.capacity for o in filed.offers} == {"full_day": 30, "hourly": 0}
+    # The care types as filed, with no places until the nursery registers its classes: the
+    # filed 托位数 (30) is an upper bound, not a class.
+    assert {o.care_type: o.capacity for o in filed.offers} == {"full_day": 0, "hourly": 0}
+    assert filed.capacity == 30 and filed.classes == []
     hidden = db.session.scalar(select(Nursery).where(Nursery.name == "未备案小屋"))
     assert hidden.filing_no is None and hidden.kind == "family"
 

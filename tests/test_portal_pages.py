@@ -84,9 +84,11 @@ def items(html: str, cls: str) -> list[tuple[int, str]]:
     return [(int(i), s) for i, s in re.findall(pattern, html, re.S)]
 
 
-def occupancy_row(html: str, care_type: str, slot: str = "") -> tuple[int, int, str]:
+def occupancy_row(
+    html: str, care_type: str, slot: str = "", class_type: str = "toddler"
+) -> tuple[int, int, str]:
     m = re.search(
-        rf'data-care-type="{care_type}" data-class-type=""\s+data-slot="{slot}"\s+'
+        rf'data-care-type="{care_type}" data-class-type="{class_type}"\s+data-slot="{slot}"\s+'
         r'data-held="(\d+)" data-capacity="(\d+)">.*?class="occ-rate">(\d+%)<',
         html,
         re.S,
@@ -116,8 +118,9 @@ def test_dashboard_shows_occupancy_matching_what_was_booked(app, client, world):
     # Two enrolment requests wait for the nursery, with their deadlines.
     assert re.search(r'id="pending-count">2<', html)
     assert len(re.findall(r'class="deadline-item', html)) == 2 and "前答复" in html
-    # 3 places held today of 10 offered (2 per care type, half day in two sessions).
-    assert re.search(r'id="occupancy-rate">30%<', html)
+    # 3 places held today of 20 offered (2 per care type in each of the two classes, half day
+    # in two sessions).
+    assert re.search(r'id="occupancy-rate">15%<', html)
 
 
 def test_bookings_list_pending_first_with_the_childs_shared_data(app, client, world):
@@ -214,9 +217,9 @@ def test_class_capacity_above_the_national_standard_is_refused_in_chinese(app, c
     r = client.post("/portal/classes", data=form)
     html = r.get_data(as_text=True)
     assert r.status_code == 400
-    assert re.search(r'id="capacity-error"[^>]*>托小班最多 15 人', html)
+    assert re.search(r'id="capacity-error"[^>]*>托小二班设 16 个托位，超过上限 15 人', html)
     r = client.post("/portal/classes", data={**form, "carers": "2", "capacity": "12"})
-    assert r.status_code == 400 and "托位数不能超过 10" in r.get_data(as_text=True)
+    assert r.status_code == 400 and "2 名保育人员按 1:5 最多照护 10 人" in r.get_data(as_text=True)
     r = client.post("/portal/classes", data={**form, "carers": "x", "capacity": ""})
     assert r.status_code == 400 and "请输入整数" in r.get_data(as_text=True)
     r = client.post("/portal/classes", data={**form, "capacity": "15"})
@@ -240,7 +243,7 @@ def test_offer_capacity_below_what_is_held_is_refused(app, client, world):
     form = {
         "action": "offer",
         "care_type": "full_day",
-        "class_type": "",
+        "class_type": "toddler",
         "capacity": "1",
         "price_yuan": "1900",
         "price_unit": "month",
@@ -254,7 +257,11 @@ def test_offer_capacity_below_what_is_held_is_refused(app, client, world):
     def full_day():
         with app.app_context():
             o = db.session.scalar(
-                select(Offer).where(Offer.nursery_id == world["a"], Offer.care_type == "full_day")
+                select(Offer).where(
+                    Offer.nursery_id == world["a"],
+                    Offer.care_type == "full_day",
+                    Offer.class_type == "toddler",
+                )
             )
             return o.capacity, float(o.price_yuan)
 

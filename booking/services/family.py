@@ -81,7 +81,7 @@ def register_child(
         raise DomainError(
             "invalid_notes", f"健康备注不能超过 {MAX_NOTES} 个字", field="health_notes"
         )
-    with use_case():
+    with use_case(nurseries=()):  # changes no nursery's places
         child = Child(
             parent_id=parent_id,
             name=name.strip(),
@@ -118,7 +118,10 @@ def _active_bookings(child_id: int) -> list[Booking]:
 
 
 def _choose_offer(nursery: Nursery, care_type: str, child: Child, start: date) -> Offer:
-    """The offer a place comes from: the one for the child's class type, else the all-ages one."""
+    """The offer a place comes from: the one whose class admits the child's age.
+
+    Every place belongs to a class; places on file "for every age" (from before classes were
+    required) or in a class the nursery has not registered cannot be booked."""
     offers = [o for o in nursery.offers if o.care_type == care_type]
     if not offers:
         raise DomainError(
@@ -126,15 +129,20 @@ def _choose_offer(nursery: Nursery, care_type: str, child: Child, start: date) -
             f"该机构不提供{CARE_TYPES.get(care_type, care_type)}",
             field="care_type",
         )
+    registered = {c.class_type for c in nursery.classes}
+    in_class = [o for o in offers if o.class_type in registered]
+    if not in_class:
+        raise Conflict(
+            "no_class",
+            f"该机构的{CARE_TYPES[care_type]}托位尚未登记到班级，暂不能网上预约，请联系机构",
+            field="care_type",
+        )
     months = months_old(child.birth_date, start)
-    for offer in offers:
-        if offer.class_type:
-            low, high = age_band(nursery.kind, offer.class_type, ())
-            if low <= months < high:
-                return offer
-    for offer in offers:
-        if offer.class_type is None:
+    for offer in in_class:
+        low, high = age_band(nursery.kind, offer.class_type, ())
+        if low <= months < high:
             return offer
+    check_age(child.birth_date, start)  # too young or too old for any nursery says so
     raise DomainError(
         "age_outside_class", "该机构此类托位的班级不招收您孩子这个月龄", field="care_type"
     )
@@ -212,11 +220,11 @@ def book(
             "托育类型须为 full_day、half_day、hourly 或 temporary",
             field="care_type",
         )
-    with use_case():
+    with use_case(nurseries=[nursery_id] if isinstance(nursery_id, int) else ()):
         now = _now(now)  # read after the write lock, so queue times follow the order of commits
-        waitlist.expire_due(settings, now)
         child = own_child(parent_id, child_id)
         nursery = _filed_nursery(nursery_id)
+        waitlist.expire_due(settings, now, nursery.id)
         offer, req = _checked(req, child, nursery, settings, now)
         _check_no_overlap(child.id, req, nursery.id)
         _record_consent(child, nursery, settings, now)
@@ -332,7 +340,7 @@ def _take_or_queue(booking: Booking, offer: Offer, settings: Settings, now: date
         )
         .limit(1)
     )
-    if queue_ahead is None and capacity.try_take(offer, keys):
+    if queue_ahead is None and capacity.try_take(offer, keys, now.date()):
         waitlist.hold(booking, settings, now)
         booking.queued_at = None
         text = (
@@ -365,10 +373,15 @@ def expire_overdue(settings: Settings, now: datetime | None = None) -> int:
     """Expire unanswered requests and lapsed offers, offering the places on; returns how many.
 
     The use case `flask --app app bookings expire` runs from cron, and pages run (through
-    `refresh`) before they show bookings.
+    `refresh`) before they show bookings. It takes the nurseries one at a time, each in a use
+    case of its own that locks only that nursery.
     """
-    with use_case():
-        return waitlist.expire_due(settings, _now(now))
+    now = _now(now)
+    expired = 0
+    for nursery_id in waitlist.nurseries_due(now):
+        with use_case(nurseries=[nursery_id]):
+            expired += waitlist.expire_due(settings, now, nursery_id)
+    return expired
 
 
 def refresh(settings: Settings, now: datetime | None = None) -> int:
@@ -385,8 +398,9 @@ def cancel(
 ) -> Booking:
     """A family cancels; a held place goes to the next family in the queue."""
     now = _now(now)
-    with use_case():
-        waitlist.expire_due(settings, now)
+    nursery_id = own_booking(parent_id, booking_id).nursery_id  # a booking never moves
+    with use_case(nurseries=[nursery_id]):
+        waitlist.expire_due(settings, now, nursery_id)
         booking = own_booking(parent_id, booking_id)
         if not booking.can_cancel(Actor.parent(parent_id)):
             raise Conflict("not_cancellable", f"该预约当前状态为“{booking.status_label}”，不能取消")
@@ -406,10 +420,12 @@ def accept(
     """
     now = _now(now)
     family = Actor.parent(parent_id)
-    if own_booking(parent_id, booking_id).offer_lapsed(now):
+    found = own_booking(parent_id, booking_id)
+    nursery_id = found.nursery_id
+    if found.offer_lapsed(now):
         expire_overdue(settings, now)
         raise Conflict("offer_expired", "递补保留期已过，名额已递补给下一位家庭")
-    with use_case():
+    with use_case(nurseries=[nursery_id]):
         booking = own_booking(parent_id, booking_id)
         if not booking.can_accept(family, now):
             raise Conflict(

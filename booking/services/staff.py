@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 import audit
-from database import use_case
+from database import lock_nurseries, use_case
 from errors import Conflict, DomainError, NotFound
 from extensions import db
 from maps.domain import (
@@ -19,9 +19,9 @@ from maps.domain import (
     CLASS_TYPES,
     DEFAULT_PRICE_UNIT,
     PRICE_UNITS,
-    class_capacity_limit,
 )
 from maps.models import Nursery, NurseryClass, Offer, bump_registry_version
+from maps.standards import ClassSpec, OfferSpec, breaches_of_change
 from notifications.services import notify
 
 from .. import capacity, waitlist
@@ -51,8 +51,8 @@ def _reason(reason, required: bool) -> str | None:
 def confirm(staff_id: int, nursery_id: int, booking_id, settings: Settings, now=None) -> Booking:
     """Confirm a pending enrolment; the child's other waiting enrolment requests are withdrawn."""
     now = _now(now)
-    with use_case():
-        waitlist.expire_due(settings, now)
+    with use_case(nurseries=[nursery_id, *_other_enrolment_nurseries(nursery_id, booking_id)]):
+        waitlist.expire_due(settings, now, nursery_id)
         booking = staff_booking(nursery_id, booking_id)
         if not booking.can_confirm(Actor.staff(staff_id, nursery_id)):
             raise Conflict("not_pending", f"该预约当前状态为“{booking.status_label}”，不能确认")
@@ -70,19 +70,39 @@ def confirm(staff_id: int, nursery_id: int, booking_id, settings: Settings, now=
     return booking
 
 
+def _other_enrolments(child_id: int, booking_id: int):
+    return (
+        Booking.child_id == child_id,
+        Booking.id != booking_id,
+        Booking.status.in_(("pending", "offered", "waitlisted")),
+        Booking.care_type.in_(ENROLMENT_TYPES),
+    )
+
+
+def _other_enrolment_nurseries(nursery_id: int, booking_id) -> list[int]:
+    """The nurseries where a confirmation may withdraw the child's other requests (a read
+    before the use case, so that it locks them all at once, in order)."""
+    booking = staff_booking(nursery_id, booking_id)
+    return list(
+        db.session.scalars(
+            select(Booking.nursery_id)
+            .where(*_other_enrolments(booking.child_id, booking.id))
+            .distinct()
+        )
+    )
+
+
 def _withdraw_other_enrolments(booking: Booking, settings: Settings, now) -> None:
     """The child's other waiting, offered or pending enrolments for an overlapping period give
     their places to other families."""
-    others = db.session.scalars(
-        select(Booking)
-        .where(
-            Booking.child_id == booking.child_id,
-            Booking.id != booking.id,
-            Booking.status.in_(("pending", "offered", "waitlisted")),
-            Booking.care_type.in_(ENROLMENT_TYPES),
+    others = list(
+        db.session.scalars(
+            select(Booking)
+            .where(*_other_enrolments(booking.child_id, booking.id))
+            .options(selectinload(Booking.slots))
         )
-        .options(selectinload(Booking.slots))
     )
+    lock_nurseries(o.nursery_id for o in others)  # a request made since the read above
     for other in others:
         if periods_overlap(booking.start_date, booking.end_date, other.start_date, other.end_date):
             waitlist.end(
@@ -103,8 +123,8 @@ def decline(
     """Decline a pending request with a reason the family sees; the place goes to the next one."""
     now = _now(now)
     reason = _reason(reason, required=True)
-    with use_case():
-        waitlist.expire_due(settings, now)
+    with use_case(nurseries=[nursery_id]):
+        waitlist.expire_due(settings, now, nursery_id)
         booking = staff_booking(nursery_id, booking_id)
         if not booking.can_decline(Actor.staff(staff_id, nursery_id)):
             raise Conflict("not_pending", f"该预约当前状态为“{booking.status_label}”，不能婉拒")
@@ -126,7 +146,7 @@ def move_to_front(
     """Move a waiting family to the front of its queue, with a recorded, audited reason."""
     now = _now(now)
     reason = _reason(reason, required=True)
-    with use_case():
+    with use_case(nurseries=[nursery_id]):
         booking = staff_booking(nursery_id, booking_id)
         if not booking.can_move_to_front(Actor.staff(staff_id, nursery_id)):
             raise Conflict("not_waitlisted", "只能调整候补中的预约")
@@ -188,23 +208,25 @@ def set_offer(
         )
     if sessions is not None and (care_type != "half_day" or sessions not in OFFER_SESSIONS):
         raise DomainError("invalid_sessions", "半日托时段须为 am、pm 或 am,pm", field="sessions")
-    with use_case():
+    if class_type is None and capacity_value > 0:
+        # Places "for every age" belong to no class; such an offer on file may only be closed.
+        raise DomainError(
+            "no_class", "请选择托位所属的班级：每个托位须属于一个班级", field="class_type"
+        )
+    with use_case(nurseries=[nursery_id]):
         nursery = db.session.scalar(
             select(Nursery)
             .where(Nursery.id == nursery_id)
             .options(selectinload(Nursery.offers), selectinload(Nursery.classes))
         )
-        limit = sum(c.capacity for c in nursery.classes if class_type in (None, c.class_type))
-        if nursery.classes and capacity_value > limit:
-            raise DomainError(
-                "capacity_above_classes",
-                f"托位数不能超过{'该类' if class_type else '各'}班级核定容量之和（{limit}）",
-                field="capacity",
-            )
         offer = next(
             (o for o in nursery.offers if o.care_type == care_type and o.class_type == class_type),
             None,
         )
+        if capacity_value > (offer.capacity if offer else 0):  # fewer places never break a limit
+            planned = _offer_specs(o for o in nursery.offers if o is not offer)
+            planned.append(OfferSpec(care_type, class_type, capacity_value))
+            _refuse_breaches(nursery.kind, _class_specs(nursery.classes), planned, {class_type})
         if offer is None:
             offer = Offer(
                 nursery_id=nursery.id,
@@ -251,13 +273,66 @@ def set_offer(
             f"{care_type} capacity={capacity_value} price={price}",
             at=now,
         )
-        waitlist.offer_next(offer, settings, now)
+        waitlist.offer_next_in_class(offer, settings, now)
         bump_registry_version()
     return offer
 
 
 def _default_unit(care_type: str) -> str:
     return DEFAULT_PRICE_UNIT[care_type]
+
+
+def _class_specs(classes) -> list[ClassSpec]:
+    return [ClassSpec(c.class_type, c.capacity, c.carers, c.name) for c in classes]
+
+
+def _offer_specs(offers) -> list[OfferSpec]:
+    return [OfferSpec(o.care_type, o.class_type, o.capacity) for o in offers]
+
+
+# Refusals that depend on the nursery's other data are conflicts; a class's own limits are not.
+_CONFLICTS = {"capacity_exceeds_class", "no_class"}
+_FIELDS = {"no_class": "class_type", "age_outside_class": "class_type"}
+
+
+def _refuse_breaches(kind: str, classes, offers, class_types) -> None:
+    """Refuse a change that would leave a breach of the national limits in these class types
+    (maps/standards.py), with every such breach's numbers in the message."""
+    found = breaches_of_change(kind, classes, offers, class_types)
+    if found:
+        first = found[0]
+        raise DomainError(
+            first.code,
+            "；".join(dict.fromkeys(b.message for b in found)),
+            status=409 if first.code in _CONFLICTS else 400,
+            field=_FIELDS.get(first.code, "capacity"),
+        )
+
+
+def _own_class(nursery: Nursery, class_id) -> NurseryClass:
+    cls = next((c for c in nursery.classes if c.id == class_id), None)
+    if cls is None:
+        raise NotFound("class_not_found", "未找到该班级")
+    return cls
+
+
+def _refile_capacity(nursery: Nursery) -> None:
+    """The filed 托位数 follows the classes: the sum of their places."""
+    db.session.flush()
+    nursery.capacity = (
+        db.session.scalar(
+            select(func.sum(NurseryClass.capacity)).where(NurseryClass.nursery_id == nursery.id)
+        )
+        or 0
+    )
+
+
+def _nursery_with_rows(nursery_id: int) -> Nursery:
+    return db.session.scalar(
+        select(Nursery)
+        .where(Nursery.id == nursery_id)
+        .options(selectinload(Nursery.offers), selectinload(Nursery.classes))
+    )
 
 
 def save_class(
@@ -270,7 +345,9 @@ def save_class(
     class_id=None,
     now=None,
 ) -> NurseryClass:
-    """Add or change a class, refusing capacity above the national maximum or carers × ratio."""
+    """Add or change a class, refusing one the national limits forbid: more places than the
+    class maximum or carers × ratio, an age a kindergarten may not take, a second group at a
+    family point, or fewer places than the class's offers put in the room at once."""
     now = _now(now)
     if class_type not in CLASS_TYPES:
         raise DomainError("invalid_class_type", "请选择班级类型", field="class_type")
@@ -281,48 +358,23 @@ def save_class(
             raise DomainError(
                 "invalid_number", "保育人员数和托位数须为 0 到 100 的整数", field=field
             )
-    with use_case():
-        nursery = db.session.get(Nursery, nursery_id)
-        if nursery.kind == "kindergarten_class" and class_type != "older":
-            raise DomainError(
-                "invalid_class_type",
-                "幼儿园托班只招收 2–3 岁幼儿，请选择托大班",
-                field="class_type",
-            )
-        limit = class_capacity_limit(nursery.kind, class_type, carers)
-        if capacity_value > limit:
-            std = CLASS_TYPES[class_type]
-            ratio = (
-                f"，每名保育人员最多照护 {std.children_per_carer} 名"
-                if std.children_per_carer
-                else ""
-            )
-            raise DomainError(
-                "capacity_above_standard",
-                f"{std.label}最多 {std.max_children} 人{ratio}；"
-                f"按 {carers} 名保育人员，托位数不能超过 {limit}",
-                field="capacity",
-            )
-        if class_id is None:
+    with use_case(nurseries=[nursery_id]):
+        nursery = _nursery_with_rows(nursery_id)
+        cls = None if class_id is None else _own_class(nursery, class_id)
+        others = [c for c in nursery.classes if c is not cls]
+        planned = _class_specs(others) + [ClassSpec(class_type, capacity_value, carers, name)]
+        changed = {class_type} | ({cls.class_type} if cls else set())
+        _refuse_breaches(nursery.kind, planned, _offer_specs(nursery.offers), changed)
+        if cls is None:
             cls = NurseryClass(nursery_id=nursery_id)
-            db.session.add(cls)
-        else:
-            cls = db.session.get(NurseryClass, class_id)
-            if cls is None or cls.nursery_id != nursery_id:
-                raise NotFound("class_not_found", "未找到该班级")
+            nursery.classes.append(cls)
         cls.class_type, cls.name, cls.carers, cls.capacity = (
             class_type,
             name.strip(),
             carers,
             capacity_value,
         )
-        db.session.flush()
-        nursery.capacity = (
-            db.session.scalar(
-                select(func.sum(NurseryClass.capacity)).where(NurseryClass.nursery_id == nursery_id)
-            )
-            or 0
-        )
+        _refile_capacity(nursery)
         audit.record(
             staff_id,
             "class.save",
@@ -335,11 +387,28 @@ def save_class(
     return cls
 
 
+def delete_class(staff_id: int, nursery_id: int, class_id, now=None) -> None:
+    """Remove a class, unless its type's offers would then put more children in the room than
+    the remaining classes hold (close or lower those offers first)."""
+    now = _now(now)
+    with use_case(nurseries=[nursery_id]):
+        nursery = _nursery_with_rows(nursery_id)
+        cls = _own_class(nursery, class_id)
+        others = [c for c in nursery.classes if c is not cls]
+        _refuse_breaches(
+            nursery.kind, _class_specs(others), _offer_specs(nursery.offers), {cls.class_type}
+        )
+        nursery.classes.remove(cls)
+        _refile_capacity(nursery)
+        audit.record(staff_id, "class.delete", "class", class_id, cls.class_type, at=now)
+        bump_registry_version()
+
+
 def set_hours(staff_id: int, nursery_id: int, opens_at: time, closes_at: time, now=None) -> None:
     """Change opening hours (hourly care is booked within them)."""
     if not isinstance(opens_at, time) or not isinstance(closes_at, time) or closes_at <= opens_at:
         raise DomainError("invalid_hours", "关门时间须晚于开门时间", field="closes_at")
-    with use_case():
+    with use_case(nurseries=[nursery_id]):
         nursery = db.session.get(Nursery, nursery_id)
         nursery.opens_at, nursery.closes_at = opens_at, closes_at
         audit.record(

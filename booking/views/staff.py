@@ -31,10 +31,13 @@ from maps.domain import (
     CLASS_TYPES,
     NURSERY_KINDS,
     PRICE_UNITS,
+    children_per_carer,
     class_age_range,
     class_capacity_limit,
+    max_children,
 )
 from maps.models import Nursery, NurseryClass, Offer
+from maps.standards import ClassSpec, class_places
 
 from .. import capacity, queries
 from .. import slots as slot_keys
@@ -407,6 +410,10 @@ def classes():
         editing = _own_row(NurseryClass, nursery, request.args.get("edit"))
         form = ClassForm(formdata=None, obj=editing)
         form.class_id.data = str(editing.id) if editing else ""
+    return _classes_page(nursery, form, editing, page_error, code)
+
+
+def _classes_page(nursery: Nursery, form, editing, page_error, code: int):
     rows = [
         {
             "id": c.id,
@@ -419,19 +426,59 @@ def classes():
         }
         for c in nursery.classes
     ]
+    # Per class type: its places and what the care types offer in it (present at once).
+    places = class_places(
+        nursery.kind, [ClassSpec(c.class_type, c.capacity, c.carers) for c in nursery.classes]
+    )
+    shares = [
+        {
+            "label": CLASS_TYPES[t].label,
+            "places": n,
+            "offers": [
+                (CARE_TYPES[o.care_type], o.capacity)
+                for o in nursery.offers
+                if o.class_type == t and o.capacity
+            ],
+        }
+        for t, n in places.items()
+    ]
+    for share in shares:
+        share["offered"] = sum(n for _, n in share["offers"])
     return (
         render_template(
             "portal/classes.html",
             nursery=nursery,
             rows=rows,
+            shares=shares,
             form=form,
             editing=editing,
             page_error=page_error,
             standards=CLASS_TYPES,
+            ratios={k: children_per_carer(nursery.kind, k) for k in CLASS_TYPES},
+            most={k: max_children(nursery.kind, k) for k in CLASS_TYPES},
+            delete_form=ActionForm(),
             active="classes",
         ),
         code,
     )
+
+
+@bp.post("/classes/<int:class_id>/delete")
+def delete_class(class_id: int):
+    nursery = _nursery()
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    row = _own_row(NurseryClass, nursery, str(class_id))
+    try:
+        staff.delete_class(current_user.id, nursery.id, row.id)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        blank = ClassForm(formdata=None)
+        return _classes_page(_nursery(), blank, None, exc.message, exc.status)
+    flash(f"已删除班级“{row.name}”。", "success")
+    return redirect(url_for("portal.classes"), 303)
 
 
 # --- offers, prices and opening hours --------------------------------------------------------
@@ -514,7 +561,9 @@ def offers():
             "id": o.id,
             "care_type": o.care_type,
             "label": CARE_TYPES[o.care_type],
-            "class_label": CLASS_TYPES[o.class_type].label if o.class_type else "全部月龄",
+            "class_label": CLASS_TYPES[o.class_type].label
+            if o.class_type
+            else "未指明班级（不能预约）",
             "price": o.price_yuan,
             "unit": PRICE_UNITS.get(o.price_unit, o.price_unit),
             "capacity": o.capacity,

@@ -1,7 +1,8 @@
 """End-to-end: a parent books a half-day place on a 360 px phone, the nursery confirms it.
 
-The seed nurseries offer 全日托 and 计时托 only, so a module fixture gives 南坪宝贝屋 five
-half-day places (上午 and 下午) and creates a parent and that nursery's staff account. It runs
+The seed nurseries are imported from a registry file (care types, no classes yet), so a module
+fixture gives 南坪宝贝屋 a 托小班 and five half-day places in it (上午 and 下午) and creates a
+parent and that nursery's staff account. It runs
 `flask --app app users create` and two short scripts of the app's own code in subprocesses under
 the live server's environment, so they write the very database the server reads.
 """
@@ -24,8 +25,9 @@ PARENT = ("browser_parent", "王女士")
 STAFF = ("browser_staff", "南坪老师")
 HALF_DAY_PLACES = 5
 
-# The CLI has no command to look a nursery up or to open half-day places (staff do that on the
-# portal's 托育类型 page), so these run the app's own code the way `flask shell` would.
+# The CLI has no command to look a nursery up or to open a class and half-day places in it
+# (staff do that on the portal's 班级 and 托育类型 pages), so these run the app's own code the
+# way `flask shell` would.
 NURSERY_ID_BY_NAME = """
 import sys
 from sqlalchemy import select
@@ -41,9 +43,11 @@ from app import app
 from booking.services import staff
 from booking.waitlist import Settings
 with app.app_context():
+    staff_id, nursery_id, places = (int(a) for a in sys.argv[1:4])
+    staff.save_class(staff_id, nursery_id, "toddler", "托小一班", 3, 15)
     staff.set_offer(
-        int(sys.argv[1]), int(sys.argv[2]), "half_day", int(sys.argv[3]), "1200",
-        Settings.from_config(app.config), price_unit="month", sessions="am,pm",
+        staff_id, nursery_id, "half_day", places, "1200", Settings.from_config(app.config),
+        class_type="toddler", price_unit="month", sessions="am,pm",
     )
 """
 

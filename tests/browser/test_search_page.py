@@ -165,7 +165,8 @@ def test_nursery_page_shows_filing_number_and_offers(page, artifacts):
     assert filing.inner_text() == nursery.filing_no
     offers = page.locator("table.offers tbody tr")
     assert offers.count() == 2
-    assert offers.nth(0).locator("td").all_inner_texts() == ["全日托", "待公布", "30", "30"]
+    # Imported from the registry: care types, no classes yet, so no places to book.
+    assert offers.nth(0).locator("td").all_inner_texts() == ["全日托", "待公布", "0", "暂未开放"]
     assert offers.nth(1).locator("td").all_inner_texts()[0] == "计时托"
     assert_no_horizontal_overflow(page)
     page.screenshot(path=str(artifacts / "nursery-360.png"), full_page=True)
