@@ -27,7 +27,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/search.py
-	$(BIN)/python bench/booking.py --db both
+	$(BIN)/python bench/booking.py --db both --nurseries 1,20
 	$(BIN)/python bench/complaints.py --db both
 	$(BIN)/python bench/coverage.py
 	$(BIN)/python bench/network.py
