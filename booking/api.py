@@ -243,7 +243,7 @@ def _class_fields(data: dict, current=None) -> tuple:
     """class_type, name, carers, capacity from a body; on PUT, omitted fields keep their value."""
     class_type = data.get("class_type", current.class_type if current else None)
     name = data.get("name", current.name if current else None)
-    if name is None and class_type in CLASS_TYPES:
+    if name is None and isinstance(class_type, str) and class_type in CLASS_TYPES:
         name = CLASS_TYPES[class_type].label
     carers = data.get("carers", current.carers if current else None)
     capacity_value = data.get("capacity", current.capacity if current else None)

@@ -346,6 +346,8 @@ def test_the_classes_api_lists_creates_changes_and_deletes(client, staff_api):
         ({"class_type": "older", "capacity": "5", "carers": 1}, "invalid_number"),
         ({"class_type": "older", "capacity": 5}, "invalid_number"),
         ({"class_type": "older", "capacity": 21, "carers": 3}, "class_size_exceeded"),
+        ({"class_type": ["older"], "capacity": 5, "carers": 1}, "invalid_class_type"),
+        ({"class_type": {"older": 1}, "capacity": 5, "carers": 1}, "invalid_class_type"),
     ],
 )
 def test_bad_classes_are_refused_with_a_code(client, staff_api, body, code):
@@ -355,6 +357,20 @@ def test_bad_classes_are_refused_with_a_code(client, staff_api, body, code):
     assert (
         client.get("/api/v1/nursery/classes", headers=staff_api["staff"]).get_json()["count"] == 2
     )
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        ({"class_type": ["toddler"]}, "invalid_class_type"),
+        ({"class_type": "toddler", "price_unit": ["day"]}, "invalid_price_unit"),
+        ({"class_type": "toddler", "sessions": ["am"]}, "invalid_sessions"),
+    ],
+)
+def test_offer_codes_that_are_not_strings_are_refused(client, staff_api, extra, code):
+    body = {"capacity": 1, "price_yuan": 100, **extra}
+    r = client.put("/api/v1/nursery/offers/half_day", json=body, headers=staff_api["staff"])
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == code
 
 
 def test_only_the_nurserys_own_staff_reach_its_classes(client, staff_api):

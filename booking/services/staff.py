@@ -161,6 +161,11 @@ def move_to_front(
     return booking
 
 
+def _one_of(value, allowed) -> bool:
+    """Whether a submitted value is one of the allowed codes (a list or number never is)."""
+    return isinstance(value, str) and value in allowed
+
+
 def _price(value) -> Decimal:
     try:
         price = Decimal(str(value))
@@ -191,7 +196,7 @@ def set_offer(
             "托育类型须为 full_day、half_day、hourly 或 temporary",
             field="care_type",
         )
-    if class_type is not None and class_type not in CLASS_TYPES:
+    if class_type is not None and not _one_of(class_type, CLASS_TYPES):
         raise DomainError(
             "invalid_class_type", "班级类型须为 infant、toddler、older 或 mixed", field="class_type"
         )
@@ -202,11 +207,11 @@ def set_offer(
     ):
         raise DomainError("invalid_capacity", "托位数须为 0 到 1000 的整数", field="capacity")
     price = _price(price_yuan)
-    if price_unit is not None and price_unit not in PRICE_UNITS:
+    if price_unit is not None and not _one_of(price_unit, PRICE_UNITS):
         raise DomainError(
             "invalid_price_unit", "计价单位须为 month、session、hour 或 day", field="price_unit"
         )
-    if sessions is not None and (care_type != "half_day" or sessions not in OFFER_SESSIONS):
+    if sessions is not None and (care_type != "half_day" or not _one_of(sessions, OFFER_SESSIONS)):
         raise DomainError("invalid_sessions", "半日托时段须为 am、pm 或 am,pm", field="sessions")
     if class_type is None and capacity_value > 0:
         # Places "for every age" belong to no class; such an offer on file may only be closed.
@@ -349,7 +354,7 @@ def save_class(
     class maximum or carers × ratio, an age a kindergarten may not take, a second group at a
     family point, or fewer places than the class's offers put in the room at once."""
     now = _now(now)
-    if class_type not in CLASS_TYPES:
+    if not _one_of(class_type, CLASS_TYPES):
         raise DomainError("invalid_class_type", "请选择班级类型", field="class_type")
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > 64:
         raise DomainError("invalid_name", "请填写班级名称（不超过 64 个字）", field="name")
