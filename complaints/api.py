@@ -215,7 +215,7 @@ ATTRIBUTES = [
         "required": False,
         "datatype_description": (
             "托育机构编号（正整数，可在 /api/v1/nurseries 查询）。投诉未登记的场所时不填，"
-            "改为提供 lat、long 和 address_string"
+            "改为提供 lat 和 long，或 address_string（或两者）"
         ),
         "order": 1,
         "description": "被投诉的托育机构",

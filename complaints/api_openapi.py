@@ -141,7 +141,8 @@ COMMON_FIELDS = {
         "type": "string",
         "maxLength": MAX_ADDRESS,
         "pattern": NO_CONTROLS,
-        "description": "Address of a site that is not in the registry (required with lat/long)",
+        "description": "Address of a site that is not in the registry (with lat/long, or alone: "
+        "the street it names is informed)",
     },
     "first_name": {
         "type": "string",
@@ -415,8 +416,8 @@ SPEC = {
                 "operationId": "createRequest",
                 "summary": "File a complaint (anonymous allowed)",
                 "description": "Form-encoded (GeoReport) or a JSON object. Name the site by "
-                "`attribute[nursery_id]` (a filed nursery) or by `lat`, `long` and "
-                "`address_string` (a site in China that is not in the registry). Contact "
+                "`attribute[nursery_id]` (a filed nursery) or, for a site that is not in the "
+                "registry, by `lat` and `long` (in China), by `address_string`, or both. Contact "
                 "fields and the description belong in the body: in the query string they are "
                 "refused (400). " + XML_NOTE,
                 "requestBody": {

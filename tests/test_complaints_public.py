@@ -363,8 +363,11 @@ SITE_CASES = {
     "latitude not a number": ({"lat": "二十九"}, "lat", "纬度须为数字"),
     "latitude out of range": ({"lat": "91"}, "lat", "纬度超出范围"),
     "longitude only": ({"lat": ""}, "lat", "请同时填写纬度和经度"),
-    "no point": ({"lat": "", "lon": ""}, "lat", "请选择托育机构，或在地图上标出场所位置"),
-    "no address": ({"site_address": ""}, "site_address", "请填写场所地址"),
+    "neither point nor address": (
+        {"lat": "", "lon": "", "site_address": " "},
+        "lat",
+        "请选择托育机构，或在地图上标出场所位置、填写场所地址（至少其一）",
+    ),
     "unknown coordinate system": ({"coordsys": "mars"}, "coordsys", "请选择坐标来源"),
 }
 
@@ -388,6 +391,24 @@ def test_bad_unregistered_site_is_refused_and_nothing_is_stored(app, visitor, ca
     assert html.index(f'name="{field}"') < html.index(message)
     assert "没有备案的托育点" in html
     assert complaint_count(app) == 0
+
+
+@pytest.mark.parametrize(
+    "located", [{"site_address": ""}, {"lat": "", "lon": ""}], ids=["point only", "address only"]
+)
+def test_an_unregistered_site_needs_a_point_or_an_address(app, visitor, located):
+    fields = {
+        "nursery_id": "site",
+        "site_address": "测试路 2 号",
+        "lat": "29.6",
+        "lon": "106.52",
+        "coordsys": "wgs84",
+        "category": "unlicensed",
+        "description": "没有备案的托育点",
+    } | located
+    r = visitor.file(**fields)
+    assert r.status_code == 303, text_of(r)[:2000]
+    assert complaint_count(app) == 1
 
 
 def test_no_nursery_and_no_site_asks_to_choose_one(app, visitor):

@@ -489,7 +489,7 @@ def _bad_filings():
         ("site_outside_china", 400, site | {"lat": 29.6, "lon": math.inf, "site_address": "某路"}),
         ("site_outside_china", 400, site | {"lat": "29.6", "lon": "106.5", "site_address": "某路"}),
         ("site_outside_china", 400, site | {"lat": 29.6, "lon": [106.5], "site_address": "x"}),
-        ("missing_site_address", 400, site | {"lat": 29.6, "lon": 106.5}),
+        ("missing_site", 400, site | {"site_address": "  "}),
         (
             "site_address_too_long",
             400,
@@ -502,6 +502,15 @@ def _bad_filings():
     ]
     for i, (code, status, changes) in enumerate(cases):
         yield i, code, status, base | changes
+
+
+def test_an_unlisted_site_given_by_its_address_alone_is_placed_in_the_street_it_names(w):
+    case, _ = w.file(nursery=None, site_address="s2街道幸福路3号门面")
+    c = db.session.get(Complaint, case)
+    assert (c.lat, c.lon, c.site_address) == (None, None, "s2街道幸福路3号门面")
+    assert c.street.code == "s2"
+    case, _ = w.file(nursery=None, site_address="某个不知名的地方")
+    assert db.session.get(Complaint, case).street_id is None  # no street named: none informed
 
 
 def test_bad_filing_is_refused_and_stores_nothing(w, subtests):

@@ -391,11 +391,10 @@ BAD_POSTS = {
         "long": "2.35",
     },
     "no site at all": {"service_code": "fees", "description": "乱收费"},
-    "site without address": {
+    "site with a blank address only": {
         "service_code": "fees",
         "description": "x",
-        "lat": "29.6",
-        "long": "106.5",
+        "address_string": "   ",
     },
     "unknown nursery": {
         "service_code": "fees",
@@ -428,6 +427,22 @@ BAD_POSTS = {
     "name too long": {**SITE, "service_code": "fees", "description": "x", "first_name": "名" * 40},
     "NUL in description": {**SITE, "service_code": "fees", "description": "乱收费\x00"},
 }
+
+
+@pytest.mark.parametrize(
+    "site",
+    [
+        {"lat": "29.6", "long": "106.52"},
+        {"address_string": "测试路88号"},
+    ],
+    ids=["lat/long alone", "address_string alone"],
+)
+def test_a_site_is_located_by_coordinates_or_by_address_alone(client, app, site):
+    """GeoReport v2: a request gives lat/long or address_string (or both)."""
+    request_id = file_ok(client, service_code="fees", description="乱收费，收了钱不给收据", **site)
+    body = get_one(client, request_id).get_json()[0]
+    assert body["address"] == site.get("address_string")
+    assert (body["lat"] is None) == ("lat" not in site)
 
 
 @pytest.mark.parametrize("fields", list(BAD_POSTS.values()), ids=list(BAD_POSTS))

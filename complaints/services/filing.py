@@ -16,7 +16,7 @@ from errors import DomainError
 from extensions import db
 from maps.coords import in_china
 from maps.geo import distances_m
-from maps.models import Community, Nursery
+from maps.models import Community, Nursery, Street
 
 from .. import deadlines, photos, rulebook
 from ..codes import code_hash, new_code
@@ -54,6 +54,17 @@ class Filing:
     email: str | None = None
     photos: list[bytes] = field(default_factory=list)
     source: str = "web"
+
+
+def _street_named_in(address: str) -> int | None:
+    """The street (镇街) an address names, for a site given by its address alone: the longest
+    street name found in it (so "南坪街道" wins over a shorter name it contains)."""
+    found = [
+        (len(name), street_id)
+        for street_id, name in db.session.execute(select(Street.id, Street.name))
+        if len(name) >= 2 and name in address
+    ]
+    return max(found)[1] if found else None
 
 
 def _street_at(lat: float, lon: float) -> int | None:
@@ -105,20 +116,23 @@ def _check_filing(f: Filing):
             )
         lat, lon = nursery.lat, nursery.lon
     else:
-        if lat is None or lon is None:
+        # An unlisted site is located by a point on the map, by its address, or both
+        # (GeoReport v2 takes lat/long or address_string).
+        if (lat is None) != (lon is None) or (lat is None and not address):
             raise DomainError(
-                "missing_site", "请选择托育机构，或在地图上标出场所位置并填写地址", field="site"
+                "missing_site",
+                "请选择托育机构，或在地图上标出场所位置、填写场所地址（至少其一）",
+                field="site",
             )
-        try:
-            inside = in_china(lat, lon)
-        except ValueError:
-            inside = False
-        if not inside:
-            raise DomainError(
-                "site_outside_china", "场所位置不在中国境内，请重新选点", field="site"
-            )
-        if not address:
-            raise DomainError("missing_site_address", "请填写场所地址", field="site_address")
+        if lat is not None:
+            try:
+                inside = in_china(lat, lon)
+            except ValueError:
+                inside = False
+            if not inside:
+                raise DomainError(
+                    "site_outside_china", "场所位置不在中国境内，请重新选点", field="site"
+                )
     return in_force, description, name, phone, email, cleaned, nursery, site_name, address, lat, lon
 
 
@@ -139,7 +153,10 @@ def file_complaint(f: Filing, now: datetime | None = None) -> tuple[Complaint, s
     due = deadlines.deadlines(now, routing.urgent)
     code = new_code()
     with use_case():
-        street_id = nursery.street_id if nursery else _street_at(lat, lon)
+        if nursery:
+            street_id = nursery.street_id
+        else:
+            street_id = _street_at(lat, lon) if lat is not None else _street_named_in(address)
         if street_id is None:  # no street answers for this site: no one informed as "镇街"
             routing = routing.without_street(in_force.departments)
         c = Complaint(
