@@ -401,14 +401,16 @@ def _notice(c: Complaint) -> str:
     return STATUSES[c.status]
 
 
-def _request_row(c: Complaint, request_id: str, rules) -> dict:
+def _request_row(c: Complaint, request_id: str, rules, public: bool = False) -> dict:
     """What GeoReport shows of a case. Deliberately left out: the description (it may name the
-    complainant) and every contact detail."""
+    complainant) and every contact detail. The public listing (`public`) also leaves out the
+    notes and the address, and gives the location to about a kilometre: a case is an allegation
+    until it is concluded, and an unlicensed site may be someone's home."""
     category = rules.categories.get(c.category)
     return {
         "service_request_id": request_id,
         "status": GEOREPORT_STATUS[c.status],
-        "status_notes": _clean(_status_notes(c)),
+        "status_notes": None if public else _clean(_status_notes(c)),
         "service_name": category.label if category else c.category,
         "service_code": c.category,
         "agency_responsible": rules.departments.get(c.lead_department, c.lead_department),
@@ -417,11 +419,18 @@ def _request_row(c: Complaint, request_id: str, rules) -> dict:
         "requested_datetime": _iso(c.filed_at),
         "updated_datetime": _iso(c.updated_at),
         "expected_datetime": _iso(c.conclude_by) if c.is_open else None,
-        "address": _clean(c.site_address),
-        "lat": c.lat,
-        "long": c.lon,
+        "address": None if public else _clean(c.site_address),
+        "lat": _coarse(c.lat) if public else c.lat,
+        "long": _coarse(c.lon) if public else c.lon,
         "media_url": None,
     }
+
+
+PUBLIC_PLACES = 2  # decimals of lat/long in the public listing: about a kilometre
+
+
+def _coarse(degrees: float | None) -> float | None:
+    return None if degrees is None else round(degrees, PUBLIC_PLACES)
 
 
 def _handler():
@@ -517,8 +526,9 @@ def _ids_wanted(raw_ids: list[str]) -> set[int]:
 
 @bp.get("/requests.<fmt>")
 def list_requests(fmt: str):
+    """The handler's listing with a bearer token; without one, the public listing."""
     fmt = _format(fmt)
-    user = _handler()
+    user = _handler() if "Authorization" in request.headers else None
     rules = rulebook.current_rules()
     raw_ids = _list_arg("service_request_id")
     codes = set(_list_arg("service_code"))
@@ -530,6 +540,10 @@ def list_requests(fmt: str):
         raise DomainError("invalid_status", f"status 只能是 {allowed}（可用逗号分隔）")
     start, end = _window()
     wanted = _ids_wanted(raw_ids) if raw_ids else None
+    if user is None:
+        cases = queries.public_listing(start, end, wanted, codes, statuses, MAX_LISTED)
+        rows = [_request_row(c, f"case-{c.id}", rules, public=True) for c in cases]
+        return _render(rows, fmt, "service_requests", "request")
     # GeoReport: service_request_id overrides the other filters, the date window among them.
     window = {"filed_from": start, "filed_to": end} if wanted is None else {}
     filt = queries.QueueFilter(status="all", **window)

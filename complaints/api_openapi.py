@@ -455,12 +455,15 @@ SPEC = {
             },
             "get": {
                 "operationId": "listRequests",
-                "summary": "The cases the handler's department can see (handlers only)",
+                "summary": "Cases: all departments' for the public, or the handler's",
                 "description": "At most 1000 cases filed within a window of at most 90 days "
-                "(default: the last 90 days). Cases are identified as `case-<id>`: a tracking "
-                "code cannot be recovered from its hash. `service_request_id` overrides the "
-                "other filters. " + XML_NOTE,
-                "security": [{"bearer": []}],
+                "(default: the last 90 days), newest first. Cases are identified as "
+                "`case-<id>`: a tracking code cannot be recovered from its hash. "
+                "`service_request_id` overrides the other filters. Without a bearer token the "
+                "listing is public: every department's cases, with `status_notes` and "
+                "`address` null and `lat`/`long` rounded to 0.01°. With a handler's token: the "
+                "cases the department can see, in full. " + XML_NOTE,
+                "security": [{"bearer": []}, {}],
                 "parameters": [
                     _q(
                         "service_request_id",

@@ -171,6 +171,31 @@ def _visible(user: User):
     return query
 
 
+def public_listing(
+    filed_from: datetime | None,
+    filed_to: datetime | None,
+    ids: set[int] | None,
+    categories: set[str],
+    open_or_closed: set[str],
+    limit: int,
+) -> list[Complaint]:
+    """Every department's cases for the public Open311 listing, newest first: filed within the
+    window and of these categories and states ("open", "closed"; none given: all), or
+    (GeoReport) the ids asked for, whatever else is given."""
+    query = select(Complaint).order_by(Complaint.filed_at.desc(), Complaint.id.desc())
+    if ids is not None:
+        query = query.where(Complaint.id.in_(sorted(ids)))
+    else:
+        query = query.where(Complaint.filed_at.between(filed_from, filed_to))
+        if categories:
+            query = query.where(Complaint.category.in_(sorted(categories)))
+        if open_or_closed == {"open"}:
+            query = query.where(Complaint.status.in_(OPEN_STATUSES))
+        elif open_or_closed == {"closed"}:
+            query = query.where(Complaint.status.not_in(OPEN_STATUSES))
+    return list(db.session.scalars(query.limit(limit)))
+
+
 def queue(
     user: User, filt: QueueFilter, now: datetime | None = None, with_events: bool = False
 ) -> list[tuple]:

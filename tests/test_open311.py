@@ -301,13 +301,43 @@ def test_notes_with_markup_characters_give_well_formed_xml(client, make_user, ap
 # --- the handlers' listing -------------------------------------------------------------------
 
 
-def test_listing_needs_a_handler_token(client, make_user):
+def test_listing_without_a_token_is_public_and_tells_nothing_personal(client, make_user):
+    """GeoReport's public listing: every department's cases, no description, address, notes or
+    contact, and the place to about a kilometre."""
+    site = {"lat": "29.612345", "long": "106.523456", "address_string": "幸福路3号家中"}
+    abuse = file_ok(
+        client, service_code="abuse", description="老师把孩子关进小黑屋", **site, **CONTACT
+    )
+    file_ok(client, service_code="fees", description="乱收费，没有收据", **SITE)
+    r = client.get(f"{BASE}/requests.json")
+    assert r.status_code == 200
+    rows = {row["service_code"]: row for row in r.get_json()}
+    assert set(rows) == {"abuse", "fees"}
+    row = rows["abuse"]
+    assert row["service_request_id"].startswith("case-") and row["service_request_id"] != abuse
+    assert (row["agency_code"], row["status"]) == ("police", "open")
+    assert (row["lat"], row["long"], row["address"], row["status_notes"]) == (
+        29.61,
+        106.52,
+        None,
+        None,
+    )
+    text = r.get_data(as_text=True)
+    for secret in (*SECRET_WORDS, "幸福路", "小黑屋", "收据"):
+        assert secret not in text
+    closed = client.get(f"{BASE}/requests.json", query_string={"status": "closed"})
+    assert closed.get_json() == []
+    only_fees = client.get(f"{BASE}/requests.json", query_string={"service_code": "fees"})
+    assert [row["service_code"] for row in only_fees.get_json()] == ["fees"]
+    xml = client.get(f"{BASE}/requests.xml")
+    assert len(ET.fromstring(xml.data).findall("request")) == 2
+
+
+def test_a_token_that_is_not_a_handlers_gets_no_listing(client, make_user):
     file_ok(client, service_code="fees", description="乱收费", **SITE)
-    none = client.get(f"{BASE}/requests.json")
-    assert none.status_code == 401 and none.headers["WWW-Authenticate"].startswith("Bearer")
-    assert none.get_json() == [{"code": 401, "description": none.get_json()[0]["description"]}]
     bad = client.get(f"{BASE}/requests.json", headers={"Authorization": "Bearer not-a-token"})
-    assert bad.status_code == 401
+    assert bad.status_code == 401 and bad.headers["WWW-Authenticate"].startswith("Bearer")
+    assert bad.get_json() == [{"code": 401, "description": bad.get_json()[0]["description"]}]
     parent = token(client, *make_user("parent"))
     forbidden = client.get(f"{BASE}/requests.xml", headers=parent)
     assert forbidden.status_code == 403
