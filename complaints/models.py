@@ -44,6 +44,7 @@ STATUSES = {
     "resolved": "已办结",
     "closed": "已关闭",
     "duplicate": "已合并办理",
+    "not_accepted": "不予受理",
 }
 OPEN_STATUSES = ("submitted", "accepted", "awaiting_info", "reopened")
 RATINGS = {"satisfied": "满意", "basically": "基本满意", "dissatisfied": "不满意"}
@@ -52,6 +53,7 @@ ROLES = {"lead": "牵头", "co": "协办", "informed": "知会"}
 # Every action on a case → the words a refusal uses ("只有牵头部门可以…", "不能…").
 ACTIONS = {
     "accept": "受理",
+    "refuse": "不予受理",
     "transfer": "转办",
     "accept_transfer": "接收转办",
     "decline_transfer": "退回转办",
@@ -75,6 +77,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "lead": frozenset(
         {
             "accept",
+            "refuse",
             "transfer",
             "request_info",
             "note",
@@ -158,8 +161,8 @@ class Complaint(db.Model):
 
     @property
     def finished(self) -> bool:
-        """Closed or merged: nothing more happens unless it is reopened."""
-        return self.status in ("closed", "duplicate")
+        """Closed, merged or not accepted: nothing more happens unless it is reopened."""
+        return self.status in ("closed", "duplicate", "not_accepted")
 
     @property
     def status_label(self) -> str:
@@ -234,7 +237,7 @@ class Complaint(db.Model):
         answer, `department` is the one answering (None: whichever it was sent to)."""
         label = ACTIONS[action]
         finished = Conflict("case_finished", f"案件已{self.status_label}，不能{label}")
-        if action == "accept":
+        if action in ("accept", "refuse"):
             if self.status != "submitted":
                 return Conflict("not_submitted", "案件已受理或已结束")
             if self.pending_transfer_to:
@@ -294,6 +297,13 @@ class Complaint(db.Model):
         self.conclude_by = deadlines.deadlines(
             self.filed_at, self.urgent, accepted_at=now
         ).conclude_by
+
+    def refuse(self, now: datetime) -> None:
+        """不予受理: the matter is not this service's to handle (the caller records why and
+        where to turn instead); the case ends before acceptance."""
+        self.check("refuse")
+        self.status, self.closed_at = "not_accepted", now
+        self.pending_transfer_to = self.transfer_reason = None
 
     def request_transfer(self, to_department: str, reason: str) -> None:
         """Offer the case to another department; it leads once that department accepts."""

@@ -441,6 +441,46 @@ def test_the_lead_handles_a_case_from_acceptance_to_reopening(app, client, world
     assert "已约谈园长" in html and "需要等待检测结果" in html
 
 
+def test_not_accepting_tells_why_and_where_to_turn(app, client, world):
+    """不予受理: only before acceptance, with a reason and a referral the complainant sees on
+    the tracking page and in Open311's status_notes; the case ends, and can be reopened."""
+    cid, code = file(app, world["a"])  # health leads
+    login(client, world["users"]["health"])
+    r = post(client, cid, "refuse", {"refuse-reason": "", "refuse-referral": ""})
+    assert r.status_code == 400 and case_row(app, cid).status == "submitted"
+    assert "请填写不予受理的理由" in text(r)
+    data = {
+        "refuse-reason": "同一事项已向法院起诉，正在诉讼中",
+        "refuse-referral": "审理该案的人民法院",
+    }
+    r = post(client, cid, "refuse", data)
+    assert r.status_code == 303
+    c = case_row(app, cid)
+    assert (c.status, c.finished, c.is_open) == ("not_accepted", True, False)
+    assert audit_actions(app, cid)[-1] == "complaint_not_accepted"
+    # Once refused, neither refused again nor accepted; the lead may reopen it.
+    assert post(client, cid, "refuse", data).status_code == 409
+    assert post(client, cid, "accept").status_code == 409
+    logout(client)
+    tracking = text(client.get(f"/track/{code}"))
+    assert "不予受理" in tracking and "审理该案的人民法院" in tracking
+    notes = client.get(f"/open311/v2/requests/{code}.json").get_json()[0]
+    assert notes["status"] == "closed"
+    assert "不予受理" in notes["status_notes"] and "人民法院" in notes["status_notes"]
+    login(client, world["users"]["health"])
+    r = post(client, cid, "reopen", {"reopen-reason": "投诉人补充了托育服务方面的问题"})
+    assert r.status_code == 303 and case_row(app, cid).status == "reopened"
+
+
+def test_only_the_lead_may_refuse_and_only_a_submitted_case(app, client, world):
+    cid, _ = file(app, world["a"])
+    login(client, world["users"]["health"])
+    assert post(client, cid, "accept").status_code == 303
+    data = {"refuse-reason": "不属于受理范围", "refuse-referral": "人民法院"}
+    r = post(client, cid, "refuse", data)
+    assert r.status_code == 409 and case_row(app, cid).status == "accepted"
+
+
 def test_transfers_need_the_receiving_department(app, client, world):
     cid, _ = file(app, world["a"], "care_quality", "老师态度不好")  # health leads
     login(client, world["users"]["health"])

@@ -1023,7 +1023,16 @@ def test_allowed_actions_follow_each_handlers_role_in_the_case(w):
     """What the case page offers each account: by its role in this case; a handler of another
     department, or of another street, and every other account get nothing."""
     cid, _ = w.file(nursery="kindergarten_class")
-    lead = {"accept", "transfer", "note", "public_note", "duplicate", "close", "reveal_contact"}
+    lead = {
+        "accept",
+        "refuse",
+        "transfer",
+        "note",
+        "public_note",
+        "duplicate",
+        "close",
+        "reveal_contact",
+    }
     expected = {
         "health": lead,
         "education": {"note", "reveal_contact"},
@@ -1042,7 +1051,11 @@ def test_allowed_actions_follow_each_handlers_role_in_the_case(w):
         "accept_transfer",
         "decline_transfer",
     }
-    assert queries.allowed_actions(w.user("health"), get(cid)) == lead - {"accept", "transfer"}
+    assert queries.allowed_actions(w.user("health"), get(cid)) == lead - {
+        "accept",
+        "refuse",
+        "transfer",
+    }
     assert queries.allowed_actions(w.user("police"), get(cid)) == set()
     handling.accept_transfer(w.user("market"), cid, now=NOW)
     assert queries.allowed_actions(w.user("market"), get(cid)) == lead

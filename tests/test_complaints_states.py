@@ -15,13 +15,14 @@ ALWAYS_LEAD = {"note", "public_note", "reveal_contact"}  # the lead's, in any st
 
 # status → what the lead may do (no transfer pending, never extended, not rated)
 LEAD = {
-    "submitted": {"accept", "transfer", "duplicate", "close"},
+    "submitted": {"accept", "refuse", "transfer", "duplicate", "close"},
     "accepted": {"transfer", "request_info", "extend", "resolve", "duplicate", "close"},
     "awaiting_info": {"transfer", "extend", "resolve", "duplicate", "close"},
     "reopened": {"transfer", "request_info", "extend", "resolve", "duplicate", "close"},
     "resolved": {"close", "reopen"},
     "closed": {"reopen"},
     "duplicate": {"reopen"},
+    "not_accepted": {"reopen"},
 }
 # status → what the complainant (holding the code) may do
 COMPLAINANT = {
@@ -32,6 +33,7 @@ COMPLAINANT = {
     "resolved": {"rate"},
     "closed": {"rate"},  # closed after its resolution, not rated yet
     "duplicate": set(),
+    "not_accepted": set(),
 }
 
 
@@ -83,8 +85,9 @@ def test_a_pending_transfer_is_answered_by_its_department_and_blocks_accept_and_
     c = case(status, pending_transfer_to="market", transfer_reason="属市场监管")
     assert c.allowed_actions("transfer") == {"accept_transfer", "decline_transfer"}
     lead = c.allowed_actions("lead")
-    assert not lead & {"accept", "transfer"}
-    assert lead == (LEAD[status] - {"accept", "transfer"}) | ALWAYS_LEAD
+    # Nor may the lead refuse it (不予受理) while another department may still take it.
+    assert not lead & {"accept", "refuse", "transfer"}
+    assert lead == (LEAD[status] - {"accept", "refuse", "transfer"}) | ALWAYS_LEAD
     assert c.allowed_actions("co") == {"note", "reveal_contact"}
 
 

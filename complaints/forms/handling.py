@@ -94,6 +94,11 @@ class ResolveForm(FlaskForm):
     result = _text("办理结果（投诉人可见）")
 
 
+class RefuseForm(FlaskForm):
+    reason = _text("不予受理的理由（投诉人可见）")
+    referral = _text("投诉人可以反映的机关或途径（如 人民法院、劳动人事争议仲裁委员会）")
+
+
 class CloseForm(FlaskForm):
     reason = _text("关闭理由（投诉人可见；未办结的案件必填）", required=False)
 

@@ -50,6 +50,21 @@ def accept(user: User, complaint_id, now: datetime | None = None) -> Complaint:
     return c
 
 
+def refuse(user: User, complaint_id, reason, referral, now=None) -> Complaint:
+    """不予受理, with the reason and the body the complainant may turn to instead (e.g. 人民法院,
+    劳动人事争议仲裁委员会, 消费者协会), both shown on the tracking page and in Open311."""
+    now = _now(now)
+    reason = clean_text(reason, "reason", "不予受理的理由")
+    referral = clean_text(referral, "referral", "可以反映的机关或途径")
+    with use_case():
+        c = _case(user, complaint_id, "refuse")
+        c.refuse(now)
+        name = rulebook.department_name(c.lead_department)
+        text = f"{name}不予受理：{reason}。您可以向{referral}反映。"
+        _act(user, c, "not_accepted", now, text, True, f"{reason} → {referral}")
+    return c
+
+
 def request_transfer(user: User, complaint_id, to_department, reason, now=None) -> Complaint:
     """Ask another department to take the case over; it leads once that department accepts."""
     now = _now(now)

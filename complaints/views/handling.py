@@ -31,6 +31,7 @@ from ..forms.handling import (
     ExtendForm,
     InfoForm,
     NoteForm,
+    RefuseForm,
     ReopenForm,
     ResolveForm,
     TransferForm,
@@ -58,6 +59,7 @@ EVENT_LABELS = {
     "extended": "延长期限",
     "resolved": "办结",
     "closed": "关闭",
+    "not_accepted": "不予受理",
     "duplicate": "合并办理",
     "reopened": "重新办理",
     "rated": "投诉人评价",
@@ -202,6 +204,7 @@ class Action:
 # with dashes (request-info → Complaint action "request_info").
 ACTIONS: dict[str, Action] = {
     "accept": Action("受理", ActionForm),
+    "refuse": Action("不予受理", RefuseForm),
     "accept-transfer": Action("接收转办", ActionForm),
     "decline-transfer": Action("退回转办", DeclineTransferForm),
     "request-info": Action("要求补充材料", InfoForm),
@@ -384,6 +387,9 @@ def _run(action: str, complaint_id: int, form) -> tuple[str, str]:
     if action == "accept":
         c = handling_service.accept(user, complaint_id)
         return f"已受理案件 #{c.id}，办理期限至 {c.conclude_by:%Y-%m-%d}。", back
+    if action == "refuse":
+        handling_service.refuse(user, complaint_id, form.reason.data, form.referral.data)
+        return f"案件 #{complaint_id} 不予受理，理由和可反映的途径已告知投诉人。", back
     if action == "transfer":
         handling_service.request_transfer(
             user, complaint_id, form.department.data, form.reason.data

@@ -75,6 +75,7 @@ EVENT_LABELS = {
     "extended": "延长办理期限",
     "resolved": "办结",
     "closed": "关闭",
+    "not_accepted": "不予受理",
     "duplicate": "合并办理",
     "reopened": "重新办理",
     "rated": "评价",
