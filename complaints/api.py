@@ -391,13 +391,20 @@ def _clean(text: str | None) -> str | None:
     return BAD_CHARS.sub("", text) if text else text
 
 
+PROVISIONAL = "（期限暂定：该年节假日安排尚未公布，暂按周一至周五推算）"
+
+
 def _notice(c: Complaint) -> str:
     urgent = "紧急。" if c.urgent else ""
+    provisional = PROVISIONAL if c.deadlines_provisional else ""
     if c.status == "submitted":
-        return f"{urgent}待受理，应于 {c.accept_by:%Y-%m-%d} 前受理"
+        return f"{urgent}待受理，应于 {c.accept_by:%Y-%m-%d} 前受理{provisional}"
     if c.is_open:
         extended = f"（已延长 {c.extended_days} 个工作日）" if c.extended_days else ""
-        return f"{urgent}{STATUSES[c.status]}，办理期限至 {c.conclude_by:%Y-%m-%d}{extended}"
+        return (
+            f"{urgent}{STATUSES[c.status]}，办理期限至 {c.conclude_by:%Y-%m-%d}{extended}"
+            f"{provisional}"
+        )
     return STATUSES[c.status]
 
 

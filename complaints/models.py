@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from errors import Conflict, DomainError
 from extensions import db
+from workdays import calendar
 
 from . import deadlines
 from .routing import STREET
@@ -183,6 +184,15 @@ class Complaint(db.Model):
         if self.status == "submitted":
             return "accept"
         return "conclude" if self.is_open else None
+
+    @property
+    def deadlines_provisional(self) -> bool:
+        """Whether an open case's deadlines (acceptance, conclusion) were counted over a year
+        whose holidays are not published yet (workdays.calendar): shown as 暂定, they may move."""
+        if not self.is_open:
+            return False
+        last = max(d for d in (self.accept_by, self.conclude_by) if d is not None)
+        return calendar.provisional(self.filed_at, last)
 
     def next_deadline(self) -> datetime | None:
         """What the case waits for next: acceptance, then conclusion; none once finished."""

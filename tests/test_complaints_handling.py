@@ -695,3 +695,27 @@ def test_actions_need_the_csrf_token(app, client, world):
     token = token or re.search(r'name="accept-csrf_token"[^>]*value="([^"]+)"', page)
     r = client.post(f"/handle/{cid}/accept", data={"accept-csrf_token": token.group(1)})
     assert r.status_code == 303 and case_row(app, cid).status == "accepted"
+
+
+def test_deadlines_over_a_year_without_a_holiday_arrangement_say_they_are_provisional(
+    app, client, world
+):
+    """chinese_calendar has no 2027 arrangement: a case filed in December 2026 concludes in
+    2027 on a weekday-only guess, which the tracking page, the case page and Open311 say."""
+    from workdays import calendar
+
+    assert not calendar.is_known(2027) and calendar.is_known(2026)  # the premise of the test
+    late, late_code = file(app, world["a"], now=datetime(2026, 12, 2, 10, 0))
+    early, early_code = file(app, world["a"], now=datetime(2026, 3, 2, 10, 0))
+    assert case_row(app, late).conclude_by.year == 2027
+    assert case_row(app, early).conclude_by.year == 2026
+    late_page = text(client.get(f"/track/{late_code}"))
+    assert 'id="deadline-provisional"' in late_page and "期限暂定" in late_page
+    assert 'id="deadline-provisional"' not in text(client.get(f"/track/{early_code}"))
+    notice = client.get(f"/open311/v2/requests/{late_code}.json").get_json()[0]["service_notice"]
+    assert "期限暂定" in notice
+    early_notice = client.get(f"/open311/v2/requests/{early_code}.json").get_json()[0]
+    assert "期限暂定" not in early_notice["service_notice"]
+    login(client, world["users"]["health"])
+    assert "暂定</span>" in text(client.get(f"/handle/{late}"))
+    assert "暂定</span>" not in text(client.get(f"/handle/{early}"))
