@@ -353,6 +353,16 @@ def test_bad_input_is_refused_beside_its_field_and_nothing_is_stored(app, visito
         assert db.session.scalar(select(func.count()).select_from(ComplaintEvent)) == 0
 
 
+# A complaint about a site that is not in the registry, as the page submits it.
+UNLISTED_SITE = {
+    "nursery_id": "site",
+    "site_address": "测试路 2 号",
+    "lat": "29.6",
+    "lon": "106.52",
+    "coordsys": "wgs84",
+    "category": "unlicensed",
+    "description": "没有备案的托育点",
+}
 SITE_CASES = {
     "outside China": ({"lat": "48.8566", "lon": "2.3522"}, "lat", "场所位置不在中国境内"),
     "outside China in BD-09": (
@@ -375,15 +385,7 @@ SITE_CASES = {
 @pytest.mark.parametrize("case", list(SITE_CASES), ids=list(SITE_CASES))
 def test_bad_unregistered_site_is_refused_and_nothing_is_stored(app, visitor, case):
     changes, field, message = SITE_CASES[case]
-    fields = {
-        "nursery_id": "site",
-        "site_address": "测试路 2 号",
-        "lat": "29.6",
-        "lon": "106.52",
-        "coordsys": "wgs84",
-        "category": "unlicensed",
-        "description": "没有备案的托育点",
-    } | changes
+    fields = UNLISTED_SITE | changes
     r = visitor.file(**fields)
     assert r.status_code == 400, text_of(r)[:2000]
     assert any(message in e for e in field_errors(r)), field_errors(r)
@@ -397,15 +399,7 @@ def test_bad_unregistered_site_is_refused_and_nothing_is_stored(app, visitor, ca
     "located", [{"site_address": ""}, {"lat": "", "lon": ""}], ids=["point only", "address only"]
 )
 def test_an_unregistered_site_needs_a_point_or_an_address(app, visitor, located):
-    fields = {
-        "nursery_id": "site",
-        "site_address": "测试路 2 号",
-        "lat": "29.6",
-        "lon": "106.52",
-        "coordsys": "wgs84",
-        "category": "unlicensed",
-        "description": "没有备案的托育点",
-    } | located
+    fields = UNLISTED_SITE | located
     r = visitor.file(**fields)
     assert r.status_code == 303, text_of(r)[:2000]
     assert complaint_count(app) == 1
