@@ -229,6 +229,13 @@ def schema_drift() -> list:
         return compare_metadata(MigrationContext.configure(conn), db.metadata)
 
 
+def head_revision() -> str:
+    """The newest migration in `migrations/versions`."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
 def schema_revision() -> str | None:
     """The migration the database is at (None before the first)."""
     from alembic.migration import MigrationContext

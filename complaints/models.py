@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -109,6 +110,12 @@ def check_rating(rating) -> None:
 
 class Complaint(db.Model):
     __tablename__ = "complaints"
+    # The database refuses a status the service does not know (migration 0002).
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ",".join(f"'{s}'" for s in STATUSES) + ")", name="ck_complaint_status"
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     source: Mapped[str] = mapped_column(String(16), default="web")  # web | open311

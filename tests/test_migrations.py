@@ -40,7 +40,7 @@ def test_an_empty_database_upgrades_to_head_and_back_down(empty_app):
         assert _tables() == set()
         upgrade(directory=str(database.MIGRATIONS))
         assert _tables() == set(db.metadata.tables) | {"alembic_version"}
-        assert database.schema_revision() == database.BASELINE
+        assert database.schema_revision() == database.head_revision() != database.BASELINE
         downgrade(directory=str(database.MIGRATIONS), revision="base")
         db.engine.dispose()  # SQLite: see the dropped tables from a fresh connection
         assert _tables() == {"alembic_version"}
@@ -78,7 +78,7 @@ def test_init_db_is_idempotent_and_creates_the_fixed_rows(empty_app):
         assert "数据库已就绪" in result.output
     with empty_app.app_context():
         assert db.session.get(RegistryVersion, 1).version == 0
-        assert database.schema_revision() == database.BASELINE
+        assert database.schema_revision() == database.head_revision()
 
 
 def test_a_database_from_before_migrations_is_stamped_and_keeps_its_data(empty_app):
@@ -92,7 +92,7 @@ def test_a_database_from_before_migrations_is_stamped_and_keeps_its_data(empty_a
             db.session.get(RegistryVersion, 1).version = 7
         assert "alembic_version" not in _tables()
         database.upgrade_schema()
-        assert database.schema_revision() == database.BASELINE
+        assert database.schema_revision() == database.head_revision()
         db.session.expire_all()
         assert db.session.scalar(sa.select(Street.name)) == "旧街道"
         assert db.session.get(RegistryVersion, 1).version == 7
@@ -136,3 +136,54 @@ def test_a_use_case_refuses_to_begin_over_unsaved_changes(empty_app):
         with pytest.raises(RuntimeError, match="before any change"), database.use_case():
             pass
         db.session.rollback()
+
+
+def _file_a_complaint() -> int:
+    from complaints.services import filing
+
+    f = filing.Filing(
+        category="fees",
+        description="乱收费，没有收据",
+        site_address="测试路1号",
+        lat=29.6,
+        lon=106.52,
+    )
+    complaint_id = filing.file_complaint(f)[0].id  # reading it opens a transaction again
+    db.session.remove()  # end it, or PostgreSQL's ALTER TABLE in a migration waits for it
+    return complaint_id
+
+
+def _set_status(complaint_id: int, status: str) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE complaints SET status = :s WHERE id = :id"),
+            {"s": status, "id": complaint_id},
+        )
+
+
+def test_0002_keeps_the_complaints_and_refuses_a_status_the_service_does_not_know(empty_app):
+    """Migration 0002: complaints filed at 0001 survive the upgrade (SQLite copies the table),
+    不予受理 is a status the database takes, an unknown one it refuses; downgrade lifts that."""
+    from flask_migrate import downgrade, upgrade
+
+    with empty_app.app_context():
+        database.import_models()
+        upgrade(directory=str(database.MIGRATIONS), revision=database.BASELINE)
+        database.upgrade_schema()  # the fixed rows, and back to head
+        downgrade(directory=str(database.MIGRATIONS), revision=database.BASELINE)
+        db.engine.dispose()
+        complaint_id = _file_a_complaint()
+        _set_status(complaint_id, "unknown")  # 0001 took any text
+        _set_status(complaint_id, "submitted")
+        upgrade(directory=str(database.MIGRATIONS))
+        db.engine.dispose()
+        assert database.schema_revision() == "0002"
+        row = db.session.execute(sa.text("SELECT status, description FROM complaints")).one()
+        assert tuple(row) == ("submitted", "乱收费，没有收据")
+        db.session.remove()  # as in _file_a_complaint
+        _set_status(complaint_id, "not_accepted")
+        with pytest.raises(sa.exc.IntegrityError):
+            _set_status(complaint_id, "unknown")
+        downgrade(directory=str(database.MIGRATIONS), revision=database.BASELINE)
+        db.engine.dispose()
+        _set_status(complaint_id, "unknown")
