@@ -109,11 +109,8 @@ def lock_nurseries(ids) -> None:
 def holds_nursery(nursery_id: int) -> bool:
     """Whether the open use case may change this nursery's places (it holds its lock, or the
     whole service's)."""
-    session = db.session()
-    if not session.info.get(_ACTIVE):
-        return False
-    held = session.info.get(_LOCKED)
-    return held == _ALL or nursery_id in (held or set())
+    held = db.session().info.get(_LOCKED)  # set while a use case is open, and only then
+    return held == _ALL or (held is not None and nursery_id in held)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from flask import current_app, g, jsonify, request
 from accounts.access import token_required
 from api import bp, json_body
 from errors import DomainError, NotFound
-from maps.domain import CLASS_TYPES, class_age_range, class_capacity_limit
+from maps.domain import CLASS_TYPES
 from maps.queries import nursery_breaches
 from notifications.queries import inbox
 
@@ -224,21 +224,6 @@ def nursery_occupancy():
 # --- the nursery's classes (班级): the places every offer belongs to ----------------------
 
 
-def _class_dict(c, kind: str) -> dict:
-    low, high = class_age_range(kind, c.class_type)
-    return {
-        "id": c.id,
-        "class_type": c.class_type,
-        "label": c.label,
-        "name": c.name,
-        "carers": c.carers,
-        "capacity": c.capacity,
-        "limit": class_capacity_limit(kind, c.class_type, c.carers),
-        "min_age_months": low,
-        "max_age_months": high,
-    }
-
-
 def _class_fields(data: dict, current=None) -> tuple:
     """class_type, name, carers, capacity from a body; on PUT, omitted fields keep their value."""
     class_type = data.get("class_type", current.class_type if current else None)
@@ -257,7 +242,7 @@ def list_classes():
     return jsonify(
         {
             "count": len(nursery.classes),
-            "results": [_class_dict(c, nursery.kind) for c in nursery.classes],
+            "results": [queries.class_dict(c, nursery.kind) for c in nursery.classes],
             "breaches": [{"code": b.code, "message": b.message} for b in nursery_breaches(nursery)],
         }
     )
@@ -268,7 +253,7 @@ def list_classes():
 def create_class():
     nursery_id = g.api_user.nursery_id
     cls = staff.save_class(g.api_user.id, nursery_id, *_class_fields(json_body()))
-    return jsonify(_class_dict(cls, queries.staff_nursery(nursery_id).kind)), 201
+    return jsonify(queries.class_dict(cls, queries.staff_nursery(nursery_id).kind)), 201
 
 
 @bp.route("/nursery/classes/<int:class_id>", methods=["PUT", "DELETE"])
@@ -285,4 +270,4 @@ def change_class(class_id: int):
         raise NotFound("class_not_found", "未找到该班级")
     fields = _class_fields(json_body(), current)
     cls = staff.save_class(g.api_user.id, nursery.id, *fields, class_id=class_id)
-    return jsonify(_class_dict(cls, nursery.kind))
+    return jsonify(queries.class_dict(cls, nursery.kind))

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from database import holds_nursery
 from extensions import db
 from maps.models import Offer, PlaceCounter
-from maps.standards import ClassSpec, class_places
+from maps.standards import class_places, class_specs
 
 from . import slots as slot_keys
 
@@ -82,8 +82,7 @@ def try_take(offer: Offer, slots: list[str], today: date) -> bool:
 def places_of_class(offer: Offer) -> int:
     """The places of the class an offer's places belong to (0 when the nursery lacks it)."""
     nursery = offer.nursery  # loaded with its classes and offers by the use case, after its lock
-    specs = [ClassSpec(c.class_type, c.capacity, c.carers) for c in nursery.classes]
-    return class_places(nursery.kind, specs).get(offer.class_type, 0)
+    return class_places(nursery.kind, class_specs(nursery.classes)).get(offer.class_type, 0)
 
 
 def offered_in_class(offer: Offer) -> int:

@@ -16,8 +16,8 @@ from accounts.models import User
 from audit import AuditEntry
 from errors import NotFound
 from extensions import db
-from maps.domain import CARE_TYPES, CLASS_TYPES
-from maps.models import Nursery, Offer, PlaceCounter
+from maps.domain import CARE_TYPES, CLASS_TYPES, class_age_range, class_capacity_limit
+from maps.models import Nursery, NurseryClass, Offer, PlaceCounter
 
 from . import slots as slot_keys
 from . import waitlist
@@ -56,6 +56,23 @@ def staff_nursery(nursery_id: int) -> Nursery:
         .where(Nursery.id == nursery_id)
         .options(selectinload(Nursery.classes), selectinload(Nursery.offers))
     )
+
+
+def class_dict(c: NurseryClass, kind: str) -> dict:
+    """A class as the portal and the nursery API show it: its places against the lawful limit
+    (the class maximum and carers × ratio) and the ages it admits."""
+    low, high = class_age_range(kind, c.class_type)
+    return {
+        "id": c.id,
+        "class_type": c.class_type,
+        "label": c.label,
+        "name": c.name,
+        "carers": c.carers,
+        "capacity": c.capacity,
+        "limit": class_capacity_limit(kind, c.class_type, c.carers),
+        "min_age_months": low,
+        "max_age_months": high,
+    }
 
 
 def parent_bookings(parent_id: int) -> tuple[list[Booking], dict[int, int]]:

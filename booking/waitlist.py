@@ -66,17 +66,9 @@ def offer_next_in_class(offer: Offer, settings: Settings, now: datetime) -> list
     class's other care types (their children share the room, so a freed hour of hourly care can
     be the moment a waiting enrolment lacked)."""
     offered = offer_next(offer, settings, now)
-    peers = db.session.scalars(
-        select(Offer)
-        .where(
-            Offer.nursery_id == offer.nursery_id,
-            Offer.class_type == offer.class_type,
-            Offer.id != offer.id,
-        )
-        .order_by(Offer.id)
-    )
-    for peer in peers:
-        offered += offer_next(peer, settings, now)
+    for peer in offer.nursery.offers:  # in id order
+        if peer.class_type == offer.class_type and peer is not offer:
+            offered += offer_next(peer, settings, now)
     return offered
 
 

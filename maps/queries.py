@@ -297,13 +297,9 @@ def nursery_details(n: Nursery) -> dict:
 def nursery_breaches(n: Nursery) -> list:
     """The breaches of the national limits in one nursery's classes and offers
     (`maps.standards`; empty when it keeps them)."""
-    from .standards import ClassSpec, OfferSpec, check_nursery
+    from .standards import check_nursery, class_specs, offer_specs
 
-    return check_nursery(
-        n.kind,
-        [ClassSpec(c.class_type, c.capacity, c.carers, c.name) for c in n.classes],
-        [OfferSpec(o.care_type, o.class_type, o.capacity) for o in n.offers],
-    )
+    return check_nursery(n.kind, class_specs(n.classes), offer_specs(n.offers))
 
 
 def capacity_breaches() -> list[tuple[Nursery, list]]:

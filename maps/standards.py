@@ -45,6 +45,16 @@ class OfferSpec:
     capacity: int
 
 
+def class_specs(rows) -> list[ClassSpec]:
+    """Classes as these rules read them, from anything with their fields (NurseryClass rows)."""
+    return [ClassSpec(c.class_type, c.capacity, c.carers, c.name) for c in rows]
+
+
+def offer_specs(rows) -> list[OfferSpec]:
+    """Offers as these rules read them, from anything with their fields (Offer rows)."""
+    return [OfferSpec(o.care_type, o.class_type, o.capacity) for o in rows]
+
+
 @dataclass(frozen=True)
 class Breach:
     code: str  # class_size_exceeded, ratio_exceeded, capacity_exceeds_class, no_class,

@@ -220,7 +220,7 @@ def book(
             "托育类型须为 full_day、half_day、hourly 或 temporary",
             field="care_type",
         )
-    with use_case(nurseries=[nursery_id] if isinstance(nursery_id, int) else ()):
+    with use_case(nurseries=[nursery_id]):  # an id that names no nursery locks nothing
         now = _now(now)  # read after the write lock, so queue times follow the order of commits
         child = own_child(parent_id, child_id)
         nursery = _filed_nursery(nursery_id)

@@ -21,7 +21,7 @@ from maps.domain import (
     PRICE_UNITS,
 )
 from maps.models import Nursery, NurseryClass, Offer, bump_registry_version
-from maps.standards import ClassSpec, OfferSpec, breaches_of_change
+from maps.standards import ClassSpec, OfferSpec, breaches_of_change, class_specs, offer_specs
 from notifications.services import notify
 
 from .. import capacity, waitlist
@@ -229,9 +229,9 @@ def set_offer(
             None,
         )
         if capacity_value > (offer.capacity if offer else 0):  # fewer places never break a limit
-            planned = _offer_specs(o for o in nursery.offers if o is not offer)
+            planned = offer_specs(o for o in nursery.offers if o is not offer)
             planned.append(OfferSpec(care_type, class_type, capacity_value))
-            _refuse_breaches(nursery.kind, _class_specs(nursery.classes), planned, {class_type})
+            _refuse_breaches(nursery.kind, class_specs(nursery.classes), planned, {class_type})
         if offer is None:
             offer = Offer(
                 nursery_id=nursery.id,
@@ -285,14 +285,6 @@ def set_offer(
 
 def _default_unit(care_type: str) -> str:
     return DEFAULT_PRICE_UNIT[care_type]
-
-
-def _class_specs(classes) -> list[ClassSpec]:
-    return [ClassSpec(c.class_type, c.capacity, c.carers, c.name) for c in classes]
-
-
-def _offer_specs(offers) -> list[OfferSpec]:
-    return [OfferSpec(o.care_type, o.class_type, o.capacity) for o in offers]
 
 
 # Refusals that depend on the nursery's other data are conflicts; a class's own limits are not.
@@ -367,9 +359,9 @@ def save_class(
         nursery = _nursery_with_rows(nursery_id)
         cls = None if class_id is None else _own_class(nursery, class_id)
         others = [c for c in nursery.classes if c is not cls]
-        planned = _class_specs(others) + [ClassSpec(class_type, capacity_value, carers, name)]
+        planned = class_specs(others) + [ClassSpec(class_type, capacity_value, carers, name)]
         changed = {class_type} | ({cls.class_type} if cls else set())
-        _refuse_breaches(nursery.kind, planned, _offer_specs(nursery.offers), changed)
+        _refuse_breaches(nursery.kind, planned, offer_specs(nursery.offers), changed)
         if cls is None:
             cls = NurseryClass(nursery_id=nursery_id)
             nursery.classes.append(cls)
@@ -401,7 +393,7 @@ def delete_class(staff_id: int, nursery_id: int, class_id, now=None) -> None:
         cls = _own_class(nursery, class_id)
         others = [c for c in nursery.classes if c is not cls]
         _refuse_breaches(
-            nursery.kind, _class_specs(others), _offer_specs(nursery.offers), {cls.class_type}
+            nursery.kind, class_specs(others), offer_specs(nursery.offers), {cls.class_type}
         )
         nursery.classes.remove(cls)
         _refile_capacity(nursery)

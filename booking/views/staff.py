@@ -32,12 +32,10 @@ from maps.domain import (
     NURSERY_KINDS,
     PRICE_UNITS,
     children_per_carer,
-    class_age_range,
-    class_capacity_limit,
     max_children,
 )
 from maps.models import Nursery, NurseryClass, Offer
-from maps.standards import ClassSpec, class_places
+from maps.standards import class_places, class_specs
 
 from .. import capacity, queries
 from .. import slots as slot_keys
@@ -414,22 +412,9 @@ def classes():
 
 
 def _classes_page(nursery: Nursery, form, editing, page_error, code: int):
-    rows = [
-        {
-            "id": c.id,
-            "name": c.name,
-            "label": CLASS_TYPES[c.class_type].label,
-            "ages": class_age_range(nursery.kind, c.class_type),
-            "carers": c.carers,
-            "capacity": c.capacity,
-            "limit": class_capacity_limit(nursery.kind, c.class_type, c.carers),
-        }
-        for c in nursery.classes
-    ]
+    rows = [queries.class_dict(c, nursery.kind) for c in nursery.classes]
     # Per class type: its places and what the care types offer in it (present at once).
-    places = class_places(
-        nursery.kind, [ClassSpec(c.class_type, c.capacity, c.carers) for c in nursery.classes]
-    )
+    places = class_places(nursery.kind, class_specs(nursery.classes))
     shares = [
         {
             "label": CLASS_TYPES[t].label,
