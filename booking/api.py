@@ -251,9 +251,8 @@ def list_classes():
 @bp.post("/nursery/classes")
 @token_required("nursery_staff")
 def create_class():
-    nursery_id = g.api_user.nursery_id
-    cls = staff.save_class(g.api_user.id, nursery_id, *_class_fields(json_body()))
-    return jsonify(queries.class_dict(cls, queries.staff_nursery(nursery_id).kind)), 201
+    cls = staff.save_class(g.api_user.id, g.api_user.nursery_id, *_class_fields(json_body()))
+    return jsonify(queries.class_dict(cls, cls.nursery.kind)), 201
 
 
 @bp.route("/nursery/classes/<int:class_id>", methods=["PUT", "DELETE"])

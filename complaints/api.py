@@ -38,7 +38,7 @@ from maps.coords import in_china
 
 from . import queries, rulebook
 from .codes import format_code, normalise_code
-from .limits import file_limit, lookup_limit
+from .limits import file_limit, lookup_limit, public_listing_limit
 from .models import OPEN_STATUSES, STATUSES, Complaint
 from .services import filing
 
@@ -532,6 +532,7 @@ def _ids_wanted(raw_ids: list[str]) -> set[int]:
 
 
 @bp.get("/requests.<fmt>")
+@public_listing_limit
 def list_requests(fmt: str):
     """The handler's listing with a bearer token; without one, the public listing."""
     fmt = _format(fmt)

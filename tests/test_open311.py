@@ -535,6 +535,24 @@ def test_lookups_beyond_the_limit_get_a_georeport_429(limited_app):
     assert client.get(f"{BASE}/services.json", environ_base=env).status_code == 200
 
 
+def test_the_public_listing_counts_with_the_lookups_and_a_handlers_does_not(limited_app):
+    from accounts.services import create_user
+
+    client = limited_app.test_client()
+    env = remote_address()
+    answers = [client.get(f"{BASE}/requests.json", environ_base=env) for _ in range(2)]
+    answers.append(get_one(client, "ABCD-EFGH-JKLM-NPQR", environ_base=env))
+    answers.append(client.get(f"{BASE}/requests.json", environ_base=env))
+    assert [r.status_code for r in answers] == [200, 200, 404, 429]
+    with limited_app.app_context():
+        create_user("handler", "market-limited", "secret-pass-1", department_code="market")
+    headers = token(client, "market-limited", "secret-pass-1")
+    listed = [
+        client.get(f"{BASE}/requests.json", headers=headers, environ_base=env) for _ in range(4)
+    ]
+    assert [r.status_code for r in listed] == [200] * 4
+
+
 def test_filing_beyond_the_limit_gets_a_429_and_stores_nothing(limited_app):
     client = limited_app.test_client()
     env = remote_address()
