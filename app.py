@@ -83,6 +83,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(complaint_admin_bp)
     app.register_blueprint(planning_bp)
 
+    from workdays import store as workday_store
+
+    workday_store.install()  # deadlines count on the shipped and imported holiday years
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     _register_commands(app)
     register_error_handlers(app)
@@ -102,6 +105,7 @@ def _register_commands(app: Flask) -> None:
     import demo.cli
     import maps.cli
     import planning.cli
+    import workdays.cli
 
     @app.cli.command("init-db")
     def init_db_command():
@@ -109,7 +113,8 @@ def _register_commands(app: Flask) -> None:
         upgrade_schema()
         click.echo(f"数据库已就绪：{db.engine.url.render_as_string(hide_password=True)}")
 
-    for module in (accounts.cli, maps.cli, booking.cli, complaints.cli, planning.cli, demo.cli):
+    modules = (accounts.cli, maps.cli, booking.cli, complaints.cli, planning.cli, workdays.cli)
+    for module in (*modules, demo.cli):
         for command in module.COMMANDS:
             app.cli.add_command(command)
 

@@ -590,6 +590,12 @@ SPEC["components"]["schemas"]["Booking"] = {
         "start_date": {"type": "string"},
         "end_date": {"type": ["string", "null"]},
         "offer_expires_at": {"type": ["string", "null"]},
+        "respond_by": {"type": ["string", "null"]},
+        "respond_by_provisional": {
+            "type": "boolean",
+            "description": "The answer deadline was counted over a year whose holiday "
+            "arrangement is not loaded yet (暂定); it is counted again when it is",
+        },
         "price_yuan": {"type": ["number", "null"]},
         "subsidy_yuan_per_year": {"type": ["integer", "null"]},
     },

@@ -1,7 +1,7 @@
 """Benchmark of complaints: submissions per second over HTTP and classification time.
 
     .venv/bin/python bench/complaints.py [--db sqlite|postgresql|both] [--requests 400]
-                                         [--threads 8] [--workers 2] [--rounds 200]
+                                         [--threads 8] [--workers 2] [--rounds 5]
 
 1. **HTTP.** For each database (a temporary SQLite file; a fresh PostgreSQL database next to
    TEST_POSTGRES_URL, dropped afterwards) it prepares the schema as an operator would
@@ -17,9 +17,9 @@
    in the server log), checks the database afterwards (one row per 201, all from Open311, as many
    distinct tracking codes), and then reads every complaint back by its code
    (``GET /open311/v2/requests/<code>.json``, look-ups per second).
-2. **Classification.** ``complaints.routing.classify`` and ``route`` over the labelled examples
-   of ``tests/test_complaints_routing.py`` (CORPUS), ``--rounds`` times: µs per complaint
-   (median round), for ``classify`` alone, ``route`` with the category the example belongs to,
+2. **Classification.** The shipped model's ``predict`` and ``route`` over the classifier's
+   evaluation set (``complaints/corpus/eval.jsonl``), ``--rounds`` times: µs per complaint
+   (median round), for ``predict`` alone, ``route`` with the category the example belongs to,
    and ``route`` as "other" (classification, escalation and adjustments: the dearest path).
 
 It prints a table and writes the figures to bench/out/complaints.json. Nothing leaves 127.0.0.1.
@@ -96,10 +96,11 @@ def seed_registry(db_url: str) -> list[int]:
 
 
 def corpus() -> list[tuple[str, str]]:
+    """(text, category) of the classifier's evaluation set (complaints/corpus/eval.jsonl)."""
     sys.path.insert(0, str(srv.ROOT))
-    from tests.test_complaints_routing import CORPUS
+    from complaints.classifier import evaluation_set
 
-    return CORPUS
+    return [(e.text, e.category) for e in evaluation_set()]
 
 
 def complaint_forms(n: int, nursery_ids: list[int], tag: str) -> list[dict]:
@@ -278,9 +279,11 @@ def http_run(kind: str, args) -> dict:
 
 
 def classification_run(rounds: int) -> dict:
-    from complaints.routing import classify, load_rules, route
+    from complaints.classifier import shipped_model
+    from complaints.routing import load_rules, route
 
     rules = load_rules()
+    model = shipped_model()
     examples = corpus()
 
     def per_complaint_us(fn) -> dict:
@@ -295,7 +298,7 @@ def classification_run(rounds: int) -> dict:
             "min_us": round(min(times), 1),
         }
 
-    correct = sum(classify(text, rules).category == cat for text, cat in examples)
+    correct = sum(model.predict(text).category == cat for text, cat in examples)
     return {
         "examples": len(examples),
         "rounds": rounds,
@@ -304,12 +307,12 @@ def classification_run(rounds: int) -> dict:
             len(c.keywords) + len(c.urgent_keywords) for c in rules.categories.values()
         ),
         "accuracy": round(correct / len(examples), 3),
-        "classify": per_complaint_us(lambda text, _cat: classify(text, rules)),
+        "classify": per_complaint_us(lambda text, _cat: model.predict(text)),
         "route_own_category": per_complaint_us(
-            lambda text, cat: route(cat, "private", False, False, text, rules)
+            lambda text, cat: route(cat, "private", False, False, text, rules, model)
         ),
         "route_as_other": per_complaint_us(
-            lambda text, _cat: route("other", "kindergarten_class", False, True, text, rules)
+            lambda text, _cat: route("other", "kindergarten_class", False, True, text, rules, model)
         ),
     }
 
@@ -363,7 +366,7 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
     if not 1 <= args.requests <= MAX_REQUESTS:
         parser.error(f"--requests must be between 1 and {MAX_REQUESTS}")

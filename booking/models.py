@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 from maps.models import Nursery, Offer, PlaceCounter  # noqa: F401  (re-exported)
+from workdays import calendar
 
 from .rules import ACTIVE, ENDED, ENROLMENT_TYPES, HELD, STATUS_LABELS
 
@@ -104,6 +105,17 @@ class Booking(db.Model):
             name="ck_booking_status",
         ),
     )
+
+    @property
+    def respond_by_provisional(self) -> bool:
+        """Whether the nursery's answer deadline was counted over a year whose holiday
+        arrangement is not loaded (暂定): counted again when it is loaded
+        (`waitlist.recount_respond_by`)."""
+        return (
+            self.status == "pending"
+            and self.respond_by is not None
+            and calendar.provisional(self.updated_at, self.respond_by)
+        )
 
     @property
     def holds_place(self) -> bool:

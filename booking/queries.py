@@ -155,6 +155,7 @@ def booking_dict(b: Booking, position: int | None) -> dict:
         "subsidy_yuan_per_year": b.subsidy_yuan_per_year,
         "offer_expires_at": b.offer_expires_at.isoformat() if b.offer_expires_at else None,
         "respond_by": b.respond_by.isoformat() if b.respond_by else None,
+        "respond_by_provisional": b.respond_by_provisional,
         "reason": b.status_reason,
         "created_at": b.created_at.isoformat(),
     }

@@ -53,6 +53,17 @@ def hold(b: Booking, settings: Settings, now: datetime) -> None:
     b.hold(now, respond_by)
 
 
+def recount_respond_by(b: Booking, working_days: int) -> bool:
+    """A pending request's answer deadline counted again on the calendar in force (a year's
+    holiday arrangement was loaded), from when it took its places — its last change, as only
+    confirming or ending it changes a pending booking. Returns whether it moved."""
+    if b.status != "pending" or b.respond_by is None:
+        return False
+    respond_by = add_working_days(b.updated_at, working_days)
+    moved, b.respond_by = respond_by != b.respond_by, respond_by
+    return moved
+
+
 def end(b: Booking, status: str, reason: str | None, settings: Settings, now: datetime) -> None:
     """Close a booking; if it held places, give them back and offer them to the next family."""
     if b.close(status, reason, now):

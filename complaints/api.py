@@ -391,7 +391,7 @@ def _clean(text: str | None) -> str | None:
     return BAD_CHARS.sub("", text) if text else text
 
 
-PROVISIONAL = "（期限暂定：该年节假日安排尚未公布，暂按周一至周五推算）"
+PROVISIONAL = "（期限暂定：该年节假日安排尚未载入，暂按周一至周五推算）"
 
 
 def _notice(c: Complaint) -> str:
@@ -400,7 +400,7 @@ def _notice(c: Complaint) -> str:
     if c.status == "submitted":
         return f"{urgent}待受理，应于 {c.accept_by:%Y-%m-%d} 前受理{provisional}"
     if c.is_open:
-        extended = f"（已延长 {c.extended_days} 个工作日）" if c.extended_days else ""
+        extended = f"（已延长 {c.regime.days(c.extended_days)}）" if c.extended_days else ""
         return (
             f"{urgent}{STATUSES[c.status]}，办理期限至 {c.conclude_by:%Y-%m-%d}{extended}"
             f"{provisional}"
@@ -430,6 +430,19 @@ def _request_row(c: Complaint, request_id: str, rules, public: bool = False) -> 
         "lat": _coarse(c.lat) if public else c.lat,
         "long": _coarse(c.lon) if public else c.lon,
         "media_url": None,
+        "deadline_regime": _regime(c),  # an addition to GeoReport v2
+    }
+
+
+def _regime(c: Complaint) -> dict:
+    """The deadline regime the case's deadlines follow, and whether they are provisional."""
+    regime = c.regime
+    return {
+        "code": regime.code,
+        "label": regime.label,
+        "source": regime.source,
+        "unit": regime.unit,
+        "provisional": c.deadlines_provisional,
     }
 
 

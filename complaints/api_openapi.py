@@ -372,6 +372,21 @@ SPEC = {
                         "type": "null",
                         "description": "Always null: photos are never published",
                     },
+                    "deadline_regime": {
+                        "type": "object",
+                        "description": "An addition to GeoReport v2 (optional): the deadline "
+                        "regime the case was filed under, and whether its deadlines are "
+                        "provisional (counted over a year whose holidays are not loaded)",
+                        "required": ["code", "label", "source", "unit", "provisional"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]{1,31}$"},
+                            "label": {"type": "string", "minLength": 1},
+                            "source": {"type": "string", "minLength": 1},
+                            "unit": {"type": "string", "enum": ["calendar_days", "working_days"]},
+                            "provisional": {"type": "boolean"},
+                        },
+                    },
                 },
             },
         },

@@ -38,8 +38,10 @@ FORMAT = 1
 CHAR_NGRAMS = (1, 2, 3)
 MIN_DF = 2  # a feature seen in one example only is noise, not evidence
 C = 20.0  # inverse regularisation, chosen on the held-out split (see docs/complaints-classifier.md)
-URGENT_RECALL_TARGET = 0.99
-HELD_OUT_SHARE = 0.2
+URGENT_PRONE_SHARE = 0.05  # a category where at least this share of examples is urgent
+URGENT_CALM_CONFIDENCE = 0.9  # a sure reading of any other category overrules a weak urgent score
+URGENT_RECALL_TARGET = 1.0  # every urgent example held out in cross-validation is caught
+CV_FOLDS = 5
 SEED = 20261202
 _WORDLIKE = re.compile(r"[\w]", re.UNICODE)
 _NOT_WORDLIKE = re.compile(r"[\W_]+", re.UNICODE)
@@ -63,9 +65,16 @@ def _tokenizer():
     return tokenizer
 
 
+@lru_cache(maxsize=256)
+def _segments(text: str) -> tuple[str, ...]:
+    """jieba's segmentation of normalised text; cached, because routing asks for a text's
+    words (features) and its word boundaries (keywords) one after the other."""
+    return tuple(_tokenizer().lcut(text, HMM=True))
+
+
 def words(text: str) -> list[str]:
     """The words of normalised text, punctuation dropped."""
-    return [w for w in _tokenizer().lcut(text, HMM=True) if _WORDLIKE.search(w)]
+    return [w for w in _segments(text) if _WORDLIKE.search(w)]
 
 
 def word_bounds(text: str) -> set[int]:
@@ -74,7 +83,7 @@ def word_bounds(text: str) -> set[int]:
     "被打扰")."""
     bounds = {0}
     at = 0
-    for token in _tokenizer().lcut(text, HMM=True):
+    for token in _segments(text):
         at += len(token)
         bounds.add(at)
     return bounds
@@ -126,6 +135,8 @@ class Model:
     urgent_coef: np.ndarray  # (n_features,)
     urgent_intercept: float
     urgent_threshold: float
+    # categories whose examples are often urgent; None: every category (older model files)
+    urgent_prone: list[str] | None = None
     info: dict = field(default_factory=dict)  # trained_at, corpus digest, counts, held-out metrics
 
     # --- prediction ---------------------------------------------------------------------
@@ -152,8 +163,11 @@ class Model:
         return Prediction(
             probabilities={c: float(v) for c, v in zip(self.classes, p, strict=True)},
             urgent_probability=urgent_p,
-            urgent=urgent_p >= self.urgent_threshold,
+            urgent=self._urgent(urgent_p, p),
         )
+
+    def _urgent(self, urgent_p: float, p: np.ndarray) -> bool:
+        return _urgent(urgent_p, p, self.classes, self.urgent_threshold, self.urgent_prone)
 
     # --- storage ------------------------------------------------------------------------
 
@@ -165,6 +179,7 @@ class Model:
             "temperature": self.temperature,
             "urgent_intercept": self.urgent_intercept,
             "urgent_threshold": self.urgent_threshold,
+            "urgent_prone": self.urgent_prone,
             "info": self.info,
         }
         buffer = io.BytesIO()
@@ -209,8 +224,21 @@ class Model:
             urgent_coef=urgent_coef,
             urgent_intercept=float(meta["urgent_intercept"]),
             urgent_threshold=float(meta["urgent_threshold"]),
+            urgent_prone=meta.get("urgent_prone"),
             info=meta.get("info", {}),
         )
+
+
+def _urgent(urgent_p, p, classes, threshold, prone) -> bool:
+    """Urgent when the urgent model's score reaches the threshold, unless the text surely
+    belongs to a category that holds no urgent cases ("老师对孩子态度冷淡" is care quality; a
+    weak urgent score there is the words, not danger)."""
+    if urgent_p < threshold:
+        return False
+    if prone is None:
+        return True
+    best = int(np.argmax(p))
+    return classes[best] in prone or p[best] < URGENT_CALM_CONFIDENCE
 
 
 @lru_cache(maxsize=1)
@@ -289,16 +317,17 @@ class Report:
         }
 
 
-def _fit(texts, labels, urgent, classes):
-    """(vectoriser, category model, urgent model) fitted on the texts."""
+def _fit(texts, labels, urgent, analyzer=features):
+    """(vectoriser, category model, urgent model) fitted on the texts. `analyzer` gives a
+    text's features (`features`, or a cache of it while training)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    vectoriser = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=MIN_DF)
+    vectoriser = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=MIN_DF)
     x = vectoriser.fit_transform(texts)
     category = LogisticRegression(C=C, max_iter=5000, class_weight="balanced")
     category.fit(x, labels)
-    # the classes' order is the model's: keep the rules' order for reading, sklearn's to fit
+    # sklearn orders the classes its own way; _export puts them in the rules' order
     urgent_model = LogisticRegression(C=C, max_iter=5000, class_weight="balanced")
     urgent_model.fit(x, np.asarray(urgent, dtype=int))
     return vectoriser, category, urgent_model
@@ -328,18 +357,22 @@ def _threshold(probabilities: np.ndarray, urgent: np.ndarray) -> float:
     return float(min(0.5, scores[missed] - 1e-6))
 
 
-def _split(examples: list[Example]) -> tuple[list[int], list[int]]:
-    """A stratified held-out split (by category and urgency), the same for the same data."""
-    from sklearn.model_selection import train_test_split
+def _folds(examples: list[Example]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified cross-validation folds (by category, and urgency where there are enough), the
+    same for the same data: every example is held out once."""
+    from sklearn.model_selection import StratifiedKFold
 
-    idx = list(range(len(examples)))
     strata = [f"{e.category}:{int(e.urgent)}" for e in examples]
     counts = Counter(strata)
-    strata = [s if counts[s] >= 2 else s.split(":")[0] for s in strata]
-    return train_test_split(idx, test_size=HELD_OUT_SHARE, random_state=SEED, stratify=strata)
+    strata = [s if counts[s] >= CV_FOLDS else s.split(":")[0] for s in strata]
+    n_splits = max(2, min(CV_FOLDS, min(Counter(strata).values())))
+    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=SEED)
+    return list(folds.split(np.zeros(len(examples)), strata))
 
 
-def _export(vectoriser, category, urgent_model, temperature, threshold, classes, info) -> Model:
+def _export(
+    vectoriser, category, urgent_model, temperature, threshold, classes, info, prone
+) -> Model:
     order = [list(category.classes_).index(c) for c in classes]
     vocabulary = {t: int(i) for t, i in vectoriser.vocabulary_.items()}
     return Model(
@@ -352,16 +385,19 @@ def _export(vectoriser, category, urgent_model, temperature, threshold, classes,
         urgent_coef=np.asarray(urgent_model.coef_[0], dtype=float),
         urgent_intercept=float(urgent_model.intercept_[0]),
         urgent_threshold=threshold,
+        urgent_prone=prone,
         info=info,
     )
 
 
 def train(examples: list[Example], classes: list[str], info: dict | None = None):
-    """Fit a model on examples; returns (model, report on the held-out split).
+    """Fit a model on examples; returns (model, report on held-out examples).
 
-    The held-out split (HELD_OUT_SHARE, stratified) sets the temperature and the urgent
-    threshold and gives the report; the model returned is then refitted on every example with
-    those two numbers. Every category in `classes` needs at least two examples.
+    Cross-validation (CV_FOLDS stratified folds) predicts every example with a model that did
+    not see it: those predictions set the temperature and the urgent threshold (over all the
+    urgent examples, not a fifth of them) and give the report. The model returned is then
+    fitted on every example with those two numbers. Every category in `classes` needs at least
+    two examples.
     """
     missing = [c for c in classes if sum(e.category == c for e in examples) < 2]
     if missing:
@@ -371,23 +407,34 @@ def train(examples: list[Example], classes: list[str], info: dict | None = None)
         raise ValueError(f"examples name unknown categories: {', '.join(sorted(unknown))}")
     if not any(e.urgent for e in examples):
         raise ValueError("no urgent examples to learn urgency from")
-    fit_idx, held_idx = _split(examples)
     texts = [e.text for e in examples]
-    labels = [e.category for e in examples]
+    labels = np.array([e.category for e in examples])
     urgent = np.array([e.urgent for e in examples])
+    cached = {t: features(t) for t in set(texts)}  # segment each text once, not once a fold
 
-    vec, cat, urg = _fit(
-        [texts[i] for i in fit_idx], [labels[i] for i in fit_idx], urgent[fit_idx], classes
-    )
-    x_held = vec.transform([texts[i] for i in held_idx])
-    logits = cat.decision_function(x_held)
-    truth = np.array([list(cat.classes_).index(labels[i]) for i in held_idx])
+    logits = np.zeros((len(examples), len(classes)))
+    urgent_p = np.zeros(len(examples))
+    for fit_idx, held_idx in _folds(examples):
+        vec, cat, urg = _fit(
+            [texts[i] for i in fit_idx], labels[fit_idx], urgent[fit_idx], cached.__getitem__
+        )
+        x = vec.transform([texts[i] for i in held_idx])
+        known = list(cat.classes_)
+        fold_logits = np.full((len(held_idx), len(classes)), -np.inf)
+        for j, c in enumerate(classes):
+            if c in known:  # a category with too few examples may miss from a fold's fit
+                fold_logits[:, j] = cat.decision_function(x)[:, known.index(c)]
+        logits[held_idx] = fold_logits
+        urgent_p[held_idx] = urg.predict_proba(x)[:, 1]
+    logits[np.isinf(logits)] = np.nanmin(logits[~np.isinf(logits)]) - 50
+    truth = np.array([classes.index(c) for c in labels])
     temperature = _temperature(logits, truth)
-    threshold = _threshold(urg.predict_proba(x_held)[:, 1], urgent[held_idx])
-    held_model = _export(vec, cat, urg, temperature, threshold, classes, {})
-    report = evaluate(held_model, [examples[i] for i in held_idx])
+    threshold = _threshold(urgent_p, urgent)
+    prone = [c for c in classes if urgent[labels == c].mean() >= URGENT_PRONE_SHARE]
+    predictions = _predictions(logits / temperature, urgent_p, classes, threshold, prone)
+    report = _report(examples, classes, predictions)
 
-    vec, cat, urg = _fit(texts, labels, urgent, classes)
+    vec, cat, urg = _fit(texts, labels, urgent, cached.__getitem__)
     info = dict(info or {})
     info.update(
         {
@@ -397,16 +444,32 @@ def train(examples: list[Example], classes: list[str], info: dict | None = None)
             "features": len(vec.vocabulary_),
         }
     )
-    return _export(vec, cat, urg, temperature, threshold, classes, info), report
+    return _export(vec, cat, urg, temperature, threshold, classes, info, prone), report
+
+
+def _predictions(logits, urgent_p, classes, threshold, prone) -> list[Prediction]:
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    return [
+        Prediction(
+            dict(zip(classes, map(float, row), strict=True)),
+            float(u),
+            _urgent(u, row, classes, threshold, prone),
+        )
+        for row, u in zip(p, urgent_p, strict=True)
+    ]
 
 
 def evaluate(model: Model, examples: list[Example]) -> Report:
     """Per-category precision and recall, accuracy, urgent recall and precision, confusion."""
-    classes = model.classes
+    return _report(examples, model.classes, [model.predict(e.text) for e in examples])
+
+
+def _report(examples: list[Example], classes: list[str], predictions: list[Prediction]) -> Report:
     confusion = {t: dict.fromkeys(classes, 0) for t in classes}
     urgent_hits = urgent_true = urgent_flagged = 0
-    for e in examples:
-        p = model.predict(e.text)
+    for e, p in zip(examples, predictions, strict=True):
         confusion[e.category][p.category] += 1
         urgent_true += e.urgent
         urgent_flagged += p.urgent

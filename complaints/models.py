@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
@@ -35,6 +36,7 @@ from extensions import db
 from workdays import calendar
 
 from . import deadlines
+from .regimes import LEGACY, Regime
 from .routing import STREET
 
 # status → label shown to the public and handlers
@@ -56,6 +58,7 @@ ROLES = {"lead": "牵头", "co": "协办", "informed": "知会"}
 ACTIONS = {
     "accept": "受理",
     "refuse": "不予受理",
+    "recategorise": "更正类别",
     "transfer": "转办",
     "accept_transfer": "接收转办",
     "decline_transfer": "退回转办",
@@ -80,6 +83,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
         {
             "accept",
             "refuse",
+            "recategorise",
             "transfer",
             "request_info",
             "note",
@@ -134,9 +138,13 @@ class Complaint(db.Model):
     pending_transfer_to: Mapped[str | None] = mapped_column(String(32), index=True)
     transfer_reason: Mapped[str | None] = mapped_column(Text)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 待分类: filed without a category and the classifier unsure; the lead's triage decides
+    awaiting_category: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
     accept_by: Mapped[datetime] = mapped_column(DateTime)
     conclude_by: Mapped[datetime] = mapped_column(DateTime)
+    # the deadline regime (regimes.py) the case was filed under; None: filed before regimes
+    deadline_regime: Mapped[str | None] = mapped_column(String(32))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -193,13 +201,52 @@ class Complaint(db.Model):
         return "conclude" if self.is_open else None
 
     @property
+    def regime(self) -> Regime:
+        """The deadline regime the case was filed under: every deadline follows it, whatever
+        the rules say today (LEGACY for a case filed before regimes)."""
+        if self.deadline_regime is None or self.deadline_regime == LEGACY.code:
+            return LEGACY
+        from . import rulebook  # imported here: rulebook reads this module's RulesVersion
+
+        return rulebook.regime(self.deadline_regime)
+
+    @property
     def deadlines_provisional(self) -> bool:
-        """Whether an open case's deadlines (acceptance, conclusion) were counted over a year
-        whose holidays are not published yet (workdays.calendar): shown as 暂定, they may move."""
-        if not self.is_open:
+        """Whether an open case's deadlines (acceptance, conclusion) were counted in working days
+        over a year whose holiday arrangement is not loaded (workdays.calendar): shown as 暂定,
+        they move when it is (`recompute_deadlines`). Calendar days never depend on it."""
+        if not self.is_open or not self.regime.working_days:
             return False
         last = max(d for d in (self.accept_by, self.conclude_by) if d is not None)
         return calendar.provisional(self.filed_at, last)
+
+    def reopened_at(self) -> datetime | None:
+        """When the case was last reopened (for review), from its timeline."""
+        return max((e.at for e in self.events if e.kind == "reopened"), default=None)
+
+    def recompute_deadlines(self) -> bool:
+        """Count an open case's deadlines again on today's calendar (after a year's holiday
+        arrangement was loaded), under its own regime, from the moments they run from: filing,
+        acceptance, the extension, the latest reopening. An urgent case's acceptance deadline
+        (calendar hours) stays. Returns whether a deadline moved."""
+        if not self.is_open:
+            return False
+        regime, before = self.regime, (self.accept_by, self.conclude_by)
+        if not self.urgent:
+            self.accept_by = deadlines.accept_by(self.filed_at, False, regime)
+        reopened = self.reopened_at()
+        if reopened is not None:
+            conclude = deadlines.review_by(reopened, regime)
+            extended = any(e.kind == "extended" and e.at >= reopened for e in self.events)
+        else:
+            conclude = deadlines.deadlines(
+                self.filed_at, self.urgent, self.accepted_at, regime
+            ).conclude_by
+            extended = self.extended_days is not None
+        if extended and self.extended_days:
+            conclude = deadlines.add(regime, conclude, self.extended_days)
+        self.conclude_by = conclude
+        return (self.accept_by, self.conclude_by) != before
 
     def next_deadline(self) -> datetime | None:
         """What the case waits for next: acceptance, then conclusion; none once finished."""
@@ -259,7 +306,7 @@ class Complaint(db.Model):
                 return Conflict("not_submitted", "案件已受理或已结束")
             if self.pending_transfer_to:
                 return Conflict("transfer_pending", "案件正在转办，待对方部门接收或退回后再受理")
-        elif action == "transfer":
+        elif action in ("transfer", "recategorise"):
             if not self.is_open:
                 return finished
             if self.pending_transfer_to:
@@ -312,7 +359,7 @@ class Complaint(db.Model):
         self.check("accept")
         self.status, self.accepted_at = "accepted", now
         self.conclude_by = deadlines.deadlines(
-            self.filed_at, self.urgent, accepted_at=now
+            self.filed_at, self.urgent, accepted_at=now, regime=self.regime
         ).conclude_by
 
     def refuse(self, now: datetime) -> None:
@@ -334,6 +381,21 @@ class Complaint(db.Model):
                 "no_street", "该场所不属于任何已知镇街，不能转给镇街", field="department"
             )
         self.pending_transfer_to, self.transfer_reason = to_department, reason
+
+    def recategorise(self, category: str, urgent: bool, now: datetime) -> str:
+        """更正类别: the lead's triage names the case's category (clearing 待分类); a category
+        that is urgent makes the case urgent (an unaccepted case is then due for acceptance
+        within the urgent hours). Returns the previous category."""
+        self.check("recategorise")
+        if category == self.category and not self.awaiting_category:
+            raise DomainError("same_category", "类别未改变", field="category")
+        previous, self.category, self.awaiting_category = self.category, category, False
+        if urgent and not self.urgent:
+            self.urgent = True
+            if self.status == "submitted":
+                urgent_due = deadlines.deadlines(self.filed_at, True).accept_by
+                self.accept_by = min(self.accept_by, max(urgent_due, now))
+        return previous
 
     def accept_transfer(self, department: str) -> str:
         """The department the case was offered to takes the lead; the former lead stays
@@ -368,14 +430,15 @@ class Complaint(db.Model):
         self.status = "reopened" if any(e.kind == "reopened" for e in self.events) else "accepted"
 
     def extend(self, days, reason: str) -> None:
-        """Extend the conclusion deadline once, by 1–30 working days."""
+        """Extend the conclusion deadline once, by 1 to the regime's maximum of its days."""
         self.check("extend")
+        regime = self.regime
         try:
-            self.conclude_by = deadlines.extend(self.conclude_by, days)
+            self.conclude_by = deadlines.extend(self.conclude_by, days, regime=regime)
         except ValueError:
             raise DomainError(
                 "invalid_extension",
-                f"延长天数须为 1–{deadlines.MAX_EXTENSION_WORKING_DAYS} 个工作日",
+                f"延长天数须为 1–{regime.days(regime.max_extension)}",
                 field="days",
             ) from None
         self.extended_days, self.extension_reason = days, reason
@@ -411,7 +474,7 @@ class Complaint(db.Model):
     def _reopen(self, now: datetime) -> None:
         self.status = "reopened"
         self.closed_at = self.duplicate_of_id = None
-        self.conclude_by = deadlines.review_by(now)
+        self.conclude_by = deadlines.review_by(now, self.regime)
 
     def rate(self, rating: str, now: datetime) -> bool:
         """满意 / 基本满意 / 不满意 this resolution; 不满意 within REOPEN_WINDOW of it reopens the
@@ -493,3 +556,35 @@ class RulesVersion(db.Model):
     saved_at: Mapped[datetime] = mapped_column(DateTime)
     saved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     data: Mapped[str] = mapped_column(Text)
+
+
+class ClassifierVersion(db.Model):
+    """A trained text classifier (`flask complaints train`): the newest applies, the shipped
+    file when there is none. `data` is the model's arrays (`classifier.Model.to_bytes`, an npz
+    read without pickle); `info` its training figures (JSON)."""
+
+    __tablename__ = "complaint_classifier_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    saved_at: Mapped[datetime] = mapped_column(DateTime)
+    saved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    based_on: Mapped[int | None] = mapped_column(Integer)  # a rollback copies this version
+    note: Mapped[str | None] = mapped_column(String(200))
+    info: Mapped[str] = mapped_column(Text, default="{}")
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CategoryCorrection(db.Model):
+    """A handler's corrected category for a case (更正类别, or an accepted transfer): a label
+    to train on. It keeps no text of its own — training reads the case's description (with
+    contact details masked) — so the label goes when the case goes."""
+
+    __tablename__ = "complaint_category_corrections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), index=True
+    )
+    category: Mapped[str] = mapped_column(String(32))
+    previous: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))  # recategorise | transfer
+    corrected_at: Mapped[datetime] = mapped_column(DateTime)
+    corrected_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

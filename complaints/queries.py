@@ -154,6 +154,7 @@ class QueueFilter:
     role: str | None = None  # lead | co | informed | transfer
     urgent: bool = False
     overdue: bool = False
+    awaiting: bool = False  # 待分类 only
     category: str | None = None
     filed_from: datetime | None = None  # filed within [filed_from, filed_to] (both inclusive)
     filed_to: datetime | None = None
@@ -218,6 +219,8 @@ def queue(
         query = query.where(Complaint.status == filt.status)
     if filt.urgent:
         query = query.where(Complaint.urgent.is_(True))
+    if filt.awaiting:
+        query = query.where(Complaint.awaiting_category.is_(True))
     if filt.category:
         query = query.where(Complaint.category == filt.category)
     rows = []

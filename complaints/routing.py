@@ -1,36 +1,51 @@
 """Complaint routing as data (DESIGN §3.6): which department leads, who co-handles, who is told.
 
 Plain functions over the rules in `routing_rules.json` (a district admin edits that data, not
-this code). No Flask, no database.
+this code) and the text classifier's model (`classifier.py`; the model in force is chosen by
+`modelbook.py`). No Flask, no database.
 
-- `load_rules` reads and validates the data.
-- `classify` scores the Chinese text against each category's keywords.
-- `route` applies the baseline table, escalation to a more serious category, the urgent flag,
-  the nursery-kind adjustments and "street always informed", recording a reason for each step:
+- `load_rules` / `rules_from_dict` read and validate the data.
+- `route` decides the category, then applies the baseline table, the urgent flag, the
+  nursery-kind adjustments and "street always informed", recording a reason for each step:
   a `Reason` with its kind (which rule decided), the department it concerns and the Chinese text
   stored on the case and shown to handlers.
 - `Routing.without_street` is the rule for a site no street answers for.
 
-Keyword matching is deliberately simple: NFKC-normalised substring search. Negation is "light":
-a negation word directly before an *urgent* keyword ("没有打孩子", "没骨折") cancels that match;
-other keywords are not negated, because "没消毒", "没有监控" are themselves the complaint.
+The category: the complainant's pick is respected unless the text clearly shows a graver
+category — the model says so with high probability, or an *urgent keyword* of a graver category
+is in the text (record why). Without a pick, the model decides when it is confident; otherwise
+the case waits for a person (待分类) at the fallback category's lead department.
+
+Keywords are data for urgent signals and overrides, not the classifier: every keyword has at
+least two characters and counts only where it starts and ends on a word boundary (jieba's
+segmentation: "被打" is not in "被打扰"), outside the admin's benign phrases ("踢球", "消防演练",
+"打骨折"), and not directly after a negation ("没有打孩子", "没骨折"). Plain keywords tell
+handlers which words of a category the text contains (and the admin's preview shows them); they
+do not decide a category on their own.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from accounts.roles import DEPARTMENTS
 from maps.domain import NURSERY_KINDS
 
+from .classifier import Model, Prediction, normalise, word_bounds
+
 DEFAULT_RULES_PATH = Path(__file__).with_name("routing_rules.json")
 
-URGENT_WEIGHT = 2  # an urgent keyword is a strong indicator of its category
-KEYWORD_WEIGHT = 1
+MIN_KEYWORD_CHARS = 2  # one character alone ("掐", "踢", "绑") is in too many harmless words
+CLASSIFIER_DEFAULTS = {
+    "confident": 0.5,  # no pick: the model's top category is used from this probability up
+    "escalate": 0.6,  # a pick yields to a graver category the model gives this probability
+    "grave_severity": 50,  # ... if that category is at least this severe
+    "keyword_support": 0.1,  # an urgent keyword moves the category if the model gives it this
+    "keyword_urgent_share": 0.5,  # a lone urgent keyword needs this share of the urgent bar
+}
 CONDITIONS = {"kind", "category", "is_public", "inclusive"}
 STREET = "street"  # the street (镇街) department: always informed (属地)
 STREET_SEARCH_M = 5000  # an unregistered site takes the street of the nearest community
@@ -38,12 +53,16 @@ STREET_SEARCH_M = 5000  # an unregistered site takes the street of the nearest c
 REASON_KINDS = {
     "classified": "按文本归类",
     "fallback": "兜底类别",
+    "awaiting": "待分类",
     "escalated": "升级为更严重的类别",
+    "escalated_model": "文本分类模型判为更严重的类别",
     "escalated_co": "原牵头部门转为协办",
     "baseline_lead": "基线规则：牵头",
     "baseline_co": "基线规则：协办",
     "urgent_category": "紧急类别",
     "urgent_text": "文本含紧急关键词",
+    "urgent_text_discounted": "紧急关键词不计",
+    "urgent_model": "文本分类模型判为紧急",
     "unregistered_site": "场所未登记",
     "adjustment": "调整规则",
     "informed": "始终知会",
@@ -81,13 +100,9 @@ class Rules:
     always_informed: tuple[str, ...]
     fallback_category: str
     negations: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    category: str
-    score: float
-    matched_words: tuple[str, ...]
+    benign_phrases: tuple[str, ...] = ()
+    # the model's thresholds (CLASSIFIER_DEFAULTS): confident, escalate, grave_severity
+    classifier: dict = field(default_factory=lambda: dict(CLASSIFIER_DEFAULTS))
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,7 @@ class Routing:
     urgent: bool
     category_used: str
     reasons: tuple[Reason, ...] = ()
+    awaiting_category: bool = False  # 待分类: no pick and the model unsure; a handler decides
 
     @property
     def texts(self) -> list[str]:
@@ -139,12 +155,6 @@ class Routing:
         return replace(self, informed=informed, reasons=tuple(reasons))
 
 
-def normalise(text: str | None) -> str:
-    """NFKC (full-width letters and digits become ASCII), lower case, no whitespace."""
-    text = unicodedata.normalize("NFKC", text or "").lower()
-    return "".join(text.split())
-
-
 def _dept(code: str, names: dict[str, str]) -> str:
     return f"{names.get(code, code)}（{code}）"
 
@@ -152,10 +162,37 @@ def _dept(code: str, names: dict[str, str]) -> str:
 # --- loading and validation -------------------------------------------------------------------
 
 
-def _words(raw, where: str) -> tuple[str, ...]:
+def _words(raw, where: str, strict: bool = True, min_chars: int = MIN_KEYWORD_CHARS):
+    """A validated word list. `strict` refuses a word shorter than `min_chars`; a version saved
+    before that rule is read leniently (such words are dropped, not matched)."""
     if not isinstance(raw, list) or not all(isinstance(w, str) and w.strip() for w in raw):
         raise ValueError(f"{where}: must be a list of non-empty strings")
-    return tuple(dict.fromkeys(normalise(w) for w in raw))
+    words = tuple(dict.fromkeys(normalise(w) for w in raw))
+    short = [w for w in words if len(w) < min_chars]
+    if short and strict:
+        raise ValueError(
+            f"{where}: 关键词至少 {min_chars} 个字（单字会匹配大量无害的话）："
+            + "、".join(f"“{w}”" for w in short)
+        )
+    return tuple(w for w in words if len(w) >= min_chars)
+
+
+def _classifier_settings(raw) -> dict:
+    settings = dict(CLASSIFIER_DEFAULTS)
+    if raw is None:
+        return settings
+    if not isinstance(raw, dict) or set(raw) - set(CLASSIFIER_DEFAULTS):
+        raise ValueError(f"classifier: only {', '.join(CLASSIFIER_DEFAULTS)} may be set")
+    for key in ("confident", "escalate", "keyword_support", "keyword_urgent_share"):
+        value = raw.get(key, settings[key])
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+            raise ValueError(f"classifier {key}: 须为 0 到 1 之间的概率")
+        settings[key] = float(value)
+    grave = raw.get("grave_severity", settings["grave_severity"])
+    if isinstance(grave, bool) or not isinstance(grave, int):
+        raise ValueError("classifier grave_severity: 须为整数")
+    settings["grave_severity"] = grave
+    return settings
 
 
 DEPARTMENT_CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
@@ -183,8 +220,9 @@ def _check_dept(code, where: str, known: dict[str, str]) -> str:
     return code
 
 
-def rules_from_dict(data: dict) -> Rules:
-    """Validate parsed rules data; raises ValueError naming the offending entry."""
+def rules_from_dict(data: dict, strict: bool = True) -> Rules:
+    """Validate parsed rules data; raises ValueError naming the offending entry. `strict`
+    (every new save) refuses one-character keywords; stored versions are read leniently."""
     if not isinstance(data, dict):
         raise ValueError("routing rules: top level must be an object")
     known = _departments(data.get("departments"))
@@ -219,8 +257,10 @@ def rules_from_dict(data: dict) -> Rules:
             co=co,
             urgent=bool(raw.get("urgent", False)),
             severity=severity,
-            keywords=_words(raw.get("keywords", []), f"{where} keywords"),
-            urgent_keywords=_words(raw.get("urgent_keywords", []), f"{where} urgent_keywords"),
+            keywords=_words(raw.get("keywords", []), f"{where} keywords", strict),
+            urgent_keywords=_words(
+                raw.get("urgent_keywords", []), f"{where} urgent_keywords", strict
+            ),
         )
     fallback = data.get("fallback_category", "other")
     if fallback not in categories:
@@ -264,7 +304,10 @@ def rules_from_dict(data: dict) -> Rules:
         adjustments=tuple(adjustments),
         always_informed=informed,
         fallback_category=fallback,
-        negations=_words(data.get("negations", []), "negations"),
+        # a negation is matched only directly before a keyword, so one character is enough
+        negations=_words(data.get("negations", []), "negations", min_chars=1),
+        benign_phrases=_words(data.get("benign_phrases", []), "benign_phrases", strict),
+        classifier=_classifier_settings(data.get("classifier")),
     )
 
 
@@ -277,67 +320,102 @@ def load_rules(path: str | Path | None = None) -> Rules:
     return rules_from_dict(data)
 
 
-# --- classification ---------------------------------------------------------------------------
+# --- keywords -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Text:
+    """A complaint's text prepared for keyword matching: normalised, its word boundaries, and
+    the spans the admin's benign phrases cover."""
+
+    norm: str
+    bounds: frozenset[int]
+    benign: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def of(cls, text: str, rules: Rules) -> Text:
+        norm = normalise(text)
+        benign = []
+        for phrase in rules.benign_phrases:
+            start = norm.find(phrase)
+            while start != -1:
+                benign.append((start, start + len(phrase)))
+                start = norm.find(phrase, start + 1)
+        return cls(norm, frozenset(word_bounds(norm)) if norm else frozenset({0}), tuple(benign))
+
+    def occurrences(self, word: str):
+        """The starts of `word` on word boundaries and outside benign phrases."""
+        start = self.norm.find(word)
+        while start != -1:
+            end = start + len(word)
+            if (
+                start in self.bounds
+                and end in self.bounds
+                and not any(s <= start and end <= e for s, e in self.benign)
+            ):
+                yield start
+            start = self.norm.find(word, start + 1)
 
 
 def _negated(text: str, start: int, negations: tuple[str, ...]) -> bool:
     return any(text.endswith(n, 0, start) for n in negations)
 
 
-def _hits(text: str, words: tuple[str, ...], negations: tuple[str, ...]) -> list[str]:
+def _hits(text: Text, words: tuple[str, ...], negations: tuple[str, ...]) -> list[str]:
     """The words found in text (non-negated occurrences), longest first, without words that
     only occur inside a longer found word ("中毒" inside "食物中毒")."""
     spans: list[tuple[int, int, str]] = []
     for word in sorted(words, key=len, reverse=True):
-        start = text.find(word)
-        while start != -1:
+        for start in text.occurrences(word):
             end = start + len(word)
             inside = any(s <= start and end <= e for s, e, _ in spans)
             if not inside:
                 # a negated word still covers its span: "不是食物中毒" must not yield "中毒"
-                spans.append((start, end, "" if _negated(text, start, negations) else word))
-            start = text.find(word, start + 1)
+                spans.append((start, end, "" if _negated(text.norm, start, negations) else word))
     return list(dict.fromkeys(w for _, _, w in spans if w))
 
 
-def _category_hits(text: str, cat: Category, rules: Rules) -> tuple[float, list[str], list[str]]:
-    """(score, matched words, urgent words) for one category over normalised text."""
-    urgent = _hits(text, cat.urgent_keywords, rules.negations)
-    plain = [
-        w
-        for w in _hits(text, cat.keywords, ())
-        if w not in cat.urgent_keywords and not any(w in u for u in urgent)
-    ]
-    score = URGENT_WEIGHT * len(urgent) + KEYWORD_WEIGHT * len(plain)
-    return float(score), urgent + plain, urgent
-
-
-def classify(text: str, rules: Rules) -> Suggestion:
-    """The best-scoring category; ties go to the more severe category (abuse > injury >
-    food_safety > fire_safety > …, the `severity` in the data). No match → fallback "other"."""
-    norm = normalise(text)
-    best: tuple[float, int, str, list[str]] | None = None
-    for cat in rules.categories.values():
-        score, words, _ = _category_hits(norm, cat, rules)
-        if score <= 0:
-            continue
-        key = (score, cat.severity, cat.code, words)
-        if best is None or key[:2] > best[:2]:
-            best = key
-    if best is None:
-        return Suggestion(rules.fallback_category, 0.0, ())
-    return Suggestion(best[2], best[0], tuple(best[3]))
-
-
-def urgent_signals(text: str, rules: Rules) -> dict[str, list[str]]:
-    """Categories whose urgent keywords the text contains (not negated), with the words."""
-    norm = normalise(text)
+def keyword_matches(text: str | Text, rules: Rules) -> dict[str, list[str]]:
+    """Per category, the plain and urgent keywords the text contains (evidence shown to
+    handlers and in the admin's preview; urgent keywords are not negated)."""
+    prepared = text if isinstance(text, Text) else Text.of(text, rules)
     found = {}
     for cat in rules.categories.values():
-        words = _hits(norm, cat.urgent_keywords, rules.negations)
+        words = _hits(prepared, cat.urgent_keywords, rules.negations) + _hits(
+            prepared, cat.keywords, ()
+        )
+        if words:
+            found[cat.code] = list(dict.fromkeys(words))
+    return found
+
+
+def urgent_signals(text: str | Text, rules: Rules) -> dict[str, list[str]]:
+    """Categories whose urgent keywords the text contains (not negated), with the words."""
+    prepared = text if isinstance(text, Text) else Text.of(text, rules)
+    found = {}
+    for cat in rules.categories.values():
+        words = _hits(prepared, cat.urgent_keywords, rules.negations)
         if words:
             found[cat.code] = words
     return found
+
+
+def model_opinion(model: Model | None, text: str, rules: Rules) -> Prediction | None:
+    """The model's prediction over the rules' categories (a category the model was not trained
+    on gets no probability; one it knows but the rules dropped is left out), or None without a
+    model or text."""
+    if model is None or not normalise(text):
+        return None
+    p = model.predict(text)
+    known = {c: v for c, v in p.probabilities.items() if c in rules.categories}
+    total = sum(known.values())
+    if not known or total <= 0:
+        return None
+    return Prediction(
+        probabilities={c: v / total for c, v in known.items()},
+        urgent_probability=p.urgent_probability,
+        urgent=p.urgent,
+    )
 
 
 # --- routing ----------------------------------------------------------------------------------
@@ -367,9 +445,11 @@ def route(
     nursery_inclusive: bool,
     text: str,
     rules: Rules,
+    model: Model | None = None,
 ) -> Routing:
-    """Route one complaint. `category` is what the complainant picked (None → "other");
-    `nursery_kind` is None for a site not in the registry."""
+    """Route one complaint. `category` is what the complainant picked (None or the fallback
+    "other": no pick); `nursery_kind` is None for a site not in the registry; `model` is the
+    text classifier in force (None: the text is read for urgent keywords only)."""
     category = category or rules.fallback_category
     if category not in rules.categories:
         raise ValueError(f"unknown complaint category {category!r}")
@@ -382,34 +462,92 @@ def route(
 
     chosen = cats[category]
     reasons: list[Reason] = []
-    signals = urgent_signals(text, rules)
+    prepared = Text.of(text, rules)
+    signals = urgent_signals(prepared, rules)
+    opinion = model_opinion(model, text, rules)
+    settings = rules.classifier
     extra_co: list[str] = []
+    awaiting = False
+
+    def pct(p: float) -> str:
+        return f"{p:.0%}"
 
     used = chosen
     if category == rules.fallback_category:
-        suggestion = classify(text, rules)
-        if suggestion.category != rules.fallback_category:
-            used = cats[suggestion.category]
+        best = opinion.category if opinion else None
+        # sending a case to the police or the fire brigade takes the surer bar of an escalation
+        bar = settings["confident"]
+        if best and cats[best].severity >= settings["grave_severity"]:
+            bar = max(bar, settings["escalate"])
+        if opinion and opinion.confidence >= bar:
+            used = cats[best]
             reasons.append(
                 Reason(
                     "classified",
-                    f"类别 {chosen.label}（{chosen.code}）→ 按文本归为 {used.label}"
-                    f"（{used.code}），匹配 {_quote(suggestion.matched_words)}（文本分类规则）",
+                    f"未选具体类别 → 文本分类模型归为 {used.label}（{used.code}），"
+                    f"概率 {pct(opinion.confidence)}",
                 )
             )
         else:
+            awaiting = True
+            guess = (
+                f"最可能为 {cats[best].label}，概率 {pct(opinion.confidence)}，低于 {pct(bar)}"
+                if opinion
+                else "无可分类的文本或未启用模型"
+            )
             reasons.append(
                 Reason(
-                    "fallback",
-                    f"类别 {chosen.label}（{chosen.code}）：文本未匹配任何类别，按兜底规则",
+                    "awaiting",
+                    f"未选具体类别，文本分类不确定（{guess}）→ 待分类，"
+                    f"由{dept(chosen.lead)}分诊后更正类别",
+                    chosen.lead,
                 )
             )
-    # Escalate when the text clearly describes a more serious (urgent) category.
-    graver = [c for c in signals if cats[c].severity > used.severity]
+    elif opinion and opinion.category != chosen.code:
+        # The pick stands unless the model is sure the text describes a graver harm.
+        best = cats[opinion.category]
+        if (
+            best.severity >= settings["grave_severity"]
+            and best.severity > chosen.severity
+            and opinion.confidence >= settings["escalate"]
+        ):
+            used = best
+            words = f"，文本含{_quote(signals[best.code])}" if best.code in signals else ""
+            reasons.append(
+                Reason(
+                    "escalated_model",
+                    f"所选类别 {chosen.label}（{chosen.code}）→ 文本分类模型以 "
+                    f"{pct(opinion.confidence)} 的概率判为更严重的 {used.label}（{used.code}）"
+                    f"{words}，升级",
+                )
+            )
+            extra_co.append(chosen.lead)
+            reasons.append(
+                Reason(
+                    "escalated_co",
+                    f"原选类别 {chosen.label} 的牵头部门 {dept(chosen.lead)}转为协办（升级规则）",
+                    chosen.lead,
+                )
+            )
+    # An urgent keyword of a graver category overrides (admin data, always explainable), unless
+    # it is a lone word the model all but rules out ("钱包被虐待", "急得冒烟": the words, not
+    # the harm); two of the category's urgent words ("打了孩子" and "巴掌") always count. The
+    # keyword still marks the case urgent below.
+    graver = [
+        c
+        for c in signals
+        if cats[c].severity > used.severity
+        and (
+            opinion is None
+            or len(signals[c]) >= 2
+            or opinion.probabilities.get(c, 0.0) >= settings["keyword_support"]
+        )
+    ]
     if graver:
         top = max(graver, key=lambda c: cats[c].severity)
         previous = used
         used = cats[top]
+        awaiting = False
         reasons.append(
             Reason(
                 "escalated",
@@ -417,7 +555,7 @@ def route(
                 f"升级为 {used.label}（{used.code}）（紧急，升级规则）",
             )
         )
-        if previous.code != rules.fallback_category:
+        if previous.code != rules.fallback_category and previous.lead not in extra_co:
             extra_co.append(previous.lead)
             reasons.append(
                 Reason(
@@ -439,16 +577,44 @@ def route(
         co_names = "、".join(dept(c) for c in used.co)
         reasons.append(Reason("baseline_co", f"类别 {used.label} → {co_names}协办（基线规则）"))
 
-    urgent = used.urgent or bool(signals)
+    model_urgent = bool(opinion and opinion.urgent)
+    # A lone urgent word lowers the model's urgent bar (to keyword_urgent_share of it) rather
+    # than to nothing: "急诊" in "我自己进了急诊" is the parent's night, not the child's danger.
+    bar = model.urgent_threshold * settings["keyword_urgent_share"] if opinion else 0.0
+    counted = {
+        code: words
+        for code, words in signals.items()
+        if opinion is None or len(words) >= 2 or opinion.urgent_probability >= bar
+    }
+    urgent = used.urgent or bool(counted) or model_urgent
     if used.urgent:
         reasons.append(
             Reason("urgent_category", f"类别 {used.label}（{used.code}）为紧急类别 → 标记紧急")
         )
     for code, words in signals.items():
-        if not (used.urgent and code == used.code):
+        if used.urgent and code == used.code:
+            continue
+        if code in counted:
             reasons.append(
                 Reason("urgent_text", f"文本含{_quote(words)}（{cats[code].label}）→ 标记紧急")
             )
+        else:
+            reasons.append(
+                Reason(
+                    "urgent_text_discounted",
+                    f"文本含{_quote(words)}（{cats[code].label}），但文本分类模型判断不涉及"
+                    f"孩子安全（{pct(opinion.urgent_probability)}，低于 {pct(bar)}）"
+                    f"→ 不因此标记紧急",
+                )
+            )
+    if model_urgent and not used.urgent and not counted:
+        reasons.append(
+            Reason(
+                "urgent_model",
+                f"文本分类模型判断可能危及孩子安全（概率 {pct(opinion.urgent_probability)}）"
+                f"→ 标记紧急，请尽快核实",
+            )
+        )
 
     if nursery_kind is None:
         reasons.append(
@@ -473,4 +639,5 @@ def route(
         urgent=urgent,
         category_used=used.code,
         reasons=tuple(reasons),
+        awaiting_category=awaiting,
     )

@@ -3,26 +3,36 @@
 Admins edit the rules as data (pages and file import, see `views/admin.py`); every saved version
 is kept (`services/rules.py` saves one), so a routing decision's reasons can be traced to the
 rules of its day. `parse` checks a rules document before it is saved.
+
+The deadline regimes (`regimes.py`) are part of the same document ("deadline_regimes"); a
+version saved before they existed takes the shipped file's.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import logging
+from functools import lru_cache
 
 from flask import g, has_request_context
 from sqlalchemy import func, select
 
 from accounts.models import User
-from errors import DomainError
+from errors import DomainError, json_document
 from extensions import db
 
 from .models import RulesVersion
+from .regimes import LEGACY, Regime, Regimes, regimes_from_dict
 from .routing import DEFAULT_RULES_PATH, Rules, rules_from_dict
+
+log = logging.getLogger(__name__)
 
 MAX_RULES_BYTES = 512 * 1024
 HISTORY = 10  # versions listed on the admin overview
 
 _cache: dict[str, tuple[int, Rules, dict]] = {}  # database URL → (version id, rules, raw data)
+_regime_cache: dict[tuple[str, int], Regimes] = {}  # (database URL, version id) → regimes
 
 
 def _database_key() -> str:
@@ -58,8 +68,10 @@ def _newest() -> tuple[int, Rules, dict]:
         raw = json.loads(db.session.get(RulesVersion, newest).data)
     else:
         raw = json.loads(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
-    rules = rules_from_dict(raw)
+    # a version saved before a rule tightened (e.g. one-character keywords) still loads
+    rules = rules_from_dict(raw, strict=False)
     raw.setdefault("departments", dict(rules.departments))  # shown and edited with the rest
+    raw.setdefault("deadline_regimes", copy.deepcopy(_shipped_regimes_section()))
     entry = (newest, rules, raw)
     _cache[_database_key()] = entry
     return entry
@@ -76,31 +88,67 @@ def department_name(code: str) -> str:
 
 def parse(text: str | bytes) -> tuple[dict, Rules]:
     """Parse and validate rules JSON; a DomainError (400) names what is wrong."""
-    size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "replace"))
-    if size > MAX_RULES_BYTES:  # pasted text is held to the same limit as an uploaded file
-        raise DomainError("rules_too_large", "规则文件过大（不超过 512 KB）")
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise DomainError("rules_invalid", "规则文件须为 UTF-8 编码的 JSON") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DomainError(
-            "rules_invalid", f"规则不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列"
-        ) from None
-    except RecursionError:
-        raise DomainError("rules_invalid", "规则 JSON 嵌套层数过多") from None
+    data = json_document(text, "rules_invalid", "规则", MAX_RULES_BYTES, "rules_too_large")
     return data, validate(data)
 
 
 def validate(data, prefix: str = "规则有误") -> Rules:
-    """The rules of a parsed document; DomainError 400 "{prefix}：…" naming what is wrong."""
+    """The rules of a parsed document; DomainError 400 "{prefix}：…" naming what is wrong
+    (the deadline regimes included)."""
     try:
-        return rules_from_dict(data)
+        rules = rules_from_dict(data)
+        regimes_of(data, rules)
     except (ValueError, TypeError, AttributeError) as exc:
         raise DomainError("rules_invalid", f"{prefix}：{exc}") from None
+    return rules
+
+
+# --- deadline regimes ----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _shipped_regimes_section() -> dict:
+    return json.loads(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))["deadline_regimes"]
+
+
+def regimes_of(data: dict, rules: Rules) -> Regimes:
+    """A document's deadline regimes (the shipped file's when it has none); ValueError if bad."""
+    section = data.get("deadline_regimes") if isinstance(data, dict) else None
+    if section is None:
+        section = _shipped_regimes_section()
+    return regimes_from_dict(section, rules.departments, rules.categories)
+
+
+def current_regimes() -> Regimes:
+    """The deadline regimes of the rules in force (new cases take theirs from here)."""
+    version, rules, raw = current()
+    key = (_database_key(), version)
+    cached = _regime_cache.get(key)
+    if cached is None:
+        try:
+            cached = regimes_of(raw, rules)
+        except ValueError:  # every save is validated; this is a version edited by hand
+            log.exception("deadline regimes of rules version %s are invalid", version)
+            cached = regimes_from_dict(_shipped_regimes_section())
+        _regime_cache[key] = cached
+    return cached
+
+
+def find_regime(code: str | None) -> Regime | None:
+    """The regime a case filed under `code` counts by: LEGACY for none, else the rules in force
+    (whose save refuses to change or remove a code cases use), else the shipped file's."""
+    found = current_regimes().get(code)
+    if found is None:
+        found = regimes_from_dict(_shipped_regimes_section()).get(code)
+    return found
+
+
+def regime(code: str | None) -> Regime:
+    found = find_regime(code)
+    if found is None:  # not defined anywhere: a row from elsewhere; count as before regimes
+        log.warning("unknown deadline regime %r: counted as %s", code, LEGACY.code)
+        return LEGACY
+    return found
 
 
 def version_info(version: int) -> dict:
@@ -125,3 +173,4 @@ def history(limit: int = HISTORY) -> list[dict]:
 
 def reset() -> None:
     _cache.clear()
+    _regime_cache.clear()

@@ -59,13 +59,16 @@ def postgres_url():
 
 
 def _reset_caches():
-    from complaints import rulebook
+    from complaints import modelbook, rulebook
     from maps import geocoding
     from maps import index as spatial
+    from workdays import store as workday_store
 
     spatial.reset()
     geocoding.reset()
     rulebook.reset()  # tables are emptied between tests, and ids restart
+    workday_store.reset()  # holiday years too (the revision restarts)
+    modelbook.reset()
 
 
 def _make_app(url: str):
@@ -236,6 +239,21 @@ def make_user(app):
         return username, password
 
     return make
+
+
+@pytest.fixture
+def street_nursery(app, make_nursery):
+    """阳光托育园 in the street 云岭街道 (s1), with CSRF off for plain form posts; its id."""
+    from extensions import db
+    from maps.models import Street
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    with app.app_context():
+        street = Street(code="s1", name="云岭街道")
+        db.session.add(street)
+        db.session.commit()
+        street_id = street.id
+    return make_nursery(name="阳光托育园", street_id=street_id)
 
 
 @pytest.fixture

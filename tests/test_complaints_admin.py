@@ -15,20 +15,13 @@ from complaints import rulebook
 from complaints.models import Complaint, RulesVersion
 from complaints.services import filing
 from extensions import db
-from maps.models import Street
 from tests.conftest import login
 
 
 @pytest.fixture
-def world(app, make_nursery, make_user):
-    app.config["WTF_CSRF_ENABLED"] = False
-    with app.app_context():
-        street = Street(code="s1", name="云岭街道")
-        db.session.add(street)
-        db.session.commit()
-        street_id = street.id
+def world(street_nursery, make_user):
     return {
-        "nursery": make_nursery(name="阳光托育园", street_id=street_id),
+        "nursery": street_nursery,
         "admin": make_user("admin"),
         "handler": make_user("handler", department_code="health"),
         "parent": make_user("parent"),

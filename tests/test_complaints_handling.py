@@ -213,7 +213,7 @@ def test_queue_shows_the_departments_cases_with_their_role(app, client, world):
 def test_queue_sorts_urgent_first_and_highlights_overdue_cases(app, client, world):
     old = datetime.now().replace(microsecond=0) - timedelta(days=60)
     late, _ = file(app, world["a"], "care_quality", "老师态度很差", now=old)
-    fresh, _ = file(app, world["a"], "care_quality", "老师态度不好，不理孩子")
+    fresh, _ = file(app, world["a"], "care_quality", "老师态度不好，说话很冲")
     urgent, _ = file(app, world["b"], "injury", "孩子在园里摔倒骨折了，老师没有及时送医")
     login(client, world["users"]["health"])
     html = text(client.get("/handle"))
@@ -270,7 +270,7 @@ def test_case_page_shows_the_case_with_contact_masked(app, client, world):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html
     # category chosen vs used, and the routing reasons
     assert "卫生与传染病" in html and "投诉人选择“其他”" in html
-    assert "按文本归为" in html and "知会（属地责任" in html
+    assert "文本分类模型归为" in html and "知会（属地责任" in html
     # departments and their roles
     assert re.search(r'data-code="health" data-role="lead"', html)
     assert re.search(r'data-code="street" data-role="informed"', html)
@@ -700,22 +700,32 @@ def test_actions_need_the_csrf_token(app, client, world):
 def test_deadlines_over_a_year_without_a_holiday_arrangement_say_they_are_provisional(
     app, client, world
 ):
-    """chinese_calendar has no 2027 arrangement: a case filed in December 2026 concludes in
-    2027 on a weekday-only guess, which the tracking page, the case page and Open311 say."""
+    """No 2027 arrangement is loaded: a market case (working days) filed in December 2026
+    concludes in 2027 on a weekday-only guess, which the tracking page, the case page and
+    Open311 say. A health case (calendar days) filed then does not depend on holidays."""
     from workdays import calendar
 
     assert not calendar.is_known(2027) and calendar.is_known(2026)  # the premise of the test
-    late, late_code = file(app, world["a"], now=datetime(2026, 12, 2, 10, 0))
-    early, early_code = file(app, world["a"], now=datetime(2026, 3, 2, 10, 0))
+    fees = {"category": "fees", "description": "托育园乱收费，多收了伙食费还不给收据"}
+    late, late_code = file(app, world["a"], now=datetime(2026, 12, 2, 10, 0), **fees)
+    early, early_code = file(app, world["a"], now=datetime(2026, 3, 2, 10, 0), **fees)
+    days, _ = file(app, world["a"], now=datetime(2026, 12, 2, 10, 0))
+    assert case_row(app, late).lead_department == case_row(app, early).lead_department == "market"
     assert case_row(app, late).conclude_by.year == 2027
     assert case_row(app, early).conclude_by.year == 2026
+    assert case_row(app, days).conclude_by.year == 2027  # 60 calendar days: nothing to guess
     late_page = text(client.get(f"/track/{late_code}"))
     assert 'id="deadline-provisional"' in late_page and "期限暂定" in late_page
     assert 'id="deadline-provisional"' not in text(client.get(f"/track/{early_code}"))
-    notice = client.get(f"/open311/v2/requests/{late_code}.json").get_json()[0]["service_notice"]
-    assert "期限暂定" in notice
-    early_notice = client.get(f"/open311/v2/requests/{early_code}.json").get_json()[0]
-    assert "期限暂定" not in early_notice["service_notice"]
-    login(client, world["users"]["health"])
+    late_row = client.get(f"/open311/v2/requests/{late_code}.json").get_json()[0]
+    assert "期限暂定" in late_row["service_notice"]
+    assert late_row["deadline_regime"]["provisional"] is True
+    early_row = client.get(f"/open311/v2/requests/{early_code}.json").get_json()[0]
+    assert "期限暂定" not in early_row["service_notice"]
+    assert early_row["deadline_regime"]["provisional"] is False
+    login(client, world["users"]["market"])
     assert "暂定</span>" in text(client.get(f"/handle/{late}"))
     assert "暂定</span>" not in text(client.get(f"/handle/{early}"))
+    logout(client)
+    login(client, world["users"]["health"])
+    assert "暂定</span>" not in text(client.get(f"/handle/{days}"))

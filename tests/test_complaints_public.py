@@ -576,7 +576,8 @@ def test_tracking_page_shows_department_deadlines_and_public_notes_only(
     assert "公安局" in page and "办理中" in page
     assert f"{accept_by:%Y-%m-%d %H:%M} 前" in page
     assert f"{conclude_by:%Y-%m-%d %H:%M} 前" in page
-    assert "已延长 10 个工作日，理由：需要等待监控录像恢复" in page
+    assert "已延长 10 天，理由：需要等待监控录像恢复" in page  # police: 信访工作条例, 日
+    assert "信访工作条例" in page and "日历日" in page
     assert "已到现场检查门卫登记制度" in page
     assert "内部：已调取门口监控" not in page
     assert NAME not in page and PHONE not in page

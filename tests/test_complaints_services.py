@@ -321,25 +321,38 @@ def test_unregistered_site_far_from_every_community_has_no_street(w):
     assert get(cid).street_id == w.streets["s2"]
 
 
-# --- filing: deadlines on the Chinese calendar ----------------------------------------------------
+# --- filing: deadlines under the case's regime, on the Chinese calendar -----------------------
+
+FEES = "托育园乱收费，多收了三个月伙食费还不给收据"  # fees: market supervision leads
 
 
 def test_deadlines_before_spring_festival_and_national_day(w):
+    """A health case counts 日 (信访工作条例: calendar days, the holiday included); a market
+    case counts 工作日 (SAMR's rules), over the Spring Festival and National Day."""
     cid, _ = w.file(now=NOW)
     c = get(cid)
     assert c.filed_at == NOW and c.urgent is False
-    # 13 (Fri), 14 (make-up Sat), 24–27, 28 (make-up Sat) = 7; Mar 2–6 = 12; Mar 9–11 = 15
-    assert c.accept_by == datetime(2026, 3, 11, 10, 30)
-    assert c.conclude_by == datetime(2026, 5, 18, 10, 30)  # 60 working days, from filing
-    assert workdays_between(NOW.date(), c.conclude_by.date()) == 60
+    assert (c.lead_department, c.deadline_regime) == ("health", "xinfang_2022")
+    assert c.accept_by == datetime(2026, 2, 27, 10, 30)  # 15 calendar days
+    assert c.conclude_by == datetime(2026, 4, 13, 10, 30)  # 60 calendar days, from filing
     assert c.next_deadline() == c.accept_by
-    assert not c.overdue(datetime(2026, 3, 11, 10, 30))
-    assert c.overdue(datetime(2026, 3, 11, 10, 31))
-    # before National Day: Sun Sep 20 and Sat Oct 10 are working days, Oct 1–7 are not
+    assert not c.overdue(datetime(2026, 2, 27, 10, 30))
+    assert c.overdue(datetime(2026, 2, 27, 10, 31))
+    cid, _ = w.file("fees", FEES, now=NOW)
+    c = get(cid)
+    assert (c.lead_department, c.deadline_regime, c.urgent) == ("market", "samr_2022", False)
+    # 13 (Fri), 14 (make-up Sat), 24–27, 28 (make-up Sat) = 7 working days
+    assert c.accept_by == datetime(2026, 2, 28, 10, 30)
+    assert workdays_between(NOW.date(), c.conclude_by.date()) == 45  # from filing until accepted
+    assert not c.overdue(datetime(2026, 2, 28, 10, 30))
+    assert c.overdue(datetime(2026, 2, 28, 10, 31))
+    # before National Day: Sun Sep 20 is a working day, Fri Sep 25 (中秋) and Oct 1–7 are not
     filed = datetime(2026, 9, 18, 16, 0)  # Friday
+    cid, _ = w.file("fees", FEES, now=filed)
+    assert get(cid).accept_by == datetime(2026, 9, 29, 16, 0)
+    assert workdays_between(filed.date(), date(2026, 9, 29)) == 7
     cid, _ = w.file(now=filed)
-    assert get(cid).accept_by == datetime(2026, 10, 15, 16, 0)
-    assert workdays_between(filed.date(), date(2026, 10, 15)) == 15
+    assert get(cid).accept_by == datetime(2026, 10, 3, 16, 0)  # 15 days, in the holiday
 
 
 def test_urgent_complaint_is_flagged_and_due_in_24_calendar_hours(w):
@@ -619,11 +632,14 @@ def test_accept_only_when_submitted_and_conclusion_runs_from_acceptance(w):
     cid, _ = w.file()
     c = handling.accept(health, cid, now=ACCEPTED)
     assert (c.status, c.accepted_at) == ("accepted", ACCEPTED)
-    assert c.conclude_by == datetime(2026, 5, 21, 9, 0)  # not May 18, counted from filing
-    assert workdays_between(ACCEPTED.date(), c.conclude_by.date()) == 60
+    assert c.conclude_by == datetime(2026, 4, 25, 9, 0)  # 60 days; not Apr 13, from filing
     assert c.next_deadline() == c.conclude_by
     public = get(cid).public_events()[-1]
-    assert public.kind == "accepted" and "2026-05-21" in public.text
+    assert public.kind == "accepted" and "2026-04-25" in public.text
+    market_id, _ = w.file("fees", FEES, now=NOW)
+    c = handling.accept(w.user("market"), market_id, now=ACCEPTED)
+    assert c.conclude_by == datetime(2026, 4, 28, 9, 0)  # 45 working days from acceptance
+    assert workdays_between(ACCEPTED.date(), c.conclude_by.date()) == 45
     with refused("not_submitted", 409):
         handling.accept(health, cid, now=ACCEPTED)
     handling.close(health, cid, "不属于受理范围", now=ACCEPTED)
@@ -642,7 +658,9 @@ def test_accept_is_refused_while_a_transfer_is_pending(w):
     assert handling.accept(health, cid, now=ACCEPTED).status == "accepted"
 
 
-def test_extend_once_by_1_to_30_working_days_with_a_reason(w):
+def test_extend_once_by_1_to_30_days_with_a_reason(w):
+    """信访工作条例 (health): once, by at most 30 calendar days. SAMR's regime (market) allows
+    at most 15 working days: see test_complaints_regimes.py."""
     health = w.user("health")
     cid, _ = w.file()
     with refused("not_accepted", 409):
@@ -655,17 +673,15 @@ def test_extend_once_by_1_to_30_working_days_with_a_reason(w):
             handling.extend(health, cid, bad, "需要调查", now=ACCEPTED)
     assert get(cid).extended_days is None
     c = handling.extend(health, cid, 10, "需要调取监控录像", now=ACCEPTED + timedelta(days=30))
-    # May 21 (Thu) + 10 working days: 22, 25–29, Jun 1–4
-    assert c.conclude_by == datetime(2026, 6, 4, 9, 0)
+    assert c.conclude_by == datetime(2026, 5, 5, 9, 0)  # Apr 25 + 10 days (May Day included)
     assert (c.extended_days, c.extension_reason) == (10, "需要调取监控录像")
     shown = get(cid).public_events()[-1]
-    assert (
-        shown.kind == "extended" and "需要调取监控录像" in shown.text and "2026-06-04" in shown.text
-    )
+    assert shown.kind == "extended" and "需要调取监控录像" in shown.text
+    assert "延长 10 天，至 2026-05-05" in shown.text
     with refused("invalid_extension") as info:
         handling.extend(health, cid, 1, "再延一次", now=ACCEPTED + timedelta(days=40))
     assert "一次" in info.value.message
-    assert get(cid).conclude_by == datetime(2026, 6, 4, 9, 0)
+    assert get(cid).conclude_by == datetime(2026, 5, 5, 9, 0)
     handling.resolve(health, cid, "已处理", now=ACCEPTED + timedelta(days=41))
     with refused("case_finished", 409):
         handling.extend(health, cid, 1, "办结后", now=ACCEPTED + timedelta(days=41))
@@ -746,7 +762,7 @@ def test_answer_during_review_returns_to_review(w):
     )
 
 
-def test_reopen_only_when_finished_with_a_30_working_day_review(w):
+def test_reopen_only_when_finished_with_a_30_day_review(w):
     health = w.user("health")
     cid, _ = w.file()
     with refused("case_open", 409):
@@ -756,9 +772,8 @@ def test_reopen_only_when_finished_with_a_30_working_day_review(w):
         handling.reopen(health, cid, "", now=NOW)
     at = datetime(2026, 9, 28, 10, 0)
     c = handling.reopen(health, cid, "上级督办", now=at)
-    # Sep 29–30, Oct 8, 9, 10 (make-up Sat), 12–16, 19–23, 26–30, Nov 2–6, 9–13
-    assert (c.status, c.closed_at, c.conclude_by) == ("reopened", None, datetime(2026, 11, 13, 10))
-    assert workdays_between(at.date(), date(2026, 11, 13)) == 30
+    # 信访工作条例 Art. 35: 30 days (calendar), National Day included
+    assert (c.status, c.closed_at, c.conclude_by) == ("reopened", None, datetime(2026, 10, 28, 10))
     assert "上级督办" in get(cid).public_events()[-1].text
     with refused("case_open", 409):
         handling.reopen(health, cid, "再来", now=at)
@@ -801,7 +816,7 @@ def test_dissatisfied_within_30_days_reopens_for_review(w):
     rated = datetime(2026, 9, 28, 10, 0)
     c = filing.rate(code, "dissatisfied", now=rated)
     assert (c.status, c.rating, c.closed_at) == ("reopened", "dissatisfied", None)
-    assert c.conclude_by == datetime(2026, 11, 13, 10, 0)  # 30 working days after the rating
+    assert c.conclude_by == datetime(2026, 10, 28, 10, 0)  # 30 days after the rating
     kinds = [e.kind for e in get(cid).public_events()]
     assert kinds[-2:] == ["rated", "reopened"]
     with refused("cannot_rate", 409):
@@ -1026,6 +1041,7 @@ def test_allowed_actions_follow_each_handlers_role_in_the_case(w):
     lead = {
         "accept",
         "refuse",
+        "recategorise",
         "transfer",
         "note",
         "public_note",
@@ -1055,6 +1071,7 @@ def test_allowed_actions_follow_each_handlers_role_in_the_case(w):
         "accept",
         "refuse",
         "transfer",
+        "recategorise",
     }
     assert queries.allowed_actions(w.user("police"), get(cid)) == set()
     handling.accept_transfer(w.user("market"), cid, now=NOW)
@@ -1146,7 +1163,7 @@ def test_queue_contents_order_and_filters(w):
     health = w.user("health")
     t0 = datetime(2026, 3, 2, 10, 0)  # Monday
     hour = timedelta(hours=1)
-    early, _ = w.file("hygiene", "教室地面很不整洁", now=t0 - 48 * hour)
+    early, _ = w.file("hygiene", "教室很久没有消毒，厕所有异味", now=t0 - 48 * hour)
     plain, _ = w.file(now=t0)
     as_co, _ = w.file("fees", "托费上涨没有提前说明", nursery="inclusive", now=t0)  # market leads
     urgent_later, _ = w.file("injury", "孩子在园里摔倒骨折了", now=t0 + 24 * hour)
@@ -1162,10 +1179,12 @@ def test_queue_contents_order_and_filters(w):
     def ids(user, now=t0, **kw):
         return [c.id for c, _, _ in queries.queue(user, QueueFilter(**kw), now)]
 
-    open_order = [urgent_co, urgent_later, early, plain, as_co, accepted]
+    # market's case is due for acceptance in 7 working days (Mar 11), before the health
+    # cases' 15 calendar days (early: Mar 15, plain: Mar 17)
+    open_order = [urgent_co, urgent_later, as_co, early, plain, accepted]
     assert ids(health) == open_order
     rows = queries.queue(health, QueueFilter(), t0)
-    assert [r for _, r, _ in rows] == ["co", "lead", "lead", "lead", "co", "lead"]
+    assert [r for _, r, _ in rows] == ["co", "lead", "co", "lead", "lead", "lead"]
     assert ids(health, status="all") == open_order + [finished_new, finished_old]
     assert ids(health, status="closed") == [finished_new, finished_old]
     assert ids(health, status="accepted") == [accepted]
@@ -1251,7 +1270,9 @@ def test_public_timeline_has_no_internal_notes_or_transfer_reasons(w):
         assert secret not in everything
     # the internal lines exist, they are just not public
     internal = [e.text for e in get(cid).events if not e.public]
-    assert len(internal) == 5 and any("QX2" in t for t in internal)
+    # (the sixth: market took over a care-quality case, so its category was corrected)
+    assert len(internal) == 6 and any("QX2" in t for t in internal)
+    assert any(t.startswith("转办接收后类别由") for t in internal)
 
 
 # --- statistics ---------------------------------------------------------------------------------
@@ -1285,7 +1306,7 @@ def test_stats_for_a_hand_made_set(w):
     assert figures == {
         "total": 6,
         "open": 2,
-        "overdue": 2,  # the accepted one (60 working days) and the unaccepted one (15)
+        "overdue": 2,  # the accepted one (60 days) and the unaccepted one (15)
         "urgent_open": 0,
         "median_hours_to_accept": 4.0,  # 1, 2, 6, 10 → (2 + 6) / 2
         "median_days_to_resolve": 4.0,  # 3, 4, 10

@@ -15,10 +15,12 @@ ALWAYS_LEAD = {"note", "public_note", "reveal_contact"}  # the lead's, in any st
 
 # status → what the lead may do (no transfer pending, never extended, not rated)
 LEAD = {
-    "submitted": {"accept", "refuse", "transfer", "duplicate", "close"},
-    "accepted": {"transfer", "request_info", "extend", "resolve", "duplicate", "close"},
-    "awaiting_info": {"transfer", "extend", "resolve", "duplicate", "close"},
-    "reopened": {"transfer", "request_info", "extend", "resolve", "duplicate", "close"},
+    "submitted": {"accept", "refuse", "recategorise", "transfer", "duplicate", "close"},
+    "accepted": {"recategorise", "transfer", "request_info", "extend", "resolve", "duplicate"}
+    | {"close"},
+    "awaiting_info": {"recategorise", "transfer", "extend", "resolve", "duplicate", "close"},
+    "reopened": {"recategorise", "transfer", "request_info", "extend", "resolve", "duplicate"}
+    | {"close"},
     "resolved": {"close", "reopen"},
     "closed": {"reopen"},
     "duplicate": {"reopen"},
@@ -86,8 +88,8 @@ def test_a_pending_transfer_is_answered_by_its_department_and_blocks_accept_and_
     assert c.allowed_actions("transfer") == {"accept_transfer", "decline_transfer"}
     lead = c.allowed_actions("lead")
     # Nor may the lead refuse it (不予受理) while another department may still take it.
-    assert not lead & {"accept", "refuse", "transfer"}
-    assert lead == (LEAD[status] - {"accept", "refuse", "transfer"}) | ALWAYS_LEAD
+    assert not lead & {"accept", "refuse", "transfer", "recategorise"}
+    assert lead == (LEAD[status] - {"accept", "refuse", "transfer", "recategorise"}) | ALWAYS_LEAD
     assert c.allowed_actions("co") == {"note", "reveal_contact"}
 
 

@@ -170,12 +170,12 @@ def test_0002_keeps_the_complaints_and_refuses_a_status_the_service_does_not_kno
         database.import_models()
         upgrade(directory=str(database.MIGRATIONS), revision=database.BASELINE)
         database.upgrade_schema()  # the fixed rows, and back to head
+        complaint_id = _file_a_complaint()  # filed by today's service, then taken back to 0001
         downgrade(directory=str(database.MIGRATIONS), revision=database.BASELINE)
         db.engine.dispose()
-        complaint_id = _file_a_complaint()
         _set_status(complaint_id, "unknown")  # 0001 took any text
         _set_status(complaint_id, "submitted")
-        upgrade(directory=str(database.MIGRATIONS))
+        upgrade(directory=str(database.MIGRATIONS), revision="0002")
         db.engine.dispose()
         assert database.schema_revision() == "0002"
         row = db.session.execute(sa.text("SELECT status, description FROM complaints")).one()
@@ -187,3 +187,36 @@ def test_0002_keeps_the_complaints_and_refuses_a_status_the_service_does_not_kno
         downgrade(directory=str(database.MIGRATIONS), revision=database.BASELINE)
         db.engine.dispose()
         _set_status(complaint_id, "unknown")
+
+
+def test_0003_and_0004_keep_the_complaints_filed_before_them(empty_app):
+    """Migrations 0003 (待分类, classifier versions, corrections) and 0004 (deadline regimes,
+    imported holiday years): a complaint filed at 0002 survives both (SQLite copies the table),
+    is not awaiting a category, and keeps the working-day rule it was counted by (no regime
+    code: legacy); downgrading to 0002 drops what they added and keeps the complaint."""
+    from flask_migrate import downgrade, upgrade
+
+    from complaints.models import Complaint
+    from complaints.regimes import LEGACY
+
+    with empty_app.app_context():
+        database.import_models()
+        upgrade(directory=str(database.MIGRATIONS), revision=database.BASELINE)
+        database.upgrade_schema()
+        complaint_id = _file_a_complaint()
+        downgrade(directory=str(database.MIGRATIONS), revision="0002")
+        db.engine.dispose()
+        inspector = sa.inspect(db.engine)
+        columns = {c["name"] for c in inspector.get_columns("complaints")}
+        assert not {"awaiting_category", "deadline_regime"} & columns
+        assert not inspector.has_table("holiday_years")
+        assert not inspector.has_table("complaint_classifier_versions")
+        upgrade(directory=str(database.MIGRATIONS))
+        db.engine.dispose()
+        assert database.schema_revision() == database.head_revision()
+        row = db.session.execute(
+            sa.text("SELECT description, awaiting_category, deadline_regime FROM complaints")
+        ).one()
+        assert (row[0], bool(row[1]), row[2]) == ("乱收费，没有收据", False, None)
+        assert db.session.get(Complaint, complaint_id).regime is LEGACY
+        db.session.remove()

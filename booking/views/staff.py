@@ -123,6 +123,7 @@ def dashboard():
                 "care_type": CARE_TYPES[b.care_type],
                 "when": queries.booking_dict(b, None)["when"],
                 "respond_by": b.respond_by,
+                "respond_by_provisional": b.respond_by_provisional,
                 "due": _due(b.respond_by, now),
             }
             for b in pending

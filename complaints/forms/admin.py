@@ -164,3 +164,16 @@ class PreviewForm(FlaskForm):
     def __init__(self, *args, categories: dict[str, str], **kwargs):
         super().__init__(*args, **kwargs)
         self.category.choices = _choices(categories.items())
+
+
+class HolidayImportForm(FlaskForm):
+    """A year's holiday arrangement (JSON); the import checks its dates."""
+
+    file = FileField(
+        "节假日安排文件（JSON，UTF-8，不超过 64 KB）",
+        validators=[FileRequired("请选择节假日安排文件")],
+    )
+    reason = StringField(
+        "说明（可不填，记入审计日志）",
+        validators=[Length(max=200, message="说明不能超过 200 字")],
+    )

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from web.forms import ChoiceField, WholeNumberField
 
-from ..deadlines import MAX_EXTENSION_WORKING_DAYS
+from ..regimes import LEGACY, Regime
 from ..validation import MAX_TEXT
 
 MAX_ID = 2**31 - 1  # a case number beyond an INTEGER column is simply not a case
@@ -47,6 +47,20 @@ class TransferForm(FlaskForm):
         ]
 
 
+class RecategoriseForm(FlaskForm):
+    """更正类别: the lead's triage names the category (a 待分类 case, or one routed wrong)."""
+
+    category = ChoiceField("正确的类别", validators=[DataRequired("请选择类别")])
+    reason = _text("更正理由")
+
+    def __init__(self, *args, categories: dict[str, str], current: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.category.choices = [SelectChoice("", "请选择")] + [
+            SelectChoice(code, label) for code, label in categories.items()
+        ]
+        self.category.default = current
+
+
 class DeclineTransferForm(FlaskForm):
     reason = _text("退回理由")
 
@@ -76,18 +90,22 @@ class NoteForm(FlaskForm):
 
 
 class ExtendForm(FlaskForm):
-    days = WholeNumberField(
-        f"延长工作日数（1–{MAX_EXTENSION_WORKING_DAYS}）",
-        validators=[
-            InputRequired("请填写延长的工作日数"),
-            NumberRange(
-                1,
-                MAX_EXTENSION_WORKING_DAYS,
-                message=f"延长天数须为 1–{MAX_EXTENSION_WORKING_DAYS} 个工作日",
-            ),
-        ],
-    )
+    """The case's deadline regime gives the unit and the maximum (30 calendar days under
+    信访工作条例, 15 working days under SAMR's rules)."""
+
+    days = WholeNumberField("延长天数", validators=[InputRequired("请填写延长的天数")])
     reason = _text("延期理由（投诉人可见）")
+
+    def __init__(self, *args, regime: Regime = LEGACY, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.regime = regime
+        most = regime.max_extension
+        unit = "工作日数" if regime.working_days else "天数"
+        self.days.label.text = f"延长{unit}（1–{most}）"
+        self.days.validators = [
+            *self.days.validators,
+            NumberRange(1, most, message=f"延长天数须为 1–{regime.days(most)}"),
+        ]
 
 
 class ResolveForm(FlaskForm):

@@ -18,7 +18,7 @@ from maps.coords import in_china
 from maps.geo import distances_m
 from maps.models import Community, Nursery, Street
 
-from .. import deadlines, photos, rulebook
+from .. import deadlines, modelbook, photos, rulebook
 from ..codes import code_hash, new_code
 from ..models import RATINGS, Complaint, ComplaintDepartment, ComplaintPhoto, check_rating
 from ..queries import by_code
@@ -149,8 +149,11 @@ def file_complaint(f: Filing, now: datetime | None = None) -> tuple[Complaint, s
         bool(nursery and nursery.inclusive),
         description,
         in_force,
+        modelbook.current_model(),
     )
-    due = deadlines.deadlines(now, routing.urgent)
+    # the case keeps the regime it is filed under (its category's, else its lead's)
+    regime = rulebook.current_regimes().for_case(routing.lead, routing.category_used)
+    due = deadlines.deadlines(now, routing.urgent, regime=regime)
     code = new_code()
     with use_case():
         if nursery:
@@ -175,9 +178,11 @@ def file_complaint(f: Filing, now: datetime | None = None) -> tuple[Complaint, s
             street_id=street_id,
             lead_department=routing.lead,
             urgent=routing.urgent,
+            awaiting_category=routing.awaiting_category,
             status="submitted",
             accept_by=due.accept_by,
             conclude_by=due.conclude_by,
+            deadline_regime=regime.code,
             routing_reasons=json.dumps(routing.texts, ensure_ascii=False),
             complainant_name=name,
             complainant_phone=phone,

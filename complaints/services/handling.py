@@ -1,5 +1,6 @@
-"""The handlers' use cases on a case: accept, transfer (and answer a transfer), ask for
-information, notes, extend, resolve, close, merge, reopen, reveal the contact details.
+"""The handlers' use cases on a case: accept, refuse, correct the category, transfer (and answer
+a transfer), ask for information, notes, extend, resolve, close, merge, reopen, reveal the
+contact details.
 
 Each finds the case as the handler may see it (`queries.case_for`: a 404 otherwise), checks
 their role may take the action (`Complaint.authorize`), performs the transition on the model
@@ -16,11 +17,12 @@ from database import use_case
 from errors import DomainError
 from extensions import db
 
-from .. import rulebook
+from .. import modelbook, rulebook
 from ..masking import full_contact
 from ..models import Complaint
 from ..queries import case_for, role_of
 from ..validation import clean_text
+from . import training
 
 
 def _now(now: datetime | None) -> datetime:
@@ -65,6 +67,31 @@ def refuse(user: User, complaint_id, reason, referral, now=None) -> Complaint:
     return c
 
 
+def recategorise(user: User, complaint_id, category, reason, now=None) -> Complaint:
+    """更正类别: the lead names the case's category (clearing 待分类) and the correction is kept
+    as a label to train the classifier on. When the new category has another lead department,
+    the case is offered to it (a transfer it accepts or declines); an urgent category makes the
+    case urgent."""
+    now = _now(now)
+    reason = clean_text(reason, "reason", "更正理由")
+    rules = rulebook.current_rules()
+    if not isinstance(category, str) or category not in rules.categories:
+        raise DomainError("invalid_category", "请选择类别", field="category")
+    new = rules.categories[category]
+    with use_case():
+        c = _case(user, complaint_id, "recategorise")
+        previous = c.recategorise(category, new.urgent, now)
+        old_label = rules.categories[previous].label if previous in rules.categories else previous
+        text = f"类别由 {old_label} 更正为 {new.label}：{reason}"
+        _act(user, c, "recategorised", now, text, audit_reason=f"{previous} → {category}: {reason}")
+        training.record_correction(c, category, previous, "recategorise", user.id, now)
+        if new.lead != c.lead_department:  # (recategorise refused while a transfer waits)
+            c.request_transfer(new.lead, f"类别更正为 {new.label}，应由该部门牵头")
+            name = rulebook.department_name(new.lead)
+            _act(user, c, "transfer_requested", now, f"申请转交{name}：类别更正为 {new.label}")
+    return c
+
+
 def request_transfer(user: User, complaint_id, to_department, reason, now=None) -> Complaint:
     """Ask another department to take the case over; it leads once that department accepts."""
     now = _now(now)
@@ -85,6 +112,7 @@ def accept_transfer(user: User, complaint_id, now=None) -> Complaint:
     with use_case():
         c = case_for(user, complaint_id)
         old = c.accept_transfer(user.department_code)
+        _category_for_new_lead(user, c, now)
         name = rulebook.department_name(user.department_code)
         _act(
             user,
@@ -96,6 +124,31 @@ def accept_transfer(user: User, complaint_id, now=None) -> Complaint:
             f"{rulebook.department_name(old)} → {name}",
         )
     return c
+
+
+def _category_for_new_lead(user: User, c: Complaint, now) -> None:
+    """A department that takes over a case whose category it does not lead has told us the
+    category was wrong: the case takes the category this department leads that the classifier
+    finds likeliest, recorded as a correction. (A department that leads no category — the
+    street, emergency management — changes nothing.)"""
+    rules = rulebook.current_rules()
+    current = rules.categories.get(c.category)
+    own = [code for code, cat in rules.categories.items() if cat.lead == c.lead_department]
+    if not own or (current is not None and current.lead == c.lead_department):
+        return
+    probabilities = modelbook.current_model().predict(c.description).probabilities
+    best = max(own, key=lambda code: probabilities.get(code, 0.0))
+    previous, c.category, c.awaiting_category = c.category, best, False
+    training.record_correction(c, best, previous, "transfer", user.id, now)
+    c.add_event(
+        "recategorised",
+        now,
+        False,
+        f"转办接收后类别由 {current.label if current else previous} 更正为 "
+        f"{rules.categories[best].label}",
+        actor=user.id,
+        department=user.department_code,
+    )
 
 
 def decline_transfer(user: User, complaint_id, reason, now=None) -> Complaint:
@@ -131,13 +184,14 @@ def add_note(user: User, complaint_id, text, public: bool, now=None) -> Complain
 
 
 def extend(user: User, complaint_id, days, reason, now=None) -> Complaint:
-    """Extend the conclusion deadline once, by 1–30 working days, the reason shown publicly."""
+    """Extend the conclusion deadline once, by 1 to the regime's maximum of its days (e.g. 30
+    calendar days under 信访工作条例, 15 working days under SAMR's), the reason shown publicly."""
     now = _now(now)
     reason = clean_text(reason, "reason", "延期理由")
     with use_case():
         c = _case(user, complaint_id, "extend")
         c.extend(days, reason)
-        text = f"办理期限延长 {days} 个工作日，至 {c.conclude_by:%Y-%m-%d}。理由：{reason}"
+        text = f"办理期限延长 {c.regime.days(days)}，至 {c.conclude_by:%Y-%m-%d}。理由：{reason}"
         _act(user, c, "extended", now, text, True, reason)
     return c
 

@@ -9,11 +9,12 @@ from sqlalchemy import func, select
 
 import audit
 from database import use_case
-from errors import Conflict
+from errors import Conflict, DomainError
 from extensions import db
 
 from .. import rulebook
-from ..models import RulesVersion
+from ..models import Complaint, RulesVersion
+from ..regimes import check_kept
 
 
 def save(
@@ -26,9 +27,10 @@ def save(
     """Validate and save a new version of the rules; returns its id.
 
     `based_on`: the version the admin edited; when another admin saved since, the save is
-    refused (409) rather than silently overwriting their change. Checked under the write lock.
+    refused (409) rather than silently overwriting their change. Checked under the write lock,
+    as is that no deadline regime cases were filed under is removed or recounted (400).
     """
-    rulebook.validate(data)
+    new_rules = rulebook.validate(data)
     with use_case():
         newest = db.session.scalar(select(func.max(RulesVersion.id))) or 0
         if based_on is not None and newest != based_on:
@@ -36,6 +38,11 @@ def save(
                 "rules_changed",
                 "分办规则已被他人修改（版本已更新），请刷新页面后在最新规则上修改",
             )
+        used = db.session.scalars(select(Complaint.deadline_regime).distinct())
+        try:
+            check_kept(rulebook.find_regime, rulebook.regimes_of(data, new_rules), set(used))
+        except ValueError as exc:
+            raise DomainError("rules_invalid", f"规则有误，未保存：{exc}") from None
         version = RulesVersion(
             saved_at=(now or datetime.now()).replace(microsecond=0),
             saved_by=admin_id,

@@ -1,4 +1,5 @@
-"""Admin pages: departments, categories, keywords and routing rules; routing preview.
+"""Admin pages: departments, categories, keywords and routing rules; routing preview; the
+holiday calendar (节假日安排: the years loaded, importing one — `workdays.services`).
 
 Only admin accounts may enter. The rules are data (`complaints/rulebook.py`): every save builds
 a new full document from the newest version plus the one change, validates it with the same
@@ -18,10 +19,14 @@ from flask_login import current_user
 from accounts.access import restrict
 from errors import Conflict, DomainError, NotFound
 from maps.domain import NURSERY_KINDS
+from workdays import calendar as workday_calendar
+from workdays import services as workday_services
+from workdays import store as workday_store
 
-from .. import rulebook
+from .. import modelbook, rulebook
 from ..forms.admin import (
     CategoryForm,
+    HolidayImportForm,
     ImportForm,
     JsonForm,
     PreviewForm,
@@ -113,6 +118,8 @@ def index():
         rules=rules,
         names=lambda codes: _names(codes, rules.departments),
         adjustments=_adjustment_rows(rules),
+        regimes=rulebook.current_regimes(),
+        calendar_missing=workday_store.missing(),
         active="index",
     )
 
@@ -320,6 +327,7 @@ def preview():
                 bool(form.inclusive.data) and kind is not None,
                 form.text.data or "",
                 rules,
+                modelbook.current_model(),
             )
             names = rules.departments
             result = {
@@ -344,3 +352,58 @@ def preview():
         ),
         status,
     )
+
+
+# --- the holiday calendar (节假日安排) --------------------------------------------------------
+
+
+def _holidays_page(form=None, status=200, page_error=None):
+    return (
+        render_template(
+            "complaint_admin/holidays.html",
+            form=form or HolidayImportForm(formdata=None),
+            years=workday_store.years(),
+            missing=workday_store.missing(),
+            page_error=page_error,
+            limit_kb=workday_services.MAX_FILE_BYTES // 1024,
+            active="holidays",
+        ),
+        status,
+    )
+
+
+@bp.get("/holidays")
+def holidays():
+    """The loaded years (shipped or imported), the missing ones, and the import form."""
+    return _holidays_page()
+
+
+@bp.post("/holidays")
+def import_holidays():
+    form = HolidayImportForm()
+    if not form.validate_on_submit():
+        return _holidays_page(form, 400, "；".join(_form_errors(form)))
+    upload = form.file.data
+    try:
+        data = workday_services.parse(upload.stream.read(workday_services.MAX_FILE_BYTES + 1))
+        done = workday_services.import_year(
+            data, current_user.id, (form.reason.data or "").strip() or None
+        )
+    except DomainError as exc:
+        return _holidays_page(form, exc.status, exc.message)
+    flash(
+        f"已导入 {done.year} 年节假日安排，重新计算了 {done.complaints} 件投诉、"
+        f"{done.bookings} 个预约的期限。",
+        "success",
+    )
+    return redirect(url_for("complaint_admin.holidays"), 303)
+
+
+@bp.get("/holidays/<int:year>.json")
+def export_holidays(year: int):
+    data = workday_store.arrangement_json(year)
+    if data is None:
+        raise NotFound("holiday_year_not_found", f"没有 {year} 年的节假日安排")
+    response = Response(workday_calendar.file_text(data), mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="holidays-{year}.json"'
+    return response

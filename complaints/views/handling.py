@@ -31,6 +31,7 @@ from ..forms.handling import (
     ExtendForm,
     InfoForm,
     NoteForm,
+    RecategoriseForm,
     RefuseForm,
     ReopenForm,
     ResolveForm,
@@ -60,6 +61,7 @@ EVENT_LABELS = {
     "resolved": "办结",
     "closed": "关闭",
     "not_accepted": "不予受理",
+    "recategorised": "更正类别",
     "duplicate": "合并办理",
     "reopened": "重新办理",
     "rated": "投诉人评价",
@@ -138,6 +140,7 @@ def _queue_filter() -> queries.QueueFilter:
         role=role,
         urgent=_flag("urgent", "紧急"),
         overdue=_flag("overdue", "已逾期"),
+        awaiting=_flag("awaiting", "待分类"),
         category=category,
     )
 
@@ -147,6 +150,7 @@ def _queue_row(c: Complaint, role: str, late: bool, now: datetime) -> dict:
     return {
         "id": c.id,
         "urgent": c.urgent,
+        "awaiting_category": c.awaiting_category,
         "category": _category_label(c.category),
         "site": _site(c)["name"],
         "street": c.street.name if c.street else None,
@@ -186,7 +190,7 @@ def queue():
         role_labels=ROLE_LABELS,
         categories={code: cat.label for code, cat in rules.categories.items()},
         filtered=request.args.get("status", "open") not in ("", "open")
-        or any(request.args.get(k) for k in ("role", "category", "urgent", "overdue")),
+        or any(request.args.get(k) for k in ("role", "category", "urgent", "overdue", "awaiting")),
         active="queue",
     )
 
@@ -205,6 +209,7 @@ class Action:
 ACTIONS: dict[str, Action] = {
     "accept": Action("受理", ActionForm),
     "refuse": Action("不予受理", RefuseForm),
+    "recategorise": Action("更正类别", RecategoriseForm),
     "accept-transfer": Action("接收转办", ActionForm),
     "decline-transfer": Action("退回转办", DeclineTransferForm),
     "request-info": Action("要求补充材料", InfoForm),
@@ -236,8 +241,13 @@ def _make_form(action: str, c: Complaint, role: str | None, formdata=None):
     cls = ACTIONS[action].form
     if cls is TransferForm:
         kwargs.update(departments=_rules().departments, own=current_user.department_code)
+    elif cls is RecategoriseForm:
+        categories = {code: cat.label for code, cat in _rules().categories.items()}
+        kwargs.update(categories=categories, current=c.category)
     elif cls is NoteForm:
         kwargs["public_allowed"] = "public_note" in c.allowed_actions(role)
+    elif cls is ExtendForm:
+        kwargs["regime"] = c.regime  # the unit and maximum of the case's own regime
     return cls(**kwargs)
 
 
@@ -390,6 +400,13 @@ def _run(action: str, complaint_id: int, form) -> tuple[str, str]:
     if action == "refuse":
         handling_service.refuse(user, complaint_id, form.reason.data, form.referral.data)
         return f"案件 #{complaint_id} 不予受理，理由和可反映的途径已告知投诉人。", back
+    if action == "recategorise":
+        c = handling_service.recategorise(user, complaint_id, form.category.data, form.reason.data)
+        label = _rules().categories[c.category].label
+        if c.pending_transfer_to:
+            name = rulebook.department_name(c.pending_transfer_to)
+            return f"类别已更正为 {label}，并已申请转交{name}牵头。", back
+        return f"类别已更正为 {label}。", back
     if action == "transfer":
         handling_service.request_transfer(
             user, complaint_id, form.department.data, form.reason.data
@@ -410,7 +427,8 @@ def _run(action: str, complaint_id: int, form) -> tuple[str, str]:
         return ("已发布公开说明，投诉人可见。" if form.public else "已添加内部备注。"), back
     if action == "extend":
         c = handling_service.extend(user, complaint_id, form.days.data, form.reason.data)
-        return f"办理期限已延长 {form.days.data} 个工作日，至 {c.conclude_by:%Y-%m-%d}。", back
+        shown = c.regime.days(form.days.data)
+        return f"办理期限已延长 {shown}，至 {c.conclude_by:%Y-%m-%d}。", back
     if action == "resolve":
         handling_service.resolve(user, complaint_id, form.result.data)
         return "案件已办结，办理结果已公开给投诉人。", back
