@@ -544,6 +544,10 @@ BOOKING_PATHS = {
     "/nursery/occupancy": {
         "get": {
             "summary": "Nursery staff: occupancy (托位使用率) today and for the coming weeks",
+            "description": "`rate` is 托位使用率 as the district counts it: `in_care` (children "
+            "with a confirmed full- or half-day enrolment that has begun) ÷ `places` (the filed "
+            "托位数). `held_rate` and `rows` are places held (pending, confirmed, offered) ÷ "
+            "places offered, per care type and class.",
             "security": [{"bearer": []}],
             "responses": {"200": _ok("Occupancy"), **AUTH_ERRORS},
         }

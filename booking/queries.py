@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from accounts.models import User
@@ -22,7 +22,7 @@ from maps.models import Nursery, NurseryClass, Offer, PlaceCounter
 from . import slots as slot_keys
 from . import waitlist
 from .models import Booking, Child, Subsidy
-from .rules import ENROLMENT_TYPES, HELD, SESSIONS, STATUS_LABELS, months_old
+from .rules import ENROLMENT_TYPES, HELD, IN_CARE, SESSIONS, STATUS_LABELS, months_old
 
 
 def own_child(parent_id: int, child_id, include_deleted: bool = False) -> Child:
@@ -199,6 +199,25 @@ class OccupancyRow:
         }
 
 
+def children_in_care(today: date, nursery_id: int | None = None) -> dict[int, int]:
+    """在托儿童 per nursery on `today` (rules.IN_CARE): children with a confirmed full- or
+    half-day enrolment that has begun and not ended, each child once per nursery. The one
+    definition behind 托位使用率 and 入托率, for the planner and the nursery alike."""
+    query = (
+        select(Booking.nursery_id, func.count(func.distinct(Booking.child_id)))
+        .where(
+            Booking.care_type.in_(ENROLMENT_TYPES),
+            Booking.status.in_(IN_CARE),
+            Booking.start_date <= today,
+            or_(Booking.end_date.is_(None), Booking.end_date >= today),
+        )
+        .group_by(Booking.nursery_id)
+    )
+    if nursery_id is not None:
+        query = query.where(Booking.nursery_id == nursery_id)
+    return {nid: int(n) for nid, n in db.session.execute(query)}
+
+
 def occupancy(nursery_id: int, today: date, weeks: int = 4) -> dict:
     """Places held ÷ places per care type and class, today and for each of the coming weeks.
 
@@ -267,10 +286,17 @@ def occupancy(nursery_id: int, today: date, weeks: int = 4) -> dict:
             )
     total_capacity = sum(r["capacity"] for r in rows)
     total_held = sum(r["held"] for r in rows)
+    in_care = children_in_care(today, nursery.id).get(nursery.id, 0)
+    places = nursery.capacity or 0
     return {
         "nursery_id": nursery.id,
         "date": today.isoformat(),
-        "rate": round(total_held / total_capacity, 3) if total_capacity else 0.0,
+        # 托位使用率 as the district counts it: children in care ÷ the filed 托位数
+        "rate": round(in_care / places, 3) if places else 0.0,
+        "in_care": in_care,
+        "places": places,
+        # places held (pending, confirmed, offered) ÷ places offered, over every care type
+        "held_rate": round(total_held / total_capacity, 3) if total_capacity else 0.0,
         "rows": rows,
     }
 

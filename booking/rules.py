@@ -24,6 +24,10 @@ STATUS_LABELS = {
 }
 STATUSES = tuple(STATUS_LABELS)
 HELD = ("pending", "confirmed", "offered")  # a place is held in every slot of the booking
+# 在托: a child is in care at a nursery on a day when a confirmed full- or half-day enrolment
+# there has begun and not ended. 托位使用率 and 入托率 count these children, on the planner's
+# dashboard and the nursery's alike (pending and offered requests hold a place, not a child).
+IN_CARE = ("confirmed",)
 ACTIVE = ("pending", "confirmed", "offered", "waitlisted")  # may still be cancelled
 ENDED = ("declined", "cancelled", "expired")
 

@@ -273,6 +273,8 @@ def _communities(rng: random.Random, streets: list[dict]) -> list[dict]:
                     "population": population,
                     "children_under_3": children,
                     "remote": remote,
+                    # 街道 are all 城镇; a 镇's seat (every third community) is 城镇, the rest 农村
+                    "urban": street["urban"] or k % 3 == 0,
                 }
             )
     return rows
@@ -755,7 +757,7 @@ def load_demo(seed: int = 2026, now: datetime | None = None) -> dict:
 
     with use_case():  # one transaction: the demo loads whole or not at all
         session = db.session
-        street_objs = [Street(code=s["code"], name=s["name"]) for s in streets]
+        street_objs = [Street(code=s["code"], name=s["name"]) for s in streets]  # kind by name
         session.add_all(street_objs)
         session.add_all(
             Community(
@@ -766,6 +768,7 @@ def load_demo(seed: int = 2026, now: datetime | None = None) -> dict:
                 source_coordsys="wgs84",
                 population=c["population"],
                 children_under_3=c["children_under_3"],
+                urban=c["urban"],
             )
             for c in communities
         )

@@ -11,6 +11,7 @@ from . import services
 
 nurseries = AppGroup("nurseries", help="Manage the nursery registry.")
 communities = AppGroup("communities", help="Manage residential communities.")
+streets = AppGroup("streets", help="镇街：列出，设置类型（街道、镇、乡）。")
 
 
 def _run_import(importer, file: str, noun: str) -> None:
@@ -55,4 +56,44 @@ def check_capacity_command():
         raise SystemExit(1)
 
 
-COMMANDS = [nurseries, communities]
+@communities.command("set-urban")
+@click.argument("name")
+@click.argument("area", type=click.Choice(["城镇", "农村", "urban", "rural"]))
+def set_urban_command(name: str, area: str):
+    """Mark a community 城镇 (urban) or 农村 (rural)."""
+    try:
+        services.set_community_urban(name, area in ("城镇", "urban"))
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{name}：{'城镇' if area in ('城镇', 'urban') else '农村'}")
+
+
+@streets.command("list")
+def list_streets_command():
+    """Every 镇街 with its code and kind."""
+    from sqlalchemy import select
+
+    from extensions import db
+
+    from .domain import STREET_KINDS
+    from .models import Street
+
+    for street in db.session.scalars(select(Street).order_by(Street.code)):
+        click.echo(f"{street.code}\t{street.name}\t{STREET_KINDS[street.kind]}")
+
+
+@streets.command("set-kind")
+@click.argument("code")
+@click.argument("kind")
+def set_kind_command(code: str, kind: str):
+    """Set a 镇街's kind: 街道, 镇 or 乡 (subdistrict, town, township)."""
+    try:
+        street = services.set_street_kind(code, kind)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    from .domain import STREET_KINDS
+
+    click.echo(f"{street.code} {street.name}：{STREET_KINDS[street.kind]}")
+
+
+COMMANDS = [nurseries, communities, streets]

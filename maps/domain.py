@@ -15,6 +15,21 @@ NURSERY_KINDS = {
     "family": "家庭托育点",
 }
 
+# 镇街 by kind: the seeds count 街道 and 乡镇 apart (荣昌 indicator 4 is over 街道 only; 绍兴
+# indicator 4 over 乡镇（街道）).
+STREET_KINDS = {"subdistrict": "街道", "town": "镇", "township": "乡"}
+
+
+def street_kind_from_name(name: str) -> str:
+    """A street's kind from its name's ending (…街道, …镇, …乡); a 街道 when it says none."""
+    name = name.strip()
+    if name.endswith("镇"):
+        return "town"
+    if name.endswith("乡"):
+        return "township"
+    return "subdistrict"
+
+
 CARE_TYPES = {
     "full_day": "全日托",
     "half_day": "半日托",

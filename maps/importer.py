@@ -34,7 +34,7 @@ NURSERY_OPTIONAL = (
     "demonstration",
 )
 COMMUNITY_REQUIRED = ("name", "lat", "lon", "population", "children_under_3")
-COMMUNITY_OPTIONAL = ("coordsys", "street")
+COMMUNITY_OPTIONAL = ("coordsys", "street", "urban")
 MAX_ROWS = 200_000
 MAX_ERRORS = 50
 
@@ -197,6 +197,18 @@ def _flag(row, column) -> bool:
     raise RowError(f"{column} 须为 0 或 1：{raw!r}")
 
 
+def _urban(row) -> bool:
+    """城镇 (1, 城镇) or 农村 (0, 农村); 城镇 when the column is empty or absent."""
+    raw = (row.get("urban") or "").strip().lower()
+    if raw in ("城镇", "urban") or (raw and raw in _TRUE):
+        return True
+    if raw in ("农村", "rural") or (raw and raw in _FALSE):
+        return False
+    if not raw:
+        return True
+    raise RowError(f"urban 须为 1（城镇）或 0（农村）：{raw!r}")
+
+
 def _point(row) -> tuple[float, float, str]:
     lat, lon = _number(row, "lat"), _number(row, "lon")
     coordsys = (row.get("coordsys") or "wgs84").strip().lower() or "wgs84"
@@ -223,7 +235,7 @@ class StreetLookup:
         if not name:
             return None
         if name not in self.by_name:
-            street = Street(name=name, code=f"S{len(self.by_name) + 1:03d}")
+            street = Street(name=name, code=f"S{len(self.by_name) + 1:03d}")  # kind from name
             while db.session.scalar(select(Street.id).where(Street.code == street.code)):
                 street.code = f"S{int(street.code[1:]) + 1:03d}"
             db.session.add(street)
@@ -303,4 +315,5 @@ def parse_community(row) -> dict:
         "population": population,
         "children_under_3": children,
         "street": _text(row, "street", 64),
+        "urban": _urban(row),
     }

@@ -16,13 +16,14 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     func,
+    true,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
 
-from .domain import CLASS_TYPES, admitted_months
+from .domain import CLASS_TYPES, admitted_months, street_kind_from_name
 
 
 class RegistryVersion(db.Model):
@@ -42,6 +43,10 @@ def bump_registry_version() -> None:
     )
 
 
+def _kind_from_name(context) -> str:
+    return street_kind_from_name(context.get_current_parameters().get("name") or "")
+
+
 class Street(db.Model):
     """镇街: a town or subdistrict, territorially responsible for every site in it."""
 
@@ -49,6 +54,14 @@ class Street(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    # domain.STREET_KINDS; unless given, read from the name's ending (…街道, …镇, …乡)
+    kind: Mapped[str] = mapped_column(
+        String(16), default=_kind_from_name, server_default="subdistrict"
+    )
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('subdistrict', 'town', 'township')", name="ck_street_kind"),
+    )
 
 
 class Community(db.Model):
@@ -63,6 +76,8 @@ class Community(db.Model):
     source_coordsys: Mapped[str] = mapped_column(String(8), default="wgs84")
     population: Mapped[int] = mapped_column(Integer)
     children_under_3: Mapped[int] = mapped_column(Integer)
+    # 城镇 (True) or 农村: 绍兴's 5-minute life-circle indicator is over 城镇 communities
+    urban: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     street: Mapped[Street | None] = relationship()
 
     __table_args__ = (

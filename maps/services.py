@@ -3,9 +3,10 @@
 from sqlalchemy import select
 
 from database import use_case
+from errors import DomainError, NotFound
 from extensions import db
 
-from .domain import DEFAULT_PRICE_UNIT
+from .domain import DEFAULT_PRICE_UNIT, STREET_KINDS
 from .importer import (
     COMMUNITY_OPTIONAL,
     COMMUNITY_REQUIRED,
@@ -20,7 +21,7 @@ from .importer import (
     parse_nursery,
     read_rows,
 )
-from .models import Community, Nursery, Offer, bump_registry_version
+from .models import Community, Nursery, Offer, Street, bump_registry_version
 
 
 def import_nurseries(data: bytes, filename: str) -> ImportResult:
@@ -110,3 +111,36 @@ def import_communities(data: bytes, filename: str) -> ImportResult:
             db.session.add(Community(**item))
         bump_registry_version()
     return ImportResult(created=len(parsed), streets_created=streets.created)
+
+
+def _street_kind(value: str) -> str:
+    code = {label: code for code, label in STREET_KINDS.items()}.get(value.strip(), value.strip())
+    if code not in STREET_KINDS:
+        raise DomainError(
+            "invalid_street_kind",
+            f"镇街类型须为 {'、'.join(STREET_KINDS.values())}（或 {'、'.join(STREET_KINDS)}）",
+        )
+    return code
+
+
+def set_street_kind(code: str, kind: str) -> Street:
+    """Say whether a 镇街 is a 街道, a 镇 or a 乡 (the coverage indicators count them apart)."""
+    kind = _street_kind(kind)
+    with use_case(deliver=False):
+        street = db.session.scalar(select(Street).where(Street.code == code))
+        if street is None:
+            raise NotFound("unknown_street", f"未知的镇街代码：{code}")
+        street.kind = kind
+        bump_registry_version()
+    return street
+
+
+def set_community_urban(name: str, urban: bool) -> Community:
+    """Mark a community 城镇 or 农村 (the 5-minute life-circle indicator is over 城镇 ones)."""
+    with use_case(deliver=False):
+        community = db.session.scalar(select(Community).where(Community.name == name))
+        if community is None:
+            raise NotFound("unknown_community", f"未知的小区：{name}")
+        community.urban = urban
+        bump_registry_version()
+    return community

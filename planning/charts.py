@@ -100,13 +100,18 @@ def _svg(width: float, height: float, label: str, body: list[str], css_class: st
 GAUGE_W, GAUGE_H, GAUGE_X0, GAUGE_BAR_Y, GAUGE_BAR_H = 320.0, 46.0, 4.0, 12.0, 14.0
 
 
+def numeric_targets(figure: dict) -> list[dict]:
+    """The targets with a number to draw (a text-only goal, e.g. 基本建成, is not drawn)."""
+    return [t for t in figure.get("targets") or [] if t.get("value") is not None]
+
+
 def indicator_gauge(figure: dict, mode_label: str) -> Markup:
     """A horizontal bar of the figure's value with a marker at each target.
 
     `figure` is one entry of report()["indicators"]: label, unit, value, targets, meets_target.
     """
     unit, value = figure["unit"], figure["value"]
-    targets = figure.get("targets") or []
+    targets = numeric_targets(figure)
     span = GAUGE_W - 2 * GAUGE_X0
     top = _scale_max(unit, [value, *(t["value"] for t in targets)])
     shown = format_value(value, unit)
@@ -212,7 +217,7 @@ def street_indicator_chart(streets: Sequence[dict], key: str, figure: dict, mode
     """One indicator for every street (report()["streets"]) against the district's targets."""
     title = f"{figure['label']}（各镇街，{mode_label}）"
     rows = [(s["name"], s.get(key)) for s in streets]
-    return bar_chart(title, rows, figure["unit"], figure.get("targets") or [], "by-street")
+    return bar_chart(title, rows, figure["unit"], numeric_targets(figure), "by-street")
 
 
 # --- coverage by street, stacked ------------------------------------------------------------

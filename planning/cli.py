@@ -67,7 +67,8 @@ def _coverage_text(result: dict) -> str:
     ]
     for figure in result["indicators"].values():
         targets = "；".join(
-            f"{_percent_or_count({**figure, 'value': t['value']})}（{t['source']}）"
+            f"{t['text'] if t['value'] is None else _percent_or_count({**figure, **t})}"
+            f"（{t['source']}）"
             for t in figure["targets"]
         )
         lines.append(f"  {figure['label']}：{_percent_or_count(figure)}  目标 {targets or '—'}")

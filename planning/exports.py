@@ -26,6 +26,7 @@ import csv
 import io
 import math
 
+from . import indicators
 from .charts import format_value
 
 BOM = "\ufeff"
@@ -90,7 +91,8 @@ def _targets_rows(values: dict, figure: dict) -> list[tuple]:
         return [(None, "", None)]
     value = values["value"]
     return [
-        (t["value"], t["source"], None if value is None else value >= t["value"]) for t in targets
+        (t["text"] if t["value"] is None else t["value"], t["source"], indicators.meets(value, t))
+        for t in targets
     ]
 
 

@@ -2,19 +2,15 @@
 communities and the bookings.
 
 `load()` reads the database into plain rows; `compute()` is pure arithmetic over them, so the
-tests check every figure against numbers worked out by hand. Definitions we chose where the
-seeds are silent:
+tests check every figure against numbers worked out by hand. What each figure counts, with the
+seed that sets it, is in `definitions.py` (and on the dashboard beside the figure). In short:
 
-- places (托位数): the filed nurseries' registered capacity.
-- public places (公建托位): places of 公办 and 公建民营 nurseries (both publicly built).
-- places taken (托位使用率): children holding a full-day or half-day enrolment place today
-  (pending, confirmed or offered), counted once per child and nursery.
-- places for under-2s: class places of 乳儿班 and 托小班, plus a third of 混合班 (18–36 months,
-  of which 18–24 are under two), as a share of all class places.
-- enrolment rate (入托率): children holding an enrolment place today ÷ children under three.
-- streets with an inclusive nursery: of all streets in the registry.
-- 5-/15-minute coverage: population-weighted share of communities with a filed nursery within
-  300 m / 1000 m (straight line) or walking distance (network mode).
+- 托位 (places): the filed nurseries' registered capacity — the denominator of every place share.
+- 在托 (in care): children with a confirmed full- or half-day enrolment begun and not ended
+  (booking.rules.IN_CARE; booking.queries.children_in_care, shared with the nursery dashboard).
+- 街道 / 镇 / 乡: `Street.kind`; 荣昌's 街道 indicator counts 街道 only.
+- 城镇 / 农村: `Community.urban`; 绍兴's 5-minute life-circle indicator counts 城镇 communities.
+- 5-/15-minute reach: straight line (300 m / 1000 m) or the same distances walked on the network.
 """
 
 from __future__ import annotations
@@ -25,29 +21,21 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
-from booking.rules import ENROLMENT_TYPES, HELD
 from extensions import db
 from maps.models import Community, Nursery, NurseryClass, Street
 
 from .coverage import SiteTree
+from .definitions import INDICATORS as DEFINITIONS
+from .definitions import SEEDS
 
-PUBLIC_KINDS = ("public", "public_private")
+PUBLIC_KINDS = ("public", "public_private")  # 公办 含公建民营 (绍兴: 不含幼儿园)
+LARGE_TOWN_POPULATION = 50_000  # 绍兴 具体目标第11项: 5万以上常住人口的乡镇（街道）
 UNDER2_SHARE = {"infant": 1.0, "toddler": 1.0, "older": 0.0, "mixed": 1 / 3}
 DEFAULT_TARGETS = Path(__file__).with_name("targets.json")
 
-INDICATORS = {  # key → (label, unit)
-    "places_per_1000": ("每千人口托位数", "个"),
-    "inclusive_share": ("普惠性托位占比", "%"),
-    "public_share": ("公建托位占比", "%"),
-    "occupancy": ("托位使用率", "%"),
-    "streets_with_inclusive": ("街道普惠性托育机构覆盖率", "%"),
-    "coverage_5min": ("5分钟生活圈托育设施配置率", "%"),
-    "coverage_15min": ("15分钟托育服务圈覆盖率", "%"),
-    "under2_share": ("2岁以下婴幼儿托位占比", "%"),
-    "enrolment_rate": ("入托率", "%"),
-}
+INDICATORS = {key: (d.label, d.unit) for key, d in DEFINITIONS.items()}  # key → (label, unit)
 
 
 @dataclass(frozen=True)
@@ -62,7 +50,9 @@ class NurseryRow:
     capacity: int  # 托位数
     class_places: float  # sum of class capacities
     under2_places: float
-    taken: int  # children holding an enrolment place today
+    taken: int  # children in care today (booking.rules.IN_CARE)
+    graded: bool = False  # an 等级评定 result is on file
+    demonstration: bool = False  # 托育服务示范单位
 
 
 @dataclass(frozen=True)
@@ -74,6 +64,7 @@ class CommunityRow:
     lon: float
     population: int
     children_under_3: int
+    urban: bool = True  # 城镇 (False: 农村)
 
 
 @dataclass
@@ -81,6 +72,7 @@ class DistrictData:
     streets: dict[int, tuple[str, str]]  # id → (code, name)
     nurseries: list[NurseryRow]
     communities: list[CommunityRow]
+    street_kinds: dict[int, str] = field(default_factory=dict)  # id → maps.domain.STREET_KINDS
     _tree: SiteTree | None = field(default=None, repr=False)
     # queries.distances per (mode, threshold[, graph]): a page asks for the same distances for
     # its report, its site suggestions and the coverage comparison.
@@ -106,7 +98,9 @@ class DistrictData:
 def load(today: date | None = None) -> DistrictData:
     """Read the filed nurseries, the communities and today's enrolment places."""
     today = today or date.today()
-    streets = {s.id: (s.code, s.name) for s in db.session.scalars(select(Street))}
+    street_rows = list(db.session.scalars(select(Street)))
+    streets = {s.id: (s.code, s.name) for s in street_rows}
+    kinds = {s.id: s.kind for s in street_rows}
     classes: dict[int, list[float]] = {}
     for nursery_id, class_type, capacity in db.session.execute(
         select(NurseryClass.nursery_id, NurseryClass.class_type, NurseryClass.capacity)
@@ -116,20 +110,9 @@ def load(today: date | None = None) -> DistrictData:
             total + capacity,
             under2 + capacity * UNDER2_SHARE.get(class_type, 0.0),
         ]
-    from booking.models import Booking  # booking imports maps; keep planning importable alone
+    from booking.queries import children_in_care  # booking imports maps: planning alone
 
-    taken = dict(
-        db.session.execute(
-            select(Booking.nursery_id, func.count(func.distinct(Booking.child_id)))
-            .where(
-                Booking.care_type.in_(ENROLMENT_TYPES),
-                Booking.status.in_(HELD),
-                Booking.start_date <= today,
-                or_(Booking.end_date.is_(None), Booking.end_date >= today),
-            )
-            .group_by(Booking.nursery_id)
-        ).all()
-    )
+    taken = children_in_care(today)
     nurseries = [
         NurseryRow(
             id=n.id,
@@ -143,6 +126,8 @@ def load(today: date | None = None) -> DistrictData:
             class_places=classes.get(n.id, [0.0, 0.0])[0],
             under2_places=classes.get(n.id, [0.0, 0.0])[1],
             taken=int(taken.get(n.id, 0)),
+            graded=bool(n.grade),
+            demonstration=bool(n.demonstration),
         )
         for n in db.session.scalars(
             select(Nursery).where(Nursery.filing_no.is_not(None)).order_by(Nursery.id)
@@ -150,25 +135,36 @@ def load(today: date | None = None) -> DistrictData:
     ]
     communities = [
         CommunityRow(
-            c.id, c.name, c.street_id, c.lat, c.lon, c.population or 0, c.children_under_3 or 0
+            c.id,
+            c.name,
+            c.street_id,
+            c.lat,
+            c.lon,
+            c.population or 0,
+            c.children_under_3 or 0,
+            urban=c.urban is not False,
         )
         for c in db.session.scalars(select(Community).order_by(Community.id))
     ]
-    return DistrictData(streets, nurseries, communities)
+    return DistrictData(streets, nurseries, communities, kinds)
 
 
 def _ratio(numerator: float, denominator: float, scale: float = 1.0) -> float | None:
     return numerator / denominator * scale if denominator else None
 
 
-def _figure(key: str, numerator, denominator, scale=1.0) -> dict:
-    label, unit = INDICATORS[key]
+def _figure(key: str, numerator, denominator=None) -> dict:
+    """A ratio (or, with no denominator, a count) with what it counts and where it comes from."""
+    d = DEFINITIONS[key]
+    value = numerator if denominator is None else _ratio(numerator, denominator, d.scale)
     return {
-        "label": label,
-        "unit": unit,
-        "value": _ratio(numerator, denominator, scale),
+        "label": d.label,
+        "unit": d.unit,
+        "value": value,
         "numerator": numerator,
         "denominator": denominator,
+        "definition": d.definition,
+        "sources": list(d.cites),
     }
 
 
@@ -192,53 +188,131 @@ def compute(
     population = sum(c.population for c in communities)
     under3 = sum(c.children_under_3 for c in communities)
     places = sum(n.capacity for n in nurseries)
-    class_places = sum(n.class_places for n in nurseries)
-    taken = sum(n.taken for n in nurseries)
+    in_care = sum(n.taken for n in nurseries)
     pop = np.array([c.population for c in communities], dtype=float)
-    if street_id is None:
-        streets = set(data.streets)
-        with_inclusive = {n.street_id for n in nurseries if n.inclusive and n.street_id}
-        street_figures = (len(with_inclusive & streets), len(streets))
-    else:
-        street_figures = (int(any(n.inclusive for n in nurseries)), 1)
+    urban = np.array([c.urban for c in communities], dtype=bool)
+
+    # 镇街 figures: the streets in scope by kind, and those with a nursery of each sort
+    scope = set(data.streets) if street_id is None else {street_id}
+    kind = {sid: data.street_kinds.get(sid, "subdistrict") for sid in scope}
+    subdistricts = {sid for sid in scope if kind[sid] == "subdistrict"}
+    towns = scope - subdistricts
+    with_inclusive = {n.street_id for n in nurseries if n.inclusive}
+    with_any = {n.street_id for n in nurseries}
+    with_public_demo = {
+        n.street_id for n in nurseries if n.inclusive and n.demonstration and n.kind in PUBLIC_KINDS
+    }
+    street_population: dict[int, int] = {}
+    for c in communities:
+        if c.street_id is not None:
+            street_population[c.street_id] = street_population.get(c.street_id, 0) + c.population
+    large = {sid for sid in scope if street_population.get(sid, 0) >= LARGE_TOWN_POPULATION}
+
+    def streets_share(key: str, streets: set[int], having: set) -> dict:
+        return _figure(key, len(streets & having), len(streets))
+
     return {
-        "places_per_1000": _figure("places_per_1000", places, population, 1000.0),
+        "places_per_1000": _figure("places_per_1000", places, population),
         "inclusive_share": _figure(
             "inclusive_share", sum(n.capacity for n in nurseries if n.inclusive), places
         ),
         "public_share": _figure(
             "public_share", sum(n.capacity for n in nurseries if n.kind in PUBLIC_KINDS), places
         ),
-        "occupancy": _figure("occupancy", taken, places),
-        "streets_with_inclusive": _figure("streets_with_inclusive", *street_figures),
+        "occupancy": _figure("occupancy", in_care, places),
+        "enrolment_rate": _figure("enrolment_rate", in_care, under3),
+        "under2_share": _figure("under2_share", sum(n.under2_places for n in nurseries), places),
+        "streets_with_inclusive": streets_share(
+            "streets_with_inclusive", subdistricts, with_inclusive
+        ),
+        "towns_with_inclusive": streets_share("towns_with_inclusive", towns, with_inclusive),
+        "townships_with_nursery": streets_share("townships_with_nursery", scope, with_any),
+        "large_towns_with_public_demo": streets_share(
+            "large_towns_with_public_demo", large, with_public_demo
+        ),
+        "facility_5min": _figure(
+            "facility_5min", int((urban & (dist <= radius_5min)).sum()), int(urban.sum())
+        ),
         "coverage_5min": _figure(
             "coverage_5min", float(pop[dist <= radius_5min].sum()), float(pop.sum())
         ),
         "coverage_15min": _figure(
             "coverage_15min", float(pop[dist <= radius_15min].sum()), float(pop.sum())
         ),
-        "under2_share": _figure(
-            "under2_share", sum(n.under2_places for n in nurseries), class_places
+        "grade_coverage": _figure(
+            "grade_coverage", sum(1 for n in nurseries if n.graded), len(nurseries)
         ),
-        "enrolment_rate": _figure("enrolment_rate", taken, under3),
+        "demonstration_units": _figure(
+            "demonstration_units", sum(1 for n in nurseries if n.demonstration)
+        ),
+    }
+
+
+TARGET_KEYS = {"value", "op", "text", "seed", "item", "year", "label"}
+OPS = (">=", ">")
+
+
+def _target(key: str, raw) -> dict:
+    """One target, checked and with its citation written out as `source`."""
+    where = f"targets: {key}"
+    if not isinstance(raw, dict) or set(raw) - TARGET_KEYS:
+        raise ValueError(f"{where}: a target has only {sorted(TARGET_KEYS)}")
+    value, text = raw.get("value"), raw.get("text")
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
+    ):
+        raise ValueError(f"{where} needs non-negative values")
+    if value is None and not (isinstance(text, str) and text.strip()):
+        raise ValueError(f"{where}: a target needs a value or a text")
+    op = raw.get("op", ">=")
+    if op not in OPS:
+        raise ValueError(f"{where}: op must be one of {OPS}")
+    seed, label = raw.get("seed"), raw.get("label")
+    if seed is not None:
+        if seed not in SEEDS:
+            raise ValueError(f"{where}: unknown seed {seed!r} (one of {sorted(SEEDS)})")
+        item, year = raw.get("item"), raw.get("year")
+        if (
+            not isinstance(item, str)
+            or not item
+            or isinstance(year, bool)
+            or not isinstance(year, int)
+        ):
+            raise ValueError(f"{where}: a seed's target names its item and year")
+        source = f"{seed} {item}，{year}年"
+    elif isinstance(label, str) and label.strip():
+        source = label.strip()  # a goal the district set itself, labelled by the admin
+    else:
+        raise ValueError(f"{where} needs a 'seed' (with item and year) or a 'label'")
+    return {
+        "value": value,
+        "op": op,
+        "text": text.strip() if isinstance(text, str) else None,
+        "source": source,
+        "seed": seed,
     }
 
 
 def load_targets(path: str | Path | None = None) -> dict:
-    """Targets per indicator, as data: {"district", "targets": {key: [{"value", "source"}]}}.
+    """Targets per indicator, as data: {"district", "targets": {key: [target]}}, each target
+    {"value" (or "text" alone: shown, not compared), "op" (">=" or ">"), "seed", "item",
+    "year"} for a seed's figure, or {"value", "label"} for a goal the district set itself.
 
-    Shares are fractions (0.85 for 85 %); places per 1,000 people are a count.
+    Shares are fractions (0.85 for 85 %); places per 1,000 people and units are counts.
     """
     data = json.loads(Path(path or DEFAULT_TARGETS).read_text(encoding="utf-8"))
-    for key, targets in data.get("targets", {}).items():
+    targets = data.get("targets", {})
+    for key, listed in targets.items():
         if key not in INDICATORS:
             raise ValueError(f"targets: unknown indicator {key!r}")
-        if not isinstance(targets, list):
+        if not isinstance(listed, list):
             raise ValueError(f"targets: {key} must be a list of targets")
-        for target in targets:
-            value = target.get("value") if isinstance(target, dict) else None
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"targets: {key} needs non-negative values")
-            if not isinstance(target.get("source"), str) or not target["source"]:
-                raise ValueError(f"targets: {key} needs a 'source' for every target")
+        targets[key] = [_target(key, t) for t in listed]
     return data
+
+
+def meets(value, target: dict) -> bool | None:
+    """Whether a figure meets a target (None when either has no number)."""
+    if value is None or target["value"] is None:
+        return None
+    return value > target["value"] if target["op"] == ">" else value >= target["value"]

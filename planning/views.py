@@ -32,7 +32,7 @@ from errors import DomainError
 from maps.coords import from_wgs84
 from web.forms import choices
 
-from . import charts, exports, indicators, queries, sites
+from . import charts, definitions, exports, indicators, queries, sites
 from .indicators import DistrictData
 
 bp = Blueprint("planning", __name__, url_prefix="/planning")
@@ -40,17 +40,8 @@ bp = Blueprint("planning", __name__, url_prefix="/planning")
 NO_NETWORK = "尚未加载步行路网：请先运行 flask --app app maps load-network 文件"
 GAPS_SHOWN = 30  # gap rows on the dashboard before the rest fold away (the exports have all)
 CANDIDATES = {"communities": "小区中心", "grid": "网格"}
-RATIO_PARTS = {  # what each indicator divides, in the words of the page
-    "places_per_1000": ("托位", "常住人口"),
-    "inclusive_share": ("普惠性托位", "托位"),
-    "public_share": ("公建托位", "托位"),
-    "occupancy": ("在托儿童", "托位"),
-    "streets_with_inclusive": ("有普惠性机构的镇街", "镇街"),
-    "coverage_5min": ("5分钟圈内人口", "人口"),
-    "coverage_15min": ("15分钟圈内人口", "人口"),
-    "under2_share": ("2岁以下班级托位", "班级托位"),
-    "enrolment_rate": ("在托儿童", "3岁以下儿童"),
-}
+# what each indicator divides, in the words of the page
+RATIO_PARTS = {key: (d.numerator, d.denominator) for key, d in definitions.INDICATORS.items()}
 
 
 restrict(bp, "admin")
@@ -198,9 +189,7 @@ def _charts(report: dict) -> dict:
         result["by_street"] = {
             k: charts.street_indicator_chart(streets, k, f, mode_label) for k, f in figures.items()
         }
-        result["coverage"] = charts.coverage_chart(
-            streets, mode_label, figures["coverage_5min"].get("targets") or []
-        )
+        result["coverage"] = charts.coverage_chart(streets, mode_label)
     return result
 
 
@@ -220,6 +209,8 @@ def _page_context(mode: str, street_code: str | None, data: DistrictData) -> dic
         "gap_text": charts.format_gap,
         "coverage_labels": charts.COVERAGE_LABELS,
         "ratio_parts": RATIO_PARTS,
+        "pending": definitions.PENDING,
+        "seeds": definitions.SEEDS,
         "query": _query,
     }
 

@@ -193,3 +193,44 @@ def test_cli_import_reports_errors_with_file_and_line(runner, tmp_path, app):
     assert result.exit_code == 0 and "已导入 1 个托育机构" in result.output
     with app.app_context():
         assert count(Nursery) == 1
+
+
+def test_streets_take_their_kind_from_the_name_and_communities_an_urban_flag(ctx):
+    """街道 / 镇 / 乡 from the name's ending (the 街道 indicator counts 街道 only); a community is
+    城镇 unless the file says 农村 (绍兴's 5-minute life circles are over 城镇 communities)."""
+    header = "name,lat,lon,population,children_under_3,street,urban\n"
+    data = csv(
+        "桂花苑,29.6,106.5,5000,150,星湖街道,",
+        "稻香村,29.61,106.5,800,20,青杠镇,农村",
+        "山前组,29.62,106.5,300,9,白云乡,0",
+        "镇中小区,29.63,106.5,2000,60,青杠镇,城镇",
+        header=header,
+    )
+    result = import_communities(data, "c.csv")
+    assert sorted(result.streets_created) == ["星湖街道", "白云乡", "青杠镇"]
+    kinds = dict(db.session.execute(select(Street.name, Street.kind)).all())
+    assert kinds == {"星湖街道": "subdistrict", "青杠镇": "town", "白云乡": "township"}
+    urban = dict(db.session.execute(select(Community.name, Community.urban)).all())
+    assert urban == {"桂花苑": True, "稻香村": False, "山前组": False, "镇中小区": True}
+    with pytest.raises(ImportFailed) as caught:
+        import_communities(csv("新苑,29.6,106.5,100,2,,半城", header=header), "c.csv")
+    assert "urban 须为 1（城镇）或 0（农村）" in caught.value.errors[0][1]
+
+
+def test_an_admin_sets_a_streets_kind_and_a_communitys_area_from_the_command_line(app, runner):
+    with app.app_context():
+        import_communities(csv("桂花苑,29.6,106.5,5000,150,星湖", header=COMMUNITY_HEADER), "c.csv")
+        code = db.session.scalar(select(Street.code))
+    listed = runner.invoke(args=["streets", "list"])
+    assert listed.exit_code == 0 and f"{code}\t星湖\t街道" in listed.output
+    done = runner.invoke(args=["streets", "set-kind", code, "镇"])
+    assert done.exit_code == 0 and "星湖：镇" in done.output
+    refused = runner.invoke(args=["streets", "set-kind", code, "村"])
+    assert refused.exit_code != 0 and "镇街类型须为 街道、镇、乡" in refused.output
+    unknown = runner.invoke(args=["streets", "set-kind", "NOPE", "town"])
+    assert unknown.exit_code != 0 and "未知的镇街代码：NOPE" in unknown.output
+    rural = runner.invoke(args=["communities", "set-urban", "桂花苑", "农村"])
+    assert rural.exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(select(Street.kind)) == "town"
+        assert db.session.scalar(select(Community.urban)) is False

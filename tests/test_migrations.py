@@ -153,6 +153,11 @@ def _file_a_complaint() -> int:
     return complaint_id
 
 
+def _count(table: str) -> int:
+    with db.engine.connect() as conn:
+        return conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
 def _set_status(complaint_id: int, status: str) -> None:
     with db.engine.begin() as conn:
         conn.execute(
@@ -171,6 +176,8 @@ def test_0002_keeps_the_complaints_and_refuses_a_status_the_service_does_not_kno
         upgrade(directory=str(database.MIGRATIONS), revision=database.BASELINE)
         database.upgrade_schema()  # the fixed rows, and back to head
         complaint_id = _file_a_complaint()  # filed by today's service, then taken back to 0001
+        events = _count("complaint_events")
+        assert events >= 1
         downgrade(directory=str(database.MIGRATIONS), revision=database.BASELINE)
         db.engine.dispose()
         _set_status(complaint_id, "unknown")  # 0001 took any text
@@ -180,6 +187,9 @@ def test_0002_keeps_the_complaints_and_refuses_a_status_the_service_does_not_kno
         assert database.schema_revision() == "0002"
         row = db.session.execute(sa.text("SELECT status, description FROM complaints")).one()
         assert tuple(row) == ("submitted", "乱收费，没有收据")
+        # SQLite rebuilt the table twice: the rows that refer to it are all still there (with
+        # foreign keys on, its DROP TABLE would have deleted them by ON DELETE CASCADE)
+        assert _count("complaint_events") == events
         db.session.remove()  # as in _file_a_complaint
         _set_status(complaint_id, "not_accepted")
         with pytest.raises(sa.exc.IntegrityError):
@@ -220,3 +230,42 @@ def test_0003_and_0004_keep_the_complaints_filed_before_them(empty_app):
         assert (row[0], bool(row[1]), row[2]) == ("乱收费，没有收据", False, None)
         assert db.session.get(Complaint, complaint_id).regime is LEGACY
         db.session.remove()
+
+
+def test_0006_reads_each_streets_kind_from_its_name_and_keeps_communities_urban(empty_app):
+    """Migration 0006: 镇街 filed before it take their kind from the name (…镇 town, …乡
+    township, else subdistrict), communities are 城镇; the check refuses another kind."""
+    from flask_migrate import downgrade, upgrade
+
+    with empty_app.app_context():
+        database.import_models()
+        upgrade(directory=str(database.MIGRATIONS), revision=database.BASELINE)
+        database.upgrade_schema()
+        downgrade(directory=str(database.MIGRATIONS), revision="0004")
+        db.engine.dispose()
+        with db.engine.begin() as conn:
+            for code, name in (("A", "甲街道"), ("B", "乙镇"), ("C", "丙乡"), ("D", "丁")):
+                conn.execute(
+                    sa.text("INSERT INTO streets (code, name) VALUES (:c, :n)"),
+                    {"c": code, "n": name},
+                )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO communities (name, street_id, lat, lon, source_coordsys,"
+                    " population, children_under_3) SELECT '桂花苑', id, 29.6, 106.5, 'wgs84',"
+                    " 100, 3 FROM streets WHERE code = 'B'"
+                )
+            )
+        upgrade(directory=str(database.MIGRATIONS))
+        db.engine.dispose()
+        with db.engine.begin() as conn:
+            kinds = dict(conn.execute(sa.text("SELECT code, kind FROM streets")).all())
+            urban = conn.execute(sa.text("SELECT urban FROM communities")).scalar_one()
+        assert kinds == {"A": "subdistrict", "B": "town", "C": "township", "D": "subdistrict"}
+        assert bool(urban) is True
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE streets SET kind = 'village' WHERE code = 'A'"))
+        downgrade(directory=str(database.MIGRATIONS), revision="0004")
+        db.engine.dispose()
+        columns = {c["name"] for c in sa.inspect(db.engine).get_columns("streets")}
+        assert "kind" not in columns

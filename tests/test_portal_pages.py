@@ -1,6 +1,7 @@
 """The nursery staff portal's pages, on SQLite and PostgreSQL: occupancy, confirming and
 declining, the waitlist, classes and offers, who may see what, and CSRF."""
 
+import math
 import re
 from datetime import date, datetime, timedelta
 
@@ -14,7 +15,7 @@ from booking.rules import Request
 from booking.services import family
 from booking.waitlist import Settings
 from extensions import db
-from maps.models import NurseryClass, Offer
+from maps.models import Nursery, NurseryClass, Offer
 from notifications.models import Notification
 from tests.booking_helpers import birth_for, make_bookable_nursery
 from tests.conftest import detached, login
@@ -118,9 +119,33 @@ def test_dashboard_shows_occupancy_matching_what_was_booked(app, client, world):
     # Two enrolment requests wait for the nursery, with their deadlines.
     assert re.search(r'id="pending-count">2<', html)
     assert len(re.findall(r'class="deadline-item', html)) == 2 and "前答复" in html
-    # 3 places held today of 20 offered (2 per care type in each of the two classes, half day
-    # in two sessions).
-    assert re.search(r'id="occupancy-rate">15%<', html)
+    # 托位使用率 counts children in care (confirmed, begun enrolments), as the district does:
+    # none yet — the two enrolment requests hold places but no child is in care.
+    assert re.search(r'id="occupancy-rate">0%<', html) and 'id="in-care">0<' in html
+    # Places held: 3 of 20 offered (2 per care type in each of the two classes, half day in
+    # two sessions), shown apart.
+    assert "合计 15%" in html
+
+
+def test_the_dashboards_usage_rate_is_the_planners(app, client, world, make_user):
+    """One definition of 托位使用率 for the nursery and the district: children in care ÷ the
+    filed 托位数. A confirmed enrolment that has begun counts; one still pending does not."""
+    from booking.services import staff
+    from planning import indicators
+
+    started = book(app, world, 0)
+    book(app, world, 1, care_type="half_day", session="am")  # still pending
+    with app.app_context():
+        staff_id = db.session.scalar(select(User.id).where(User.username == world["staff_a"][0]))
+        staff.confirm(staff_id, world["a"], started, world["settings"])
+        places = db.session.get(Nursery, world["a"]).capacity
+        row = next(n for n in indicators.load(TODAY).nurseries if n.id == world["a"])
+    assert row.taken == 1 and places > 0
+    login(client, world["staff_a"])
+    html = client.get("/portal").get_data(as_text=True)
+    assert 'id="in-care">1<' in html and f"托位 {places} 个" in html
+    shown = math.floor(round(1 / places, 3) * 100 + 0.5)  # the page rounds half up
+    assert re.search(rf'id="occupancy-rate">{shown}%<', html)
 
 
 def test_bookings_list_pending_first_with_the_childs_shared_data(app, client, world):
