@@ -75,12 +75,14 @@ def _scale_max(unit: str, values: Sequence[float | None]) -> float:
 
 
 def _label_rows(xs: Sequence[float], min_gap: float) -> list[int]:
-    """A row (0 or 1) for each label centred at xs, so that neighbours closer than min_gap
-    go on different rows instead of overprinting each other."""
+    """A row (0, 1, 2…) for each label centred at xs, so that neighbours closer than min_gap
+    go on different rows instead of overprinting each other (4 targets at 4.5–5.5 take four)."""
     rows = [0] * len(xs)
-    last = [-math.inf, -math.inf]
+    last: list[float] = []  # the rightmost label on each row so far
     for i in sorted(range(len(xs)), key=lambda i: xs[i]):
-        row = 0 if xs[i] - last[0] >= min_gap else (1 if xs[i] - last[1] >= min_gap else 0)
+        row = next((r for r, x in enumerate(last) if xs[i] - x >= min_gap), len(last))
+        if row == len(last):
+            last.append(xs[i])
         rows[i], last[row] = row, xs[i]
     return rows
 
@@ -101,8 +103,13 @@ GAUGE_W, GAUGE_H, GAUGE_X0, GAUGE_BAR_Y, GAUGE_BAR_H = 320.0, 46.0, 4.0, 12.0, 1
 
 
 def numeric_targets(figure: dict) -> list[dict]:
-    """The targets with a number to draw (a text-only goal, e.g. 基本建成, is not drawn)."""
-    return [t for t in figure.get("targets") or [] if t.get("value") is not None]
+    """The targets with a number to draw (a text-only goal, e.g. 基本建成, is not drawn), each
+    with `n`, its number in the page's list of targets."""
+    return [
+        {**t, "n": n}
+        for n, t in enumerate(figure.get("targets") or [], start=1)
+        if t.get("value") is not None
+    ]
 
 
 def indicator_gauge(figure: dict, mode_label: str) -> Markup:
@@ -130,8 +137,9 @@ def indicator_gauge(figure: dict, mode_label: str) -> Markup:
         )
     xs = [GAUGE_X0 + t["value"] / top * span for t in targets]
     rows = _label_rows(xs, 70.0)
-    height = GAUGE_H + (12 if any(rows) else 0)
+    height = GAUGE_H + 12 * max(rows, default=0)
     for i, (target, x, row) in enumerate(zip(targets, xs, rows, strict=True), start=1):
+        i = target.get("n", i)
         text = format_value(target["value"], unit)
         tip = f"目标{i}：{text}（{target['source']}）"
         described.append(f"目标{i} {text}（{target['source']}）")
@@ -197,9 +205,9 @@ def bar_chart(
     bottom = HEAD_H + ROW_H * len(rows)
     xs = [LABEL_W + t["value"] / top * span for t in targets]
     label_rows = _label_rows(xs, 36.0)
-    if any(label_rows):
-        height += 12
+    height += 12 * max(label_rows, default=0)
     for i, (target, x, row) in enumerate(zip(targets, xs, label_rows, strict=True), start=1):
+        i = target.get("n", i)
         text = format_value(target["value"], unit)
         tip = f"目标{i}：{text}（{target['source']}）"
         body.append(
@@ -277,8 +285,7 @@ def coverage_chart(streets: Sequence[dict], mode_label: str, targets: Sequence[d
     bottom = top_y + ROW_H * len(streets)
     xs = [LABEL_W + min(1.0, t["value"]) * span for t in targets]
     label_rows = _label_rows(xs, 36.0)
-    if any(label_rows):
-        height += 12
+    height += 12 * max(label_rows, default=0)
     for i, (target, tx, row) in enumerate(zip(targets, xs, label_rows, strict=True), start=1):
         text = format_value(target["value"], "%")
         tip = f"5分钟目标{i}：{text}（{target['source']}）"

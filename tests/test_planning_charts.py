@@ -176,3 +176,19 @@ def test_format_value(value, unit, shown):
 )
 def test_format_gap(value, target, unit, gap):
     assert charts.format_gap(value, target, unit) == gap
+
+
+def test_many_close_targets_each_get_a_row_and_keep_their_number_in_the_list():
+    """荣昌, 大足 and 绍兴 give 4.5, 4.5, 5.5 and 4.8 places per 1,000: four labels within a few
+    pixels take four rows; a goal with no number (text only) is listed but not drawn, and the
+    drawn ones keep the numbers the page's list gives them."""
+    four = figure(3.0, [(4.5, "大足"), (4.5, "绍兴"), (5.5, "绍兴"), (4.8, "荣昌")], "个")
+    root = parse(charts.indicator_gauge(four, "直线距离"))
+    ys = [float(t.get("y")) for t in root.findall("s:text", NS)]
+    assert len(set(ys)) == 4
+    assert float(root.get("viewBox").split()[3]) >= charts.GAUGE_H + 36  # room for the rows
+    mixed = figure(0.5, [(0.63, "绍兴 2024")], "%")
+    mixed["targets"].insert(0, {"value": None, "text": "≥全市平均水平", "source": "大足"})
+    root = parse(charts.indicator_gauge(mixed, "直线距离"))
+    assert [t.text for t in root.findall("s:text", NS)] == ["目标2 63.0%"]
+    assert len(root.findall("s:line[@class='target']", NS)) == 1
