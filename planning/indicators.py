@@ -29,11 +29,11 @@ from sqlalchemy import func, or_, select
 
 from booking.rules import ENROLMENT_TYPES, HELD
 from extensions import db
+from maps.domain import PUBLIC_KINDS
 from maps.models import Community, Nursery, NurseryClass, Street
 
 from .coverage import SiteTree
 
-PUBLIC_KINDS = ("public", "public_private")
 UNDER2_SHARE = {"infant": 1.0, "toddler": 1.0, "older": 0.0, "mixed": 1 / 3}
 DEFAULT_TARGETS = Path(__file__).with_name("targets.json")
 
