@@ -111,9 +111,7 @@ def test_overview_shows_departments_categories_and_adjustments(app, client, worl
     assert "文本含 甲醛、" in html and "改由卫生健康委牵头" in html
 
 
-def test_overview_shows_the_source_of_every_department_category_and_adjustment(
-    app, client, world
-):
+def test_overview_shows_the_source_of_every_department_category_and_adjustment(app, client, world):
     login(client, world["admin"])
     page = text(client.get("/admin/complaint-rules"))
     with app.app_context():
@@ -381,7 +379,8 @@ def test_preview_shows_the_routing_and_its_reasons_and_stores_nothing(app, clien
     html = text(r)
     co = re.search(r'id="pv-co">(.*?)</dd>', html).group(1)
     assert "发展改革委" in co and "卫生健康委" in co and "普惠性机构收费" in html
-    assert re.search(r'id="pv-lead"><strong>(.*?)</strong>', html).group(1) == "市场监管局（market）"
+    lead = re.search(r'id="pv-lead"><strong>(.*?)</strong>', html).group(1)
+    assert lead == "市场监管局（market）"
     sources = re.search(r'id="pv-sources">(.*?)</ul>', html, re.S).group(1)
     assert "类别 收费与退费：荣昌 行动计划 第9项" in sources
     assert "调整规则 public_fees_joint：荣昌 行动计划 第9项" in sources
@@ -401,3 +400,25 @@ def test_preview_shows_the_routing_and_its_reasons_and_stores_nothing(app, clien
     )
     assert r.status_code == 400 and "不能超过" in text(r)
     assert snapshot() == before
+
+
+def test_a_stored_version_without_sources_still_serves_and_says_so(app, client, world):
+    from complaints.routing import DEFAULT_RULES_PATH
+    from complaints.services import rules as rule_versions
+
+    data = json.loads(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    data["departments"] = {code: d["name"] for code, d in data["departments"].items()}
+    for entry in data["categories"] + data["adjustments"]:
+        entry.pop("source")
+    with app.app_context():
+        rule_versions.save(None, data)
+    login(client, world["admin"])
+    page = text(client.get("/admin/complaint-rules"))
+    assert 'data-version="1"' in page
+    assert page.count("未注明") == len(data["departments"]) + 16 + len(data["adjustments"])
+    r = client.post(
+        "/admin/complaint-rules/preview",
+        data={"text": "收费太贵", "category": "fees", "kind": "public"},
+    )
+    assert r.status_code == 200 and "类别 收费与退费：未注明" in text(r)
+    assert file(app, world["nursery"], "fees")[0] == "market"
