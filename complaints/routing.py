@@ -147,8 +147,8 @@ class Routing:
 
     def without_street(self, departments: dict[str, str]) -> Routing:
         """The routing of a site no street answers for (unregistered street, or no known
-        community within STREET_SEARCH_M): no one informed as the street, and a reason saying
-        so instead of "镇街知会"."""
+        community within STREET_SEARCH_M): no street informed or co-handling, and a reason
+        saying so instead of "镇街知会"."""
         if STREET not in self.informed and STREET not in self.co_handlers:
             return self
         street = departments.get(STREET, STREET)
@@ -319,7 +319,7 @@ def rules_from_dict(data: dict, strict: bool = True) -> Rules:
             if cat not in categories:
                 raise ValueError(f"{where}: unknown category {cat!r}")
         if "keywords" in when:
-            # matched like urgent keywords: word boundaries, benign phrases, negations
+            # matched like plain keywords: word boundaries, outside benign phrases
             words = _words(when["keywords"], f"{where} keywords", strict)
             if not words:
                 raise ValueError(f"{where}: 'keywords' must name at least one word")
@@ -500,7 +500,7 @@ def adjusted_lead(
     prepared = Text.of(text, rules)
     lead = rules.categories[category].lead
     for adj in rules.adjustments:
-        words = _hits(prepared, adj.when.get("keywords", ()), rules.negations)
+        words = _hits(prepared, adj.when.get("keywords", ()), ())
         if adj.set_lead and _applies(adj, category, kind, is_public, inclusive, words):
             lead = adj.set_lead
     return lead
@@ -689,7 +689,8 @@ def route(
             Reason("unregistered_site", "场所未登记 → 按所在位置由属地镇街及相关部门处理")
         )
     for adj in rules.adjustments:
-        words = _hits(prepared, adj.when.get("keywords", ()), rules.negations)
+        # like plain keywords, not negated: "没有补贴" is the complaint itself
+        words = _hits(prepared, adj.when.get("keywords", ()), ())
         if not _applies(adj, used.code, nursery_kind, nursery_is_public, nursery_inclusive, words):
             continue
         if adj.set_lead and adj.set_lead != lead:

@@ -159,8 +159,8 @@ def test_formaldehyde_is_indoor_air_for_the_health_commission(rules):
     assert r.lead == "health"
     assert set(r.co_handlers) == {"emergency", "street", "housing"}
     assert any("indoor_air_health" in t for t in r.texts)
-    # negated, it is not a formaldehyde complaint
-    r = route("building_safety", "private", False, False, "检测过没有甲醛，但墙裂了", rules)
+    # a word inside a longer word does not count (word boundaries, as for keywords)
+    r = route("building_safety", "private", False, False, "墙上的裂缝越来越大", rules)
     assert r.lead == "housing"
 
 
@@ -169,6 +169,9 @@ def test_a_subsidy_not_paid_adds_finance_and_health(rules):
     assert r.lead == "market"
     assert r.co_handlers == ("health", "finance")
     assert any("subsidy_finance" in t and "“运营补贴”" in t for t in r.texts)
+    # a negation does not hide the word: that the subsidy is missing is the complaint
+    r = route("fees", "private", False, False, "说今年没有补贴了，每月多收两百", rules)
+    assert "finance" in r.co_handlers
     # an unclassified complaint about the subsidy: health triages, finance co-handles
     r = route("other", None, False, False, "托育补贴申请了半年还没到账", rules)
     assert (r.lead, r.co_handlers) == ("health", ("finance",))
