@@ -20,4 +20,8 @@ DEPARTMENTS = {
     "development": "发展改革委",
     "union": "总工会",
     "street": "镇街",
+    # named by the seeds, shipped in the routing defaults (issue 16): subsidies not paid
+    # (荣昌 第11项), facilities planned with housing estates (配建, 北碚 第6项)
+    "finance": "财政局",
+    "natural_resources": "规划自然资源局",
 }

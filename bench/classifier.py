@@ -8,7 +8,8 @@ the model (`shipped`: complaints/model/classifier.npz; `retrain`: a model traine
 the training corpus, the same as `flask complaints train --ship` writes), and reports:
 
 - the model's own precision and recall per category, and its confusion matrix;
-- the lead department: right when routing's lead is the true category's lead (待分类 counts
+- the lead department: right when routing's lead is the true category's lead after the
+  rules' adjustments (`routing.adjusted_lead`: toys in a building complaint → market; 待分类 counts
   as the fallback's lead, the health commission's triage);
 - urgent: the routing's flag (urgent category, urgent keyword or the model's urgent model) —
   recall on the complaints labelled urgent, and precision;

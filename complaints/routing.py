@@ -11,6 +11,12 @@ this code) and the text classifier's model (`classifier.py`; the model in force 
   stored on the case and shown to handlers.
 - `Routing.without_street` is the rule for a site no street answers for.
 
+Every department, category (its lead and co-handlers) and adjustment may name its `source`
+(依据: the seed document and item, a national rule, or "本系统默认（种子文件未规定）"); the admin
+pages show it. It is optional so versions saved before sources existed still load. An
+adjustment may also depend on words in the text (`when.keywords`): playground equipment and toys
+are product safety, formaldehyde is indoor air — one category each, a different department.
+
 The category: the complainant's pick is respected unless the text clearly shows a graver
 category — the model says so with high probability, or an *urgent keyword* of a graver category
 is in the text (record why). Without a pick, the model decides when it is confident; otherwise
@@ -46,8 +52,9 @@ CLASSIFIER_DEFAULTS = {
     "keyword_support": 0.1,  # an urgent keyword moves the category if the model gives it this
     "keyword_urgent_share": 0.5,  # a lone urgent keyword needs this share of the urgent bar
 }
-CONDITIONS = {"kind", "category", "is_public", "inclusive"}
-STREET = "street"  # the street (镇街) department: always informed (属地)
+CONDITIONS = {"kind", "category", "is_public", "inclusive", "keywords"}
+MAX_SOURCE_CHARS = 200  # a source (依据) names a document and an item, not its text
+STREET = "street"  # the street (镇街) department: informed, or a co-handler (属地)
 STREET_SEARCH_M = 5000  # an unregistered site takes the street of the nearest community
 # The kinds of step a routing decision records (Reason.kind).
 REASON_KINDS = {
@@ -81,15 +88,17 @@ class Category:
     severity: int
     keywords: tuple[str, ...]
     urgent_keywords: tuple[str, ...]
+    source: str | None = None  # 依据 of the lead and co-handlers (None: a version without one)
 
 
 @dataclass(frozen=True)
 class Adjustment:
     id: str
-    when: dict
+    when: dict  # kind, category, is_public, inclusive, keywords (any of the words in the text)
     reason: str
     add_co: tuple[str, ...] = ()
     set_lead: str | None = None
+    source: str | None = None  # 依据
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,7 @@ class Rules:
     benign_phrases: tuple[str, ...] = ()
     # the model's thresholds (CLASSIFIER_DEFAULTS): confident, escalate, grave_severity
     classifier: dict = field(default_factory=lambda: dict(CLASSIFIER_DEFAULTS))
+    department_sources: dict[str, str] = field(default_factory=dict)  # code → 依据, where named
 
 
 @dataclass(frozen=True)
@@ -137,22 +147,26 @@ class Routing:
 
     def without_street(self, departments: dict[str, str]) -> Routing:
         """The routing of a site no street answers for (unregistered street, or no known
-        community within STREET_SEARCH_M): no one informed as the street, and a reason saying
-        so instead of "镇街知会"."""
-        if STREET not in self.informed:
+        community within STREET_SEARCH_M): no street informed or co-handling, and a reason
+        saying so instead of "镇街知会"."""
+        if STREET not in self.informed and STREET not in self.co_handlers:
             return self
         street = departments.get(STREET, STREET)
+        role = "协办" if STREET in self.co_handlers else "知会"
+        # the category's or an adjustment's reason still names the street's duty; this one
+        # says why no street handler has the case
         reasons = [r for r in self.reasons if not (r.kind == "informed" and r.department == STREET)]
         reasons.append(
             Reason(
                 "no_street",
                 f"场所所属{street}未知（机构未登记镇街，或 {STREET_SEARCH_M // 1000} 公里内"
-                f"无已知社区）→ 暂无属地{street}知会",
+                f"无已知社区）→ 暂无属地{street}{role}",
                 STREET,
             )
         )
         informed = tuple(d for d in self.informed if d != STREET)
-        return replace(self, informed=informed, reasons=tuple(reasons))
+        co = tuple(d for d in self.co_handlers if d != STREET)
+        return replace(self, informed=informed, co_handlers=co, reasons=tuple(reasons))
 
 
 def _dept(code: str, names: dict[str, str]) -> str:
@@ -198,20 +212,45 @@ def _classifier_settings(raw) -> dict:
 DEPARTMENT_CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 
 
-def _departments(raw) -> dict[str, str]:
+def _source(raw, where: str) -> str | None:
+    """A validated source (依据): absent is allowed (versions saved before sources), else a
+    non-empty string of at most MAX_SOURCE_CHARS characters."""
     if raw is None:
-        return dict(DEPARTMENTS)
+        return None
+    if not isinstance(raw, str) or not raw.strip() or len(raw.strip()) > MAX_SOURCE_CHARS:
+        raise ValueError(
+            f"{where}：依据（source）须为 1–{MAX_SOURCE_CHARS} 字的文字，"
+            "如“荣昌 行动计划 第9项”或“本系统默认（种子文件未规定）”"
+        )
+    return raw.strip()
+
+
+def _departments(raw) -> tuple[dict[str, str], dict[str, str]]:
+    """(code → name, code → source). A department is its name, or {"name", "source"}."""
+    if raw is None:
+        return dict(DEPARTMENTS), {}
     if not isinstance(raw, dict) or not raw:
         raise ValueError("routing rules: 'departments' must be a non-empty object code → name")
-    for code, name in raw.items():
+    names, sources = {}, {}
+    for code, entry in raw.items():
         if not DEPARTMENT_CODE.match(code):
             raise ValueError(f"department {code!r}: code must be 2–32 of a-z, 0-9, _")
+        if isinstance(entry, dict):
+            if set(entry) - {"name", "source"}:
+                raise ValueError(f"department {code!r}: only 'name' and 'source' may be set")
+            name = entry.get("name")
+            source = _source(entry.get("source"), f"部门 {code}")
+            if source:
+                sources[code] = source
+        else:
+            name = entry
         if not isinstance(name, str) or not name.strip() or len(name) > 32:
             raise ValueError(f"department {code!r}: name must be 1–32 characters")
+        names[code] = name.strip()
     for code in (STREET,):
         if code not in raw:
             raise ValueError(f"routing rules: department {code!r} cannot be removed")
-    return {code: name.strip() for code, name in raw.items()}
+    return names, sources
 
 
 def _check_dept(code, where: str, known: dict[str, str]) -> str:
@@ -225,7 +264,7 @@ def rules_from_dict(data: dict, strict: bool = True) -> Rules:
     (every new save) refuses one-character keywords; stored versions are read leniently."""
     if not isinstance(data, dict):
         raise ValueError("routing rules: top level must be an object")
-    known = _departments(data.get("departments"))
+    known, department_sources = _departments(data.get("departments"))
     raw_categories = data.get("categories")
     if not isinstance(raw_categories, list) or not raw_categories:
         raise ValueError("routing rules: 'categories' must be a non-empty list")
@@ -261,6 +300,7 @@ def rules_from_dict(data: dict, strict: bool = True) -> Rules:
             urgent_keywords=_words(
                 raw.get("urgent_keywords", []), f"{where} urgent_keywords", strict
             ),
+            source=_source(raw.get("source"), f"类别 {code}"),
         )
     fallback = data.get("fallback_category", "other")
     if fallback not in categories:
@@ -278,6 +318,12 @@ def rules_from_dict(data: dict, strict: bool = True) -> Rules:
         for cat in when.get("category", []):
             if cat not in categories:
                 raise ValueError(f"{where}: unknown category {cat!r}")
+        if "keywords" in when:
+            # matched like plain keywords: word boundaries, outside benign phrases
+            words = _words(when["keywords"], f"{where} keywords", strict)
+            if not words:
+                raise ValueError(f"{where}: 'keywords' must name at least one word")
+            when = {**when, "keywords": words}
         add_co = tuple(_check_dept(c, f"{where} add_co", known) for c in raw.get("add_co", []))
         set_lead = raw.get("set_lead")
         if set_lead is not None:
@@ -293,6 +339,7 @@ def rules_from_dict(data: dict, strict: bool = True) -> Rules:
                 reason=raw["reason"],
                 add_co=add_co,
                 set_lead=set_lead,
+                source=_source(raw.get("source"), f"调整规则 {raw.get('id') or '#' + str(i)}"),
             )
         )
     informed = tuple(
@@ -308,6 +355,7 @@ def rules_from_dict(data: dict, strict: bool = True) -> Rules:
         negations=_words(data.get("negations", []), "negations", min_chars=1),
         benign_phrases=_words(data.get("benign_phrases", []), "benign_phrases", strict),
         classifier=_classifier_settings(data.get("classifier")),
+        department_sources=department_sources,
     )
 
 
@@ -425,8 +473,13 @@ def _quote(words) -> str:
     return "、".join(f"“{w}”" for w in words)
 
 
-def _applies(adj: Adjustment, category: str, kind, is_public: bool, inclusive: bool) -> bool:
+def _applies(
+    adj: Adjustment, category: str, kind, is_public: bool, inclusive: bool, words: list[str]
+) -> bool:
+    """Whether the adjustment's conditions hold; `words` are its keywords found in the text."""
     when = adj.when
+    if "keywords" in when and not words:
+        return False
     if "kind" in when and kind not in when["kind"]:
         return False
     if "category" in when and category not in when["category"]:
@@ -436,6 +489,21 @@ def _applies(adj: Adjustment, category: str, kind, is_public: bool, inclusive: b
     if "inclusive" in when and bool(inclusive) != bool(when["inclusive"]):
         return False
     return True
+
+
+def adjusted_lead(
+    category: str, kind: str | None, is_public: bool, inclusive: bool, text: str, rules: Rules
+) -> str:
+    """The lead a complaint of this (known) category gets: the baseline's, then the
+    adjustments' `set_lead` (e.g. toys in a building-safety complaint → market) — what the
+    evaluation counts as the right lead for a labelled complaint."""
+    prepared = Text.of(text, rules)
+    lead = rules.categories[category].lead
+    for adj in rules.adjustments:
+        words = _hits(prepared, adj.when.get("keywords", ()), ())
+        if adj.set_lead and _applies(adj, category, kind, is_public, inclusive, words):
+            lead = adj.set_lead
+    return lead
 
 
 def route(
@@ -621,12 +689,15 @@ def route(
             Reason("unregistered_site", "场所未登记 → 按所在位置由属地镇街及相关部门处理")
         )
     for adj in rules.adjustments:
-        if not _applies(adj, used.code, nursery_kind, nursery_is_public, nursery_inclusive):
+        # like plain keywords, not negated: "没有补贴" is the complaint itself
+        words = _hits(prepared, adj.when.get("keywords", ()), ())
+        if not _applies(adj, used.code, nursery_kind, nursery_is_public, nursery_inclusive, words):
             continue
         if adj.set_lead and adj.set_lead != lead:
             lead = adj.set_lead
         co.extend(adj.add_co)
-        reasons.append(Reason("adjustment", f"{adj.reason}（规则 {adj.id}）", rule=adj.id))
+        found = f"文本含{_quote(words)}：" if words else ""
+        reasons.append(Reason("adjustment", f"{found}{adj.reason}（规则 {adj.id}）", rule=adj.id))
 
     co_handlers = tuple(c for c in dict.fromkeys(co) if c != lead)
     informed = tuple(c for c in rules.always_informed if c != lead and c not in co_handlers)

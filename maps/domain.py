@@ -14,6 +14,15 @@ NURSERY_KINDS = {
     "community": "社区托育点",
     "family": "家庭托育点",
 }
+# Kinds counted as 公办 where public rules apply (公建民营 included, as 绍兴's 公办托位 and the
+# planning indicators count it): government-guided fees, the public places share.
+PUBLIC_KINDS = ("public", "public_private")
+
+
+def is_public(kind: str | None) -> bool:
+    """Whether a nursery of this kind counts as public (公办, 公建民营 included)."""
+    return kind in PUBLIC_KINDS
+
 
 # 镇街 by kind: the seeds count 街道 and 乡镇 apart (荣昌 indicator 4 is over 街道 only; 绍兴
 # indicator 4 over 乡镇（街道）).

@@ -24,13 +24,13 @@ import numpy as np
 from sqlalchemy import select
 
 from extensions import db
+from maps.domain import PUBLIC_KINDS
 from maps.models import Community, Nursery, NurseryClass, Street
 
 from .coverage import SiteTree
 from .definitions import INDICATORS as DEFINITIONS
 from .definitions import SEEDS
 
-PUBLIC_KINDS = ("public", "public_private")  # 公办 含公建民营 (绍兴: 不含幼儿园)
 LARGE_TOWN_POPULATION = 50_000  # 绍兴 具体目标第11项: 5万以上常住人口的乡镇（街道）
 UNDER2_SHARE = {"infant": 1.0, "toddler": 1.0, "older": 0.0, "mixed": 1 / 3}
 DEFAULT_TARGETS = Path(__file__).with_name("targets.json")

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from audit import AuditEntry
 from complaints import rulebook
 from complaints.models import Complaint, RulesVersion
+from complaints.routing import load_rules
 from complaints.services import filing
 from extensions import db
 from tests.conftest import login
@@ -55,6 +56,7 @@ def category_form(app, code: str, **changes) -> dict:
         "co": list(entry.get("co", [])),
         "keywords": "、".join(entry.get("keywords", [])),
         "urgent_keywords": "\n".join(entry.get("urgent_keywords", [])),
+        "source": entry.get("source", ""),
     }
     if entry.get("urgent"):
         data["urgent"] = "y"
@@ -100,12 +102,49 @@ def test_overview_shows_departments_categories_and_adjustments(app, client, worl
     html = text(r)
     assert r.status_code == 200
     assert 'data-version="0"' in html and "系统默认规则" in html
-    assert "<code>market</code></dt><dd>市场监管局</dd>" in html
+    assert '<code>market</code></dt><dd data-code="market">市场监管局<br>' in html
     abuse = re.search(r'<li class="card rule-card" id="cat-abuse".*?</li>', html, re.S).group(0)
     assert "虐待体罚" in abuse and "紧急" in abuse and "公安局" in abuse and "卫生健康委" in abuse
     assert "打孩子" in abuse
     assert "机构类型为 幼儿园托班" in html and "教委协办" in html
-    assert "类别为 收费与退费，且公办机构" in html and "改由发展改革委牵头" in html
+    assert "类别为 收费与退费，且公办机构" in html and "发展改革委、卫生健康委协办" in html
+    assert "文本含 甲醛、" in html and "改由卫生健康委牵头" in html
+
+
+def test_overview_shows_the_source_of_every_department_category_and_adjustment(app, client, world):
+    login(client, world["admin"])
+    page = text(client.get("/admin/complaint-rules"))
+    with app.app_context():
+        rules = rulebook.current_rules()
+    for code, source in rules.department_sources.items():
+        dd = re.search(rf'<dd data-code="{code}">.*?</dd>', page, re.S).group(0)
+        assert f"依据：{html.escape(source, quote=False)}" in dd, code
+    assert set(rules.department_sources) == set(rules.departments)
+    for code, cat in rules.categories.items():
+        card = re.search(rf'<li class="card rule-card" id="cat-{code}".*?</li>', page, re.S)
+        assert f'<dd class="source">{html.escape(cat.source, quote=False)}</dd>' in card.group(0)
+    for adj in rules.adjustments:
+        item = re.search(rf'<li data-id="{adj.id}">.*?</li>', page, re.S).group(0)
+        assert f"依据：{html.escape(adj.source, quote=False)}" in item, adj.id
+    assert "荣昌 行动计划 第9项" in page and "北碚 任务分工 第11项" in page
+    assert "未注明" not in page
+
+
+def test_a_category_source_is_edited_and_a_bad_one_refused(app, client, world):
+    login(client, world["admin"])
+    page = text(client.get("/admin/complaint-rules/categories/fees"))
+    assert "荣昌 行动计划 第9项" in page and 'name="source"' in page
+    r = client.post(
+        "/admin/complaint-rules/categories/fees",
+        data=category_form(app, "fees", source="第" * 201),
+    )
+    assert r.status_code == 400 and "依据不能超过 200 字" in text(r)
+    assert versions(app) == 0
+    data = category_form(app, "fees", source="本区收费投诉处理办法 第3条")
+    assert client.post("/admin/complaint-rules/categories/fees", data=data).status_code == 303
+    with app.app_context():
+        assert rulebook.current_rules().categories["fees"].source == "本区收费投诉处理办法 第3条"
+    assert "本区收费投诉处理办法 第3条" in text(client.get("/admin/complaint-rules"))
 
 
 def test_editing_a_categorys_lead_changes_routing_of_new_complaints(app, client, world):
@@ -165,6 +204,7 @@ def test_an_unknown_category_is_404(app, client, world):
 
 
 def test_departments_are_renamed_and_added(app, client, world):
+    shipped = load_rules()
     login(client, world["admin"])
     html = text(client.get("/admin/complaint-rules/departments"))
     assert 'name="name_health"' in html and 'value="卫生健康委"' in html
@@ -191,6 +231,7 @@ def test_departments_are_renamed_and_added(app, client, world):
             "name_health": "区卫生健康委员会",
             "new_code": "approval",
             "new_name": "行政审批局",
+            "new_source": "大竹 实施意见 附件（行政审批局：营利性机构注册登记）",
         },
     )
     assert r.status_code == 303
@@ -199,10 +240,18 @@ def test_departments_are_renamed_and_added(app, client, world):
         assert rules.departments["health"] == "区卫生健康委员会"
         assert rules.departments["approval"] == "行政审批局"
         assert rulebook.department_name("approval") == "行政审批局"
-    # the new department can now lead a category
+        assert rules.department_sources["approval"].startswith("大竹 实施意见 附件")
+        # renaming keeps the shipped departments' sources
+        assert rules.department_sources["health"] == shipped.department_sources["health"]
+    assert "依据：大竹 实施意见 附件（行政审批局" in text(client.get("/admin/complaint-rules"))
+    # the new department can now lead a category, or co-handle one
     data = category_form(app, "unlicensed", lead="approval")
     assert client.post("/admin/complaint-rules/categories/unlicensed", data=data).status_code == 303
     assert file(app, world["nursery"], "unlicensed")[0] == "approval"
+    data = category_form(app, "staffing", co=["hr", "approval"])
+    assert client.post("/admin/complaint-rules/categories/staffing", data=data).status_code == 303
+    lead, departments = file(app, world["nursery"], "staffing")
+    assert lead == "health" and ("approval", "co") in departments
 
 
 def test_the_json_editor_validates_the_whole_document(app, client, world):
@@ -328,7 +377,21 @@ def test_preview_shows_the_routing_and_its_reasons_and_stores_nothing(app, clien
         data={"text": "收费太贵", "category": "fees", "kind": "public", "inclusive": "y"},
     )
     html = text(r)
-    assert "发展改革委（development）" in html and "普惠性机构收费" in html
+    co = re.search(r'id="pv-co">(.*?)</dd>', html).group(1)
+    assert "发展改革委" in co and "卫生健康委" in co and "普惠性机构收费" in html
+    lead = re.search(r'id="pv-lead"><strong>(.*?)</strong>', html).group(1)
+    assert lead == "市场监管局（market）"
+    sources = re.search(r'id="pv-sources">(.*?)</ul>', html, re.S).group(1)
+    assert "类别 收费与退费：荣昌 行动计划 第9项" in sources
+    assert "调整规则 public_fees_joint：荣昌 行动计划 第9项" in sources
+    assert "调整规则 inclusive_fees_health：" in sources
+
+    # 公建民营 counts as 公办 in the preview as in filing
+    r = client.post(
+        "/admin/complaint-rules/preview",
+        data={"text": "收费太贵", "category": "fees", "kind": "public_private"},
+    )
+    assert "public_fees_joint" in text(r)
 
     r = client.post("/admin/complaint-rules/preview", data={"text": "x", "category": "nope"})
     assert r.status_code == 400 and "请从列表中选择" in text(r)
@@ -337,3 +400,25 @@ def test_preview_shows_the_routing_and_its_reasons_and_stores_nothing(app, clien
     )
     assert r.status_code == 400 and "不能超过" in text(r)
     assert snapshot() == before
+
+
+def test_a_stored_version_without_sources_still_serves_and_says_so(app, client, world):
+    from complaints.routing import DEFAULT_RULES_PATH
+    from complaints.services import rules as rule_versions
+
+    data = json.loads(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    data["departments"] = {code: d["name"] for code, d in data["departments"].items()}
+    for entry in data["categories"] + data["adjustments"]:
+        entry.pop("source")
+    with app.app_context():
+        rule_versions.save(None, data)
+    login(client, world["admin"])
+    page = text(client.get("/admin/complaint-rules"))
+    assert 'data-version="1"' in page
+    assert page.count("未注明") == len(data["departments"]) + 16 + len(data["adjustments"])
+    r = client.post(
+        "/admin/complaint-rules/preview",
+        data={"text": "收费太贵", "category": "fees", "kind": "public"},
+    )
+    assert r.status_code == 200 and "类别 收费与退费：未注明" in text(r)
+    assert file(app, world["nursery"], "fees")[0] == "market"

@@ -70,7 +70,8 @@ def test_rules_import_applies_to_new_complaints_and_export_prints_them(app, runn
     for category in rules["categories"]:
         if category["code"] == "fees":
             category["lead"] = "development"
-    assert rules["departments"]["market"] == "市场监管局"  # departments are part of the data
+    market = rules["departments"]["market"]  # departments are part of the data, with sources
+    assert market["name"] == "市场监管局" and "大竹" in market["source"]
     rules["departments"]["approval"] = "行政审批局"
     path = tmp_path / "rules.json"
     path.write_text(json.dumps(rules, ensure_ascii=False), encoding="utf-8")

@@ -270,10 +270,11 @@ def test_case_page_shows_the_case_with_contact_masked(app, client, world):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html
     # category chosen vs used, and the routing reasons
     assert "卫生与传染病" in html and "投诉人选择“其他”" in html
-    assert "文本分类模型归为" in html and "知会（属地责任" in html
+    # hygiene: the street co-handles (荣昌 第16项), it is not merely informed
+    assert "文本分类模型归为" in html and "镇街（street）协办（基线规则）" in html
     # departments and their roles
     assert re.search(r'data-code="health" data-role="lead"', html)
-    assert re.search(r'data-code="street" data-role="informed"', html)
+    assert re.search(r'data-code="street" data-role="co"', html)
     # timeline: the internal note is there, marked internal
     note = re.search(r'<li class="event internal" data-kind="note".*?</li>', html, re.S).group(0)
     assert "已电话联系园长核实" in note and "内部" in note
@@ -303,7 +304,7 @@ def test_revealing_contact_details_is_audited_and_not_cached(app, client, world)
 
 
 def test_an_informed_department_cannot_reveal_contact_details(app, client, world):
-    cid, _ = file(app, world["a"])
+    cid, _ = file(app, world["a"], "care_quality")  # not a safety category: the street is told
     login(client, world["users"]["street1"])
     html = text(client.get(f"/handle/{cid}"))
     assert f'action="/handle/{cid}/contact"' not in html and "138****5678" in html
@@ -367,13 +368,26 @@ def test_a_handler_of_another_department_gets_404_everywhere(app, client, world)
 
 
 def test_a_street_handler_sees_cases_of_its_own_street_only(app, client, world):
-    mine, _ = file(app, world["a"])
-    theirs, _ = file(app, world["c"])
+    mine, _ = file(app, world["a"], "care_quality")
+    theirs, _ = file(app, world["c"], "care_quality")
     login(client, world["users"]["street1"])
     r = client.get(f"/handle/{mine}")
     assert r.status_code == 200 and 'data-role="informed"' in text(r)
     assert client.get(f"/handle/{theirs}").status_code == 404
     assert client.post(f"/handle/{theirs}/note", data={"note-note": "x"}).status_code == 404
+
+
+def test_the_street_co_handles_a_safety_case_of_its_own_street(app, client, world):
+    # 大竹 四(三), 北碚 四(二): the street answers for safety in its area (属地)
+    mine, _ = file(app, world["a"], "fire_safety", "安全出口被杂物堵死了，灭火器也过期了")
+    theirs, _ = file(app, world["c"], "fire_safety", "安全出口被杂物堵死了，灭火器也过期了")
+    login(client, world["users"]["street1"])
+    page = text(client.get(f"/handle/{mine}"))
+    assert 'id="my-role" data-role="co"' in page and "受理本案" not in page
+    note = {"note-note": "已派网格员到场查看", "note-visibility": "internal"}
+    assert post(client, mine, "note", note).status_code == 303
+    assert "已派网格员到场查看" in text(client.get(f"/handle/{mine}"))
+    assert client.get(f"/handle/{theirs}").status_code == 404
 
 
 # --- actions -------------------------------------------------------------------------------

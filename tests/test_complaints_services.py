@@ -94,6 +94,7 @@ NURSERIES = {  # key → (kind, inclusive, street, filed)
     "employer": ("employer", False, "s1", True),
     "public": ("public", False, "s1", True),
     "public_inclusive": ("public", True, "s1", True),
+    "public_private": ("public_private", False, "s1", True),  # 公建民营: counts as 公办
     "inclusive": ("private", True, "s1", True),
     "unfiled": ("private", False, "s1", False),
 }
@@ -210,13 +211,17 @@ def jpeg(size=(32, 24)) -> bytes:
 ROUTES = [  # nursery, category → lead, co-handlers, the rule the reasons must name
     ("private", "care_quality", "health", set(), "基线规则"),
     ("kindergarten_class", "care_quality", "health", {"education"}, "kindergarten_class"),
-    ("employer", "hygiene", "health", {"union"}, "employer_union"),
-    ("public", "fees", "development", set(), "public_fees_development"),
-    ("public_inclusive", "fees", "development", {"health"}, "public_fees_development"),
+    ("employer", "hygiene", "health", {"union", "street"}, "employer_union"),
+    # 荣昌 第9项: market leads fees, development and health co-handle at public nurseries
+    ("public", "fees", "market", {"development", "health"}, "public_fees_joint"),
+    ("public_private", "fees", "market", {"development", "health"}, "public_fees_joint"),
+    ("public_inclusive", "fees", "market", {"development", "health"}, "public_fees_joint"),
     ("inclusive", "fees", "market", {"health"}, "inclusive_fees_health"),
     ("private", "fees", "market", set(), "基线规则"),
-    ("employer", "food_safety", "market", {"health", "union"}, "employer_union"),
+    ("employer", "food_safety", "market", {"health", "union", "street"}, "employer_union"),
     ("private", "unlicensed", "health", {"market", "civil_affairs"}, "基线规则"),
+    # 北碚 任务分工 第11项 (emergency) and the street's territorial safety duty
+    ("private", "security", "police", {"health", "emergency", "street"}, "基线规则"),
 ]
 
 
@@ -225,7 +230,8 @@ def test_filing_records_lead_co_and_informed_rows(w, subtests):
         with subtests.test(nursery=nursery, category=category):
             cid, _ = w.file(category, "孩子在园里的情况需要有关部门了解处理", nursery=nursery)
             c = get(cid)
-            assert roles(cid) == {lead: "lead", "street": "informed"} | {d: "co" for d in co}
+            street = {} if "street" in co else {"street": "informed"}  # co, or informed
+            assert roles(cid) == {lead: "lead"} | street | {d: "co" for d in co}
             assert c.lead_department == lead
             assert c.category_chosen == c.category == category
             assert c.status == "submitted" and c.urgent is False
@@ -233,7 +239,8 @@ def test_filing_records_lead_co_and_informed_rows(w, subtests):
             reasons = json.loads(c.routing_reasons)
             assert reasons and all(isinstance(r, str) for r in reasons)
             assert any(rule in r for r in reasons)
-            assert any("street" in r and "知会" in r for r in reasons)
+            told = "协办" if "street" in co else "知会"
+            assert any("street" in r and told in r for r in reasons)
 
 
 def test_text_escalation_is_recorded_with_the_words(w):
@@ -1334,8 +1341,8 @@ def test_current_falls_back_to_the_shipped_file(w):
     version, rules, raw = rulebook.current()
     shipped = json.loads(rulebook.DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
     assert version == 0
-    assert raw["departments"] == rules.departments  # shown to admins with the rest
-    assert {k: v for k, v in raw.items() if k != "departments"} == shipped
+    assert raw == shipped  # departments (with their sources) shown to admins with the rest
+    assert {c: d["name"] for c, d in raw["departments"].items()} == rules.departments
     assert rules.categories["care_quality"].lead == "health"
     assert rulebook.department_name("health") == "卫生健康委"
     assert rulebook.department_name("no_such") == "no_such"

@@ -228,7 +228,8 @@ def test_look_ups_by_case_id_conform(request_id, who, status):
 @pytest.mark.parametrize(
     ("query", "who", "status", "found"),
     [
-        ({}, "market", 200, {"food", "resolved"}),
+        # fees at the public nursery: market leads (荣昌 第9项), development co-handles
+        ({}, "market", 200, {"food", "fees", "resolved"}),
         ({"status": "closed"}, "market", 200, {"resolved"}),
         ({"status": "open,closed", "service_code": "food_safety"}, "market", 200, {"food"}),
         ({"service_request_id": "case-3"}, "police", 200, {"abuse"}),

@@ -16,7 +16,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from maps.domain import NURSERY_KINDS
 from web.forms import ChoiceField
 
-from ..routing import DEPARTMENT_CODE
+from ..routing import DEPARTMENT_CODE, MAX_SOURCE_CHARS
 from ..validation import MAX_DESCRIPTION
 
 WORD_SEPARATORS = re.compile(r"[、,，;；\r\n]+")
@@ -81,6 +81,12 @@ class CategoryForm(VersionedForm):
     urgent = BooleanField("紧急类别（提交即标记紧急，24 小时内受理）")
     keywords = TextAreaField("关键词（文本分类用；每行一个，或用顿号、逗号分隔）")
     urgent_keywords = TextAreaField("紧急关键词（出现即标记紧急，并可升级类别）")
+    source = StringField(
+        "依据（牵头、协办部门的出处，如“荣昌 行动计划 第9项”；选填）",
+        validators=[
+            Length(max=MAX_SOURCE_CHARS, message=f"依据不能超过 {MAX_SOURCE_CHARS} 字"),
+        ],
+    )
 
     def __init__(self, *args, departments: dict[str, str], **kwargs):
         super().__init__(*args, **kwargs)
@@ -105,6 +111,12 @@ def departments_form(departments: dict[str, str], formdata=None):
     class DepartmentsForm(VersionedForm):
         new_code = StringField("新部门代码（小写字母、数字和下划线，如 admin_approval）")
         new_name = StringField("新部门名称")
+        new_source = StringField(
+            "新部门的依据（如“大竹 实施意见 附件 行政审批局”；选填）",
+            validators=[
+                Length(max=MAX_SOURCE_CHARS, message=f"依据不能超过 {MAX_SOURCE_CHARS} 字"),
+            ],
+        )
 
         def validate_new_code(self, field):
             code = (field.data or "").strip()

@@ -15,6 +15,7 @@ from database import use_case
 from errors import DomainError
 from extensions import db
 from maps.coords import in_china
+from maps.domain import is_public
 from maps.geo import distances_m
 from maps.models import Community, Nursery, Street
 
@@ -145,7 +146,7 @@ def file_complaint(f: Filing, now: datetime | None = None) -> tuple[Complaint, s
     routing = route(
         f.category,
         nursery.kind if nursery else None,
-        bool(nursery and nursery.kind == "public"),
+        bool(nursery and is_public(nursery.kind)),  # 公建民营 counts as 公办
         bool(nursery and nursery.inclusive),
         description,
         in_force,

@@ -18,7 +18,7 @@ from flask_login import current_user
 
 from accounts.access import restrict
 from errors import Conflict, DomainError, NotFound
-from maps.domain import NURSERY_KINDS
+from maps.domain import NURSERY_KINDS, is_public
 from workdays import calendar as workday_calendar
 from workdays import services as workday_services
 from workdays import store as workday_store
@@ -98,8 +98,16 @@ def _adjustment_rows(rules) -> list[dict]:
             then.append(f"改由{rules.departments.get(adj.set_lead, adj.set_lead)}牵头")
         if adj.add_co:
             then.append(f"{_names(adj.add_co, rules.departments)}协办")
+        if "keywords" in adj.when:
+            when.append("文本含 " + "、".join(adj.when["keywords"]) + " 之一")
         rows.append(
-            {"id": adj.id, "when": "，且".join(when), "then": "；".join(then), "reason": adj.reason}
+            {
+                "id": adj.id,
+                "when": "，且".join(when),
+                "then": "；".join(then),
+                "reason": adj.reason,
+                "source": adj.source,
+            }
         )
     return rows
 
@@ -150,6 +158,11 @@ def category(code: str):
                     keywords=split_words(form.keywords.data),
                     urgent_keywords=split_words(form.urgent_keywords.data),
                 )
+                source = (form.source.data or "").strip()
+                if source:
+                    target["source"] = source
+                else:
+                    target.pop("source", None)
                 new = _save(doc, f"编辑类别 {code}", version)
             except DomainError as exc:
                 status, page_error = exc.status, exc.message
@@ -171,6 +184,7 @@ def category(code: str):
         form.urgent.data = bool(entry.get("urgent", False))
         form.keywords.data = "、".join(entry.get("keywords", []))
         form.urgent_keywords.data = "、".join(entry.get("urgent_keywords", []))
+        form.source.data = entry.get("source", "")
     return (
         render_template(
             "complaint_admin/category.html",
@@ -198,9 +212,12 @@ def departments():
             try:
                 _check_version(form, version)
                 names = {code: form["name_" + code].data.strip() for code in rules.departments}
+                sources = dict(rules.department_sources)  # kept: the form edits names only
                 new_code = (form.new_code.data or "").strip()
                 if new_code:
                     names[new_code] = form.new_name.data.strip()
+                    if (form.new_source.data or "").strip():
+                        sources[new_code] = form.new_source.data.strip()
                 seen: dict[str, str] = {}
                 for code, name in names.items():
                     if name in seen:
@@ -210,7 +227,10 @@ def departments():
                         )
                     seen[name] = code
                 doc = copy.deepcopy(raw)
-                doc["departments"] = names
+                doc["departments"] = {
+                    code: {"name": name, "source": sources[code]} if code in sources else name
+                    for code, name in names.items()
+                }
                 new = _save(doc, f"编辑部门{'，新增 ' + new_code if new_code else ''}", version)
             except DomainError as exc:
                 status, page_error = exc.status, exc.message
@@ -323,13 +343,18 @@ def preview():
             r = route(
                 form.category.data,
                 kind,
-                kind == "public",
+                is_public(kind),
                 bool(form.inclusive.data) and kind is not None,
                 form.text.data or "",
                 rules,
                 modelbook.current_model(),
             )
             names = rules.departments
+            used = rules.categories[r.category_used]
+            applied = {x.rule for x in r.reasons if x.kind == "adjustment"}
+            sources = [(f"类别 {used.label}", used.source)] + [
+                (f"调整规则 {a.id}", a.source) for a in rules.adjustments if a.id in applied
+            ]
             result = {
                 "lead": f"{names.get(r.lead, r.lead)}（{r.lead}）",
                 "co": _names(r.co_handlers, names),
@@ -338,7 +363,8 @@ def preview():
                 "category": categories.get(r.category_used, r.category_used),
                 "changed": r.category_used != form.category.data,
                 "reasons": r.texts,
-                "public": kind == "public",
+                "sources": sources,
+                "public": is_public(kind),
             }
         else:
             status = 400
