@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export FLASK_APP := app
 
-.PHONY: run test bench lint install clean check-migrations migration
+.PHONY: run test bench lint audit install clean check-migrations migration
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -44,6 +44,12 @@ migration: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Security checks (.ci/run runs them): bandit over the service's code (medium and high findings
+# fail), pip-audit over the installed dependencies (a known vulnerability fails).
+audit: $(STAMP)
+	$(BIN)/bandit -q -c pyproject.toml -r . -ll
+	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite3 .pytest_cache

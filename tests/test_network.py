@@ -365,6 +365,16 @@ BAD_FILES = [
         osm_xml(ways=[(1, ["1", "99999999999999999999"], {"highway": "path"})]),
         "节点引用无效",
     ),
+    (  # an entity bomb ("billion laughs"): refused before any expansion (defusedxml)
+        b'<?xml version="1.0"?><!DOCTYPE osm [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;">]>'
+        b"<osm><node id='1' lat='29.6' lon='106.5'><tag k='n' v='&b;'/></node></osm>",
+        "含实体定义或外部引用",
+    ),
+    (  # an external entity (XXE) reading a local file
+        b'<?xml version="1.0"?><!DOCTYPE osm [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b"<osm><node id='1' lat='29.6' lon='106.5'><tag k='n' v='&x;'/></node></osm>",
+        "含实体定义或外部引用",
+    ),
     (b"\x00\x00\x00\x0d\x0a\x09OSMHeader\x18\x00", "PBF"),
     (b"\x1f\x8b\x08\x00broken", "gzip"),
 ]
