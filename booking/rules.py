@@ -7,7 +7,7 @@ No Flask, no database. Which status may change to which, and for whom, is on the
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
-from maps.domain import MAX_AGE_MONTHS, MIN_AGE_MONTHS
+from maps.domain import MAX_AGE_MONTHS, MIN_AGE_MONTHS, class_type_for_age
 
 from . import slots as slot_keys
 from .slots import SESSIONS  # noqa: F401  (re-exported: the half-day sessions and their labels)
@@ -200,3 +200,15 @@ def slots_for(req: Request) -> list[str]:
 def periods_overlap(a_start: date, a_end: date | None, b_start: date, b_end: date | None) -> bool:
     far = date.max
     return a_start <= (b_end or far) and b_start <= (a_end or far)
+
+
+# 荣昌 item 11 pays the operating subsidy (运营补贴) to the nursery by these three class types.
+SUBSIDY_CLASS_TYPES = ("infant", "toddler", "older")
+
+
+def subsidy_class_type(offer_class_type: str | None, months: int) -> str:
+    """The class type a place's operating subsidy is counted by: its class's, or — a 混合班,
+    which the seeds do not price, or a place for every age — the class of the child's age."""
+    if offer_class_type in SUBSIDY_CLASS_TYPES:
+        return offer_class_type
+    return class_type_for_age(months)

@@ -28,6 +28,7 @@ PLAIN_RULES = [
     "maps/coords.py",
     "maps/geo.py",
     "maps/standards.py",
+    "maps/pricing.py",
     "booking/rules.py",
     "booking/slots.py",
     "complaints/routing.py",
