@@ -201,6 +201,17 @@ SPEC = {
                                 "schema": {
                                     "type": "object",
                                     "required": ["id", "name", "offers", "classes"],
+                                    "properties": {
+                                        "price_regime": PRICE_REGIME,
+                                        "price_regime_label": {"type": "string"},
+                                        "offers": {
+                                            "type": "array",
+                                            "description": "Each offer also carries "
+                                            "`price_regime` and `price_rule` (the guided price "
+                                            "or cap that binds it: amount, low, high, "
+                                            "price_unit, source, text; null if none)",
+                                        },
+                                    },
                                 }
                             }
                         },
@@ -486,6 +497,10 @@ BOOKING_PATHS = {
     "/nursery/offers/{care_type}": {
         "put": {
             "summary": "Nursery staff: set a care type's places, price, unit and sessions",
+            "description": "A price outside the nursery's regime is refused with 400: "
+            "`price_above_cap` (普惠限价), `price_above_guided` / `price_below_guided` "
+            "(政府指导价 and its float range), `price_unit_mismatch`; the message names the "
+            "figures and their source",
             "security": [{"bearer": []}],
             "parameters": [
                 {"name": "care_type", "in": "path", "required": True, "schema": CARE_TYPE}

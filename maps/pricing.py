@@ -150,13 +150,15 @@ def check_price(
     what = CARE_TYPES.get(care_type, care_type)
     if class_type:
         what += f"（{CLASS_TYPES[class_type].label}）"
+    who = {"public": "公办托育机构", "public_private": "公建民营托育机构"}.get(
+        kind, "普惠性托育机构"
+    )
     for rule in applicable(rules, regime, care_type, class_type):
-        who = "公办托育机构" if regime == "guided" else "普惠性托育机构"
         if unit != rule.price_unit:
             raise PriceRuleError(
                 "price_unit_mismatch",
                 f"{who}的{what}收费实行{REGIMES[regime]}，按 {rule.unit_label} 计价，"
-                f"请以 {rule.unit_label} 填写（{rule.describe()}，来源：{rule.source}）",
+                f"请以 {rule.unit_label} 填写。{rule.describe()}；来源：{rule.source}",
                 field="price_unit",
             )
         if price > rule.high:
@@ -164,16 +166,16 @@ def check_price(
             limit = "限价" if regime == "capped" else "指导价允许的最高价"
             raise PriceRuleError(
                 code,
-                f"{who}的{what}收费不得高于{limit} {_yuan(rule.high)} {rule.unit_label}"
-                f"（{rule.describe()}，来源：{rule.source}），"
-                f"填写的是 {_yuan(price)} {rule.unit_label}",
+                f"{who}的{what}收费不得高于{limit} {_yuan(rule.high)} {rule.unit_label}，"
+                f"填写的是 {_yuan(price)} {rule.unit_label}。"
+                f"{REGIMES[regime]}：{rule.describe()}；来源：{rule.source}",
             )
         if price < rule.low:
             raise PriceRuleError(
                 "price_below_guided",
                 f"{who}的{what}收费不得低于指导价允许的最低价 {_yuan(rule.low)} "
-                f"{rule.unit_label}（{rule.describe()}，来源：{rule.source}），"
-                f"填写的是 {_yuan(price)} {rule.unit_label}",
+                f"{rule.unit_label}，填写的是 {_yuan(price)} {rule.unit_label}。"
+                f"{REGIMES[regime]}：{rule.describe()}；来源：{rule.source}",
             )
 
 
@@ -264,15 +266,18 @@ def decimal_in(value, name: str, low: Decimal, high) -> Decimal:
     return number.quantize(CENT)
 
 
+def ordered(rules) -> list[PriceRule]:
+    """Rules by regime, care type and class type (youngest first, "any other class" last)."""
+    care, classes = list(CARE_TYPES), [*CLASS_TYPES, None]
+    return sorted(
+        rules, key=lambda r: (r.regime, care.index(r.care_type), classes.index(r.class_type))
+    )
+
+
 def dump_rules(rules) -> str:
     """The rules as a JSON file `parse_rules` reads back."""
-    order = list(CARE_TYPES)
-    classes = [None, *CLASS_TYPES]
-    rows = sorted(
-        rules,
-        key=lambda r: (r.regime, order.index(r.care_type), classes.index(r.class_type)),
-    )
-    return json.dumps({"rules": [r.as_dict() for r in rows]}, ensure_ascii=False, indent=2) + "\n"
+    rows = [r.as_dict() for r in ordered(rules)]
+    return json.dumps({"rules": rows}, ensure_ascii=False, indent=2) + "\n"
 
 
 def fit(rule: PriceRule, share: float, step: int) -> Decimal:

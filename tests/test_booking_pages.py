@@ -198,7 +198,7 @@ def test_the_booking_form_shows_what_the_family_pays_and_names_the_nursery(app, 
         assert text in page
     # 荣昌 item 11's 700/800/900 yuan go to the nursery (运营补贴), not to the family.
     assert "区级托育补贴" not in page and "享受" not in page
-    assert "您需支付的费用即上面所列价格（普惠限价）" in page
+    assert "您需支付的托费即上面所列价格；该机构收费实行普惠限价" in page
     assert "运营补贴" in page and "托小班 800 元" in page and "不发给家庭" in page
     # Hours offered are whole hours within opening hours (08:00–17:00).
     assert '<option value="08:00">' in page and '<option value="17:00">' in page

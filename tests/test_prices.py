@@ -3,6 +3,7 @@ nurseries, 市场调节价 for the rest — the plain rules, and their enforceme
 set (the portal's offer form, the nursery API, the registry import, the demo), their display,
 the admin's import and export; and the operating subsidy (运营补贴) worded as the nursery's."""
 
+import io
 import json
 from datetime import date, timedelta
 from decimal import Decimal
@@ -10,6 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from audit import AuditEntry
 from booking.models import Booking, Subsidy
 from booking.rules import subsidy_class_type
 from extensions import db
@@ -391,3 +393,34 @@ def test_prices_import_export_and_check_from_the_command_line(app, tmp_path):
     assert result.exit_code == 1 and "缺少" in result.output
     with app.app_context():
         assert [r.amount for r in price_rules()] == [Decimal(3000)]
+
+
+def test_the_admin_imports_and_exports_the_rules_on_a_page(app, client, make_user):
+    app.config["WTF_CSRF_ENABLED"] = False
+    login(client, make_user("admin"))
+    page = client.get("/admin/prices").get_data(as_text=True)
+    assert "尚未录入本区的政府指导价和普惠限价" in page
+    with app.app_context():
+        make_bookable_nursery(inclusive=True, offers=[("full_day", "month", "2300")])
+    good = json.dumps({"rules": [CAP.as_dict()]}, ensure_ascii=False).encode()
+    r = client.post(
+        "/admin/prices/import",
+        data={"file": (io.BytesIO(good), "rules.json"), "reason": "区发改委文件（测试）"},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 303
+    page = client.get("/admin/prices").get_data(as_text=True)
+    assert "限价 2200 元/月" in page and SOURCE in page
+    assert "不符合现行规则的价格" in page and "2300" in page  # reported, not rewritten
+    exported = client.get("/admin/prices/export")
+    assert parse_rules(exported.data) == [CAP]
+    r = client.post(
+        "/admin/prices/import",
+        data={"file": (io.BytesIO(b'{"rules": [{"regime": "x"}]}'), "bad.json")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 400 and "导入失败" in r.get_data(as_text=True)
+    with app.app_context():
+        assert price_rules() == [CAP]  # the bad file changed nothing
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "prices.replace"))
+        assert entry.reason == "区发改委文件（测试）" and entry.actor_id is not None

@@ -35,6 +35,7 @@ from maps.domain import (
     max_children,
 )
 from maps.models import Nursery, NurseryClass, Offer, price_rules
+from maps.pricing import ordered
 from maps.standards import class_places, class_specs
 
 from .. import capacity, queries
@@ -582,7 +583,7 @@ def offers():
                     "text": r.describe(),
                     "source": r.source,
                 }
-                for r in rules
+                for r in ordered(rules)
                 if r.regime == regime["price_regime"]
             ],
             active="offers",
