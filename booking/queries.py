@@ -311,6 +311,11 @@ def subsidies() -> list[dict]:
     ]
 
 
+def subsidy_rows() -> list[tuple[str, int, str]]:
+    """The operating subsidies in force as (class type, yuan per child per year, source)."""
+    return [(s.class_type, s.yuan_per_year, s.source) for s in db.session.scalars(select(Subsidy))]
+
+
 def status_counts(nursery_id: int) -> dict[str, int]:
     """How many of the nursery's bookings are in each status."""
     return dict(

@@ -746,7 +746,9 @@ def _subsidy(n: dict, offer: dict, birth: date, start: date) -> int | None:
     """What booking.services records: the operating subsidy an inclusive nursery receives."""
     if not n["inclusive"]:
         return None
-    return SUBSIDIES[subsidy_class_type(offer["class_type"], months_old(birth, start))]
+    return SUBSIDIES.get(
+        subsidy_class_type(offer["class_type"], months_old(birth, start), SUBSIDIES)
+    )
 
 
 def _description(n: dict) -> str:

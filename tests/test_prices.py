@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from audit import AuditEntry
 from booking.models import Booking, Subsidy
-from booking.rules import subsidy_class_type
+from booking.rules import RuleError, dump_subsidies, parse_subsidies, subsidy_class_type
 from extensions import db
 from maps import pricing
 from maps.models import Nursery, Offer, PriceRuleRow, price_rules
@@ -158,6 +158,45 @@ def test_the_operating_subsidy_follows_the_class_or_for_a_mixed_class_the_childs
     assert subsidy_class_type("mixed", 20) == "toddler"
     assert subsidy_class_type("mixed", 30) == "older"
     assert subsidy_class_type(None, 8) == "infant"
+    # A district that does rate 混合班 has its own rate used; a class without a rate has none.
+    assert subsidy_class_type("mixed", 20, {"mixed": 750, "toddler": 800}) == "mixed"
+    assert subsidy_class_type("older", 30, {"toddler": 800}) is None
+
+
+def test_a_subsidy_file_is_refused_whole_with_every_bad_entry():
+    rows = [("older", 700, "荣昌 第11项"), ("infant", 900, "荣昌 第11项")]
+    assert parse_subsidies(dump_subsidies(rows).encode()) == rows[::-1]  # youngest first
+    bad = {
+        "subsidies": [
+            {"class_type": "older", "yuan_per_year": 700, "source": "荣昌"},
+            {"class_type": "older", "yuan_per_year": 700, "source": "荣昌"},
+            {"class_type": "big", "yuan_per_year": 700, "source": "荣昌"},
+            {"class_type": "toddler", "yuan_per_year": "800", "source": "荣昌"},
+            {"class_type": "infant", "yuan_per_year": 900, "source": ""},
+        ]
+    }
+    with pytest.raises(RuleError) as caught:
+        parse_subsidies(json.dumps(bad).encode())
+    for n in (2, 3, 4, 5):
+        assert f"第 {n} 条" in caught.value.message
+    assert "第 1 条" not in caught.value.message
+
+
+def test_the_admin_replaces_the_operating_subsidies_from_a_file(app, tmp_path):
+    runner = app.test_cli_runner()
+    path = tmp_path / "subsidies.json"
+    rows = [("toddler", 850, "某区运营补贴办法（测试）")]
+    path.write_text(dump_subsidies(rows), encoding="utf-8")
+    result = runner.invoke(args=["subsidies", "import", str(path)])
+    assert result.exit_code == 0 and "付给机构" in result.output, result.output
+    assert parse_subsidies(runner.invoke(args=["subsidies", "export"]).output.encode()) == rows
+    path.write_text('{"subsidies": [{"class_type": "x"}]}', encoding="utf-8")
+    result = runner.invoke(args=["subsidies", "import", str(path)])
+    assert result.exit_code == 1 and "class_type" in result.output
+    with app.app_context():
+        assert [(s.class_type, s.yuan_per_year) for s in db.session.scalars(select(Subsidy))] == [
+            ("toddler", 850)
+        ]
 
 
 # --- enforcement where a price is set ---------------------------------------------------------

@@ -196,8 +196,9 @@ def _subsidy(nursery: Nursery, offer: Offer, child: Child, start: date) -> int |
     11: paid to filed inclusive nurseries, not to the family): enrolments only."""
     if not nursery.inclusive or offer.care_type not in ENROLMENT_TYPES:
         return None
-    class_type = subsidy_class_type(offer.class_type, months_old(child.birth_date, start))
-    return db.session.scalar(select(Subsidy.yuan_per_year).where(Subsidy.class_type == class_type))
+    rates = dict(db.session.execute(select(Subsidy.class_type, Subsidy.yuan_per_year)).all())
+    class_type = subsidy_class_type(offer.class_type, months_old(child.birth_date, start), rates)
+    return rates.get(class_type)
 
 
 def book(
