@@ -66,6 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from complaints.views.admin import bp as complaint_admin_bp
     from complaints.views.handling import bp as handling_bp
     from complaints.views.public import bp as complaints_bp
+    from maps.views import admin_bp as price_admin_bp
     from maps.views import bp as maps_bp
     from planning.views import bp as planning_bp
 
@@ -82,6 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(handling_bp)
     app.register_blueprint(complaint_admin_bp)
     app.register_blueprint(planning_bp)
+    app.register_blueprint(price_admin_bp)
 
     from workdays import store as workday_store
 

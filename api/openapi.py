@@ -6,6 +6,7 @@ from booking.rules import STATUSES
 from booking.slots import OFFER_SESSIONS, SESSIONS
 from maps.coords import COORDSYS
 from maps.domain import CARE_TYPES, CLASS_TYPES, NURSERY_KINDS, PRICE_UNITS
+from maps.pricing import REGIMES
 
 bp = Blueprint("openapi", __name__)
 
@@ -13,6 +14,12 @@ bp = Blueprint("openapi", __name__)
 CARE_TYPE = {"type": "string", "enum": list(CARE_TYPES)}
 BOOKING_STATUS = {"type": "string", "enum": list(STATUSES)}
 KIND = {"type": "string", "enum": list(NURSERY_KINDS)}
+PRICE_REGIME = {
+    "type": "string",
+    "enum": list(REGIMES),
+    "description": "How the nursery's prices are set (荣昌/大足 item 9): guided = 政府指导价 "
+    "(公办, 公建民营), capped = 普惠限价 (other inclusive), market = 市场调节价",
+}
 ERROR = {
     "description": "Refused input or missing resource",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -103,6 +110,8 @@ SPEC = {
                     "inclusive": {"type": "boolean"},
                     "care_types": {"type": "array", "items": CARE_TYPE},
                     "free_places": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "price_regime": PRICE_REGIME,
+                    "price_regime_label": {"type": "string"},
                 },
             },
             "CircleMember": {
@@ -192,6 +201,17 @@ SPEC = {
                                 "schema": {
                                     "type": "object",
                                     "required": ["id", "name", "offers", "classes"],
+                                    "properties": {
+                                        "price_regime": PRICE_REGIME,
+                                        "price_regime_label": {"type": "string"},
+                                        "offers": {
+                                            "type": "array",
+                                            "description": "Each offer also carries "
+                                            "`price_regime` and `price_rule` (the guided price "
+                                            "or cap that binds it: amount, low, high, "
+                                            "price_unit, source, text; null if none)",
+                                        },
+                                    },
                                 }
                             }
                         },
@@ -477,6 +497,10 @@ BOOKING_PATHS = {
     "/nursery/offers/{care_type}": {
         "put": {
             "summary": "Nursery staff: set a care type's places, price, unit and sessions",
+            "description": "A price outside the nursery's regime is refused with 400: "
+            "`price_above_cap` (普惠限价), `price_above_guided` / `price_below_guided` "
+            "(政府指导价 and its float range), `price_unit_mismatch`; the message names the "
+            "figures and their source",
             "security": [{"bearer": []}],
             "parameters": [
                 {"name": "care_type", "in": "path", "required": True, "schema": CARE_TYPE}
@@ -600,8 +624,23 @@ SPEC["components"]["schemas"]["Booking"] = {
             "description": "The answer deadline was counted over a year whose holiday "
             "arrangement is not loaded yet (暂定); it is counted again when it is",
         },
-        "price_yuan": {"type": ["number", "null"]},
-        "subsidy_yuan_per_year": {"type": ["integer", "null"]},
+        "price_yuan": {
+            "type": ["number", "null"],
+            "description": "What the family pays, in `price_unit`",
+        },
+        "price_regime": PRICE_REGIME,
+        "price_regime_label": {"type": "string"},
+        "subsidy_yuan_per_year": {
+            "type": ["integer", "null"],
+            "description": "The operating subsidy (运营补贴) the NURSERY receives for this child "
+            "per year (荣昌 item 11); not paid to the family, not taken off the price. Kept for "
+            "compatibility: the same as `operating_subsidy_yuan_per_year`",
+        },
+        "operating_subsidy_yuan_per_year": {
+            "type": ["integer", "null"],
+            "description": "The operating subsidy (运营补贴) the nursery receives per child per "
+            "year; null where the district pays none",
+        },
     },
 }
 

@@ -12,7 +12,7 @@ from accounts.access import token_required
 from api import bp, json_body
 from errors import DomainError, NotFound
 from maps.domain import CLASS_TYPES
-from maps.queries import nursery_breaches
+from maps.queries import nursery_breaches, price_regime
 from notifications.queries import inbox
 
 from . import queries, waitlist
@@ -163,6 +163,7 @@ def put_offer(care_type: str):
             "price_yuan": float(offer.price_yuan),
             "price_unit": offer.price_unit,
             "sessions": offer.sessions,
+            **price_regime(offer.nursery.kind, offer.nursery.inclusive),
         }
     )
 

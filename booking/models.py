@@ -80,6 +80,9 @@ class Booking(db.Model):
     end_hour: Mapped[int | None] = mapped_column(Integer)
     price_yuan: Mapped[float | None] = mapped_column(Numeric(10, 2))
     price_unit: Mapped[str | None] = mapped_column(String(8))
+    # The operating subsidy (运营补贴, 荣昌 item 11) the NURSERY receives for this child per year,
+    # recorded at booking; not a benefit the family receives, and not taken off `price_yuan`
+    # (what the family pays). The name is kept for the API's compatibility.
     subsidy_yuan_per_year: Mapped[int | None] = mapped_column(Integer)
     # Waitlist order: higher priority first (a nursery's recorded decision), then queue time.
     priority: Mapped[int] = mapped_column(Integer, default=0)
@@ -260,7 +263,9 @@ class BookingSlot(db.Model):
 
 
 class Subsidy(db.Model):
-    """The district's yearly subsidy per child at an inclusive nursery, by class type (data)."""
+    """The district's operating subsidy (运营补贴) paid to a filed inclusive nursery per child per
+    year, by class type (data; 荣昌 item 11: 托大班 700, 托小班 800, 乳儿班 900 元). The nursery
+    receives it; families pay the offer's price and receive nothing from it."""
 
     __tablename__ = "subsidies"
     id: Mapped[int] = mapped_column(primary_key=True)

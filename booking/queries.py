@@ -18,6 +18,7 @@ from errors import NotFound
 from extensions import db
 from maps.domain import CARE_TYPES, CLASS_TYPES, class_age_range, class_capacity_limit
 from maps.models import Nursery, NurseryClass, Offer, PlaceCounter
+from maps.queries import price_regime
 
 from . import slots as slot_keys
 from . import waitlist
@@ -152,7 +153,10 @@ def booking_dict(b: Booking, position: int | None) -> dict:
         "when": _when(b),
         "price_yuan": float(b.price_yuan) if b.price_yuan is not None else None,
         "price_unit": b.price_unit,
+        **price_regime(b.nursery.kind, b.nursery.inclusive),
+        # Both: the operating subsidy the nursery receives (运营补贴), not the family's.
         "subsidy_yuan_per_year": b.subsidy_yuan_per_year,
+        "operating_subsidy_yuan_per_year": b.subsidy_yuan_per_year,
         "offer_expires_at": b.offer_expires_at.isoformat() if b.offer_expires_at else None,
         "respond_by": b.respond_by.isoformat() if b.respond_by else None,
         "respond_by_provisional": b.respond_by_provisional,
@@ -320,16 +324,22 @@ def session_free(nursery: Nursery) -> dict[tuple[str | None, str], int]:
 
 
 def subsidies() -> list[dict]:
-    """The district's subsidies by class type, in the order of the class standards."""
+    """The district's operating subsidies to inclusive nurseries (运营补贴, per child per year)
+    by class type, in the order of the class standards."""
     rows = db.session.scalars(select(Subsidy)).all()
     order = list(CLASS_TYPES)
     return [
-        {"label": CLASS_TYPES[s.class_type].label, "yuan": s.yuan_per_year}
+        {"label": CLASS_TYPES[s.class_type].label, "yuan": s.yuan_per_year, "source": s.source}
         for s in sorted(
             rows, key=lambda s: order.index(s.class_type) if s.class_type in order else 9
         )
         if s.class_type in CLASS_TYPES
     ]
+
+
+def subsidy_rows() -> list[tuple[str, int, str]]:
+    """The operating subsidies in force as (class type, yuan per child per year, source)."""
+    return [(s.class_type, s.yuan_per_year, s.source) for s in db.session.scalars(select(Subsidy))]
 
 
 def status_counts(nursery_id: int) -> dict[str, int]:

@@ -4,10 +4,11 @@ No Flask, no database. Which status may change to which, and for whom, is on the
 (`booking.models.Booking.can_cancel`, …); the statuses themselves are named here.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
-from maps.domain import MAX_AGE_MONTHS, MIN_AGE_MONTHS
+from maps.domain import CLASS_TYPES, MAX_AGE_MONTHS, MIN_AGE_MONTHS, class_type_for_age
 
 from . import slots as slot_keys
 from .slots import SESSIONS  # noqa: F401  (re-exported: the half-day sessions and their labels)
@@ -204,3 +205,59 @@ def slots_for(req: Request) -> list[str]:
 def periods_overlap(a_start: date, a_end: date | None, b_start: date, b_end: date | None) -> bool:
     far = date.max
     return a_start <= (b_end or far) and b_start <= (a_end or far)
+
+
+# 荣昌 item 11 pays the operating subsidy (运营补贴) to the nursery by these three class types.
+SUBSIDY_CLASS_TYPES = ("infant", "toddler", "older")
+MAX_SUBSIDY_SOURCE = 100
+
+
+def subsidy_class_type(
+    offer_class_type: str | None, months: int, rated=SUBSIDY_CLASS_TYPES
+) -> str | None:
+    """The class type whose operating-subsidy rate applies to a place: its class's, if the
+    district rates it; else — a 混合班 without a rate of its own (荣昌 gives none), or a place
+    for every age — the class of the child's age. None if that has no rate either."""
+    if offer_class_type in rated:
+        return offer_class_type
+    by_age = class_type_for_age(months)
+    return by_age if by_age in rated else None
+
+
+def parse_subsidies(data: bytes) -> list[tuple[str, int, str]]:
+    """(class type, yuan per child per year, source) from a JSON file
+    `{"subsidies": [{"class_type", "yuan_per_year", "source"}, …]}`; refuses it whole."""
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise RuleError("invalid_subsidies", "运营补贴文件须为 UTF-8 编码的 JSON") from None
+    items = doc.get("subsidies") if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        raise RuleError("invalid_subsidies", "运营补贴文件须含 subsidies 列表")
+    rows, errors = [], []
+    for number, item in enumerate(items, start=1):
+        item = item if isinstance(item, dict) else {}
+        class_type, yuan, source = (item.get(k) for k in ("class_type", "yuan_per_year", "source"))
+        if class_type not in CLASS_TYPES:
+            errors.append(f"第 {number} 条：class_type 须为 {'、'.join(CLASS_TYPES)} 之一")
+        elif any(r[0] == class_type for r in rows):
+            errors.append(f"第 {number} 条：{class_type} 重复")
+        elif isinstance(yuan, bool) or not isinstance(yuan, int) or not 0 <= yuan <= 100_000:
+            errors.append(f"第 {number} 条：yuan_per_year 须为 0 到 100000 的整数")
+        elif not isinstance(source, str) or not 0 < len(source.strip()) <= MAX_SUBSIDY_SOURCE:
+            errors.append(f"第 {number} 条：source 须填写（不超过 {MAX_SUBSIDY_SOURCE} 字）")
+        else:
+            rows.append((class_type, yuan, source.strip()))
+    if errors:
+        raise RuleError("invalid_subsidies", "；".join(errors[:5]))
+    return rows
+
+
+def dump_subsidies(rows) -> str:
+    """(class type, yuan, source) rows as the JSON file `parse_subsidies` reads."""
+    order = list(CLASS_TYPES)
+    items = [
+        {"class_type": c, "yuan_per_year": y, "source": s}
+        for c, y, s in sorted(rows, key=lambda r: order.index(r[0]))
+    ]
+    return json.dumps({"subsidies": items}, ensure_ascii=False, indent=2) + "\n"

@@ -28,6 +28,7 @@ from booking.rules import (
     check_age,
     last_day_in_band,
     months_old,
+    subsidy_class_type,
 )
 from database import use_case
 from demo.complaints import load_cases
@@ -40,7 +41,6 @@ from maps.domain import (
     NURSERY_KINDS,
     age_band,
     class_capacity_limit,
-    class_type_for_age,
 )
 from maps.models import (
     Community,
@@ -48,9 +48,11 @@ from maps.models import (
     NurseryClass,
     Offer,
     PlaceCounter,
+    PriceRuleRow,
     Street,
     bump_registry_version,
 )
+from maps.pricing import SHIPPED_RULES, applicable, check_price, fit, parse_rules, regime_for
 
 DISTRICT_NAME = "渝星区（虚构演示）"
 CENTRE = (29.60, 106.52)  # lat, lon (WGS-84)
@@ -111,9 +113,13 @@ WAITLISTS = [
     (None, "full_day", None, 3),
 ]
 
-# 荣昌's yearly subsidy per child at a filed inclusive nursery (DESIGN §3.3), by class type.
-SUBSIDIES = {"older": 700, "toddler": 800, "infant": 900, "mixed": 800}
-SUBSIDY_SOURCE = "荣昌区三年行动计划 第11项（演示）"
+# 荣昌's operating subsidy (运营补贴) paid to a filed inclusive nursery per child per year
+# (DESIGN §3.3, item 11), by class type: the seed's three figures only. A child in a 混合班 is
+# counted by the class of its age (booking.rules.subsidy_class_type).
+SUBSIDIES = {"older": 700, "toddler": 800, "infant": 900}
+SUBSIDY_SOURCE = "荣昌区三年行动计划 第11项（运营补贴，付给机构；演示区借用荣昌的金额）"
+# The guided prices and caps: the shipped rule file, whose amounts are demo data (演示数据).
+PRICE_RULES = parse_rules(SHIPPED_RULES.read_bytes())
 
 # (name, urban): 街道 are denser than 镇. Laid out on a 4 × 3 grid, west to east, north to south.
 STREETS = [
@@ -342,23 +348,35 @@ STAFF_SIDE_CLASS = "toddler"
 AGE_SURCHARGE = {"infant": 300, "toddler": 100}
 
 
-def _prices(rng: random.Random, n: dict, care_types: list[str]) -> dict[str, Decimal]:
-    """A realistic price per care type, in its default unit."""
-    if n["inclusive"]:
-        full_price = float(rng.randint(1200, 2000))
-    else:
-        full_price = float(rng.randint(2500, 5000))
+def _prices(rng: random.Random, n: dict, care_types: list[str]) -> dict[str, tuple]:
+    """Per care type, in its default unit: a realistic market price, and how far up its range
+    it was drawn (0–1), which places a guided or capped price within the district's rule."""
+    low, high = (1200, 2000) if n["inclusive"] else (2500, 5000)
+    full_price = float(rng.randint(low, high))
+    full_share = (full_price - low) / (high - low)
     prices = {}
     for care_type in care_types:
         if care_type == "full_day":
-            prices[care_type] = _round_to(full_price, 50)
+            prices[care_type] = (_round_to(full_price, 50), full_share)
         elif care_type == "half_day":
-            prices[care_type] = _round_to(full_price * rng.uniform(0.55, 0.65), 10)
+            factor = rng.uniform(0.55, 0.65)
+            prices[care_type] = (_round_to(full_price * factor, 10), (factor - 0.55) / 0.10)
         elif care_type == "hourly":
-            prices[care_type] = _round_to(rng.uniform(30, 60), 5)
+            value = rng.uniform(30, 60)
+            prices[care_type] = (_round_to(value, 5), (value - 30) / 30)
         else:
-            prices[care_type] = _round_to(rng.uniform(150, 300), 10)
+            value = rng.uniform(150, 300)
+            prices[care_type] = (_round_to(value, 10), (value - 150) / 150)
     return prices
+
+
+def _regulated_price(n: dict, care_type: str, class_type: str, share: float) -> Decimal | None:
+    """A guided or capped nursery's price within the demo rules (None: not bounded)."""
+    regime = regime_for(n["kind"], n["inclusive"])
+    found = applicable(PRICE_RULES, regime, care_type, class_type)
+    if not found:
+        return None
+    return fit(found[0], share, 5 if care_type == "hourly" else 10)
 
 
 def _care_types(rng: random.Random, n: dict) -> list[str]:
@@ -426,9 +444,12 @@ def _offers(rng: random.Random, n: dict) -> list[dict]:
         for ct in class_types:
             if (care_type, ct) not in capacity:
                 continue
-            price = prices[care_type]
+            price, share = prices[care_type]
             if care_type == main and dearer_young:
                 price += AGE_SURCHARGE.get(ct, 0)
+            regulated = _regulated_price(n, care_type, ct, share)
+            price = price if regulated is None else regulated
+            check_price(PRICE_RULES, n["kind"], n["inclusive"], care_type, ct, price, unit)
             offers.append(_offer(rng, care_type, ct, price, unit, capacity[care_type, ct]))
     if n["all_care_types"]:
         assert {o["care_type"] for o in offers} == set(CARE_TYPES), n["name"]
@@ -724,10 +745,12 @@ def _families(rng: random.Random, nurseries: list[dict], today: date) -> list[di
 
 
 def _subsidy(n: dict, offer: dict, birth: date, start: date) -> int | None:
-    """What booking.services records: the yearly subsidy at an inclusive nursery."""
+    """What booking.services records: the operating subsidy an inclusive nursery receives."""
     if not n["inclusive"]:
         return None
-    return SUBSIDIES[offer["class_type"] or class_type_for_age(months_old(birth, start))]
+    return SUBSIDIES.get(
+        subsidy_class_type(offer["class_type"], months_old(birth, start), SUBSIDIES)
+    )
 
 
 def _description(n: dict) -> str:
@@ -834,6 +857,7 @@ def load_demo(seed: int = 2026, now: datetime | None = None) -> dict:
             Subsidy(class_type=class_type, yuan_per_year=yuan, source=SUBSIDY_SOURCE)
             for class_type, yuan in SUBSIDIES.items()
         )
+        session.add_all(PriceRuleRow.from_rule(r) for r in PRICE_RULES)
 
         bump_registry_version()
         session.flush()
@@ -853,6 +877,7 @@ def load_demo(seed: int = 2026, now: datetime | None = None) -> dict:
         "bookings": len(plans),
         **{f"bookings_{status}": count for status, count in sorted(bookings.items())},
         "subsidies": len(SUBSIDIES),
+        "price_rules": len(PRICE_RULES),
     }
 
 

@@ -1,4 +1,5 @@
-"""`flask --app app nurseries …` and `communities …`: the registry from files."""
+"""`flask --app app nurseries …`, `communities …` and `prices …`: the registry and the
+district's price rules from files."""
 
 from pathlib import Path
 
@@ -96,4 +97,65 @@ def set_kind_command(code: str, kind: str):
     click.echo(f"{street.code} {street.name}：{STREET_KINDS[street.kind]}")
 
 
-COMMANDS = [nurseries, communities, streets]
+prices = AppGroup(
+    "prices", help="价格管理：本区的政府指导价和普惠限价（导入、导出、检查已有价格）。"
+)
+
+
+@prices.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False), required=False)
+@click.option("--reason", default="", help="说明（记入审计日志）")
+def import_prices_command(file: str | None, reason: str):
+    """Replace the guided prices and caps with a JSON file's (default: the shipped
+    maps/price_rules.json, whose figures are demo data); reports offers the new rules refuse."""
+    from .pricing import SHIPPED_RULES, PriceRuleError, parse_rules
+    from .queries import offers_outside_price_rules
+
+    path = Path(file) if file else SHIPPED_RULES
+    try:
+        rules = parse_rules(path.read_bytes())
+        count = services.replace_price_rules(rules, None, reason or f"导入 {path.name}")
+    except (DomainError, PriceRuleError) as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"已导入 {count} 条价格规则（{path.name}），原有规则已替换。")
+    if any("演示" in r.source for r in rules):
+        click.echo("注意：其中有标为演示数据的金额，不是本区公布的价格。")
+    outside = offers_outside_price_rules()
+    if outside:
+        click.echo(f"有 {len(outside)} 项已有价格不符合新规则（未改动，请机构调整）：")
+        _echo_outside(outside)
+
+
+@prices.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True), required=False)
+def export_prices_command(file: str | None):
+    """Write the rules in force as JSON (to FILE, or to standard output)."""
+    from .models import price_rules
+    from .pricing import dump_rules
+
+    text = dump_rules(price_rules())
+    if file:
+        Path(file).write_text(text, encoding="utf-8")
+        click.echo(f"已导出到 {file}")
+    else:
+        click.echo(text, nl=False)
+
+
+@prices.command("check")
+def check_prices_command():
+    """Report offers whose price the rules in force refuse (exit 1 if any)."""
+    from .queries import offers_outside_price_rules
+
+    outside = offers_outside_price_rules()
+    _echo_outside(outside)
+    click.echo(f"{len(outside)} 项价格不符合本区的政府指导价或普惠限价。")
+    if outside:
+        raise SystemExit(1)
+
+
+def _echo_outside(outside) -> None:
+    for nursery, offer, message in outside:
+        click.echo(f"  {nursery.id} {nursery.name} · 托育项目 {offer.id}：{message}")
+
+
+COMMANDS = [nurseries, communities, streets, prices]

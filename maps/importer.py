@@ -8,6 +8,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
@@ -20,6 +21,9 @@ from .domain import CARE_TYPES, NURSERY_KINDS
 from .models import Street
 
 NURSERY_REQUIRED = ("name", "address", "lat", "lon")
+# A care type's price (yuan, in its default unit: 元/月 for full and half day, 元/小时 hourly,
+# 元/天 temporary); checked against the district's guided prices and caps on import.
+PRICE_COLUMNS = {care_type: f"price_{care_type}" for care_type in CARE_TYPES}
 NURSERY_OPTIONAL = (
     "coordsys",
     "filing_no",
@@ -32,6 +36,7 @@ NURSERY_OPTIONAL = (
     "capacity",
     "grade",
     "demonstration",
+    *PRICE_COLUMNS.values(),
 )
 COMMUNITY_REQUIRED = ("name", "lat", "lon", "population", "children_under_3")
 COMMUNITY_OPTIONAL = ("coordsys", "street", "urban")
@@ -188,6 +193,19 @@ def _count(row, column, required=True, upper=10_000_000) -> int | None:
     return value
 
 
+def _price(row, column) -> Decimal | None:
+    raw = (row.get(column) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise RowError(f"{column} 不是数字：{raw!r}") from None
+    if not value.is_finite() or not 0 <= value <= 100_000:
+        raise RowError(f"{column} 须在 0 到 100000 元之间：{raw!r}")
+    return value.quantize(Decimal("0.01"))
+
+
 def _flag(row, column) -> bool:
     raw = (row.get(column) or "").strip().lower()
     if raw in _TRUE:
@@ -282,6 +300,15 @@ def parse_nursery(row) -> dict:
             filing_date = date.fromisoformat(row["filing_date"].strip())
         except ValueError:
             raise RowError("filing_date 须为 YYYY-MM-DD 格式的日期") from None
+    care_types = care_types or ["full_day"]
+    prices = {}
+    for care_type, column in PRICE_COLUMNS.items():
+        price = _price(row, column)
+        if price is None:
+            continue
+        if care_type not in care_types:
+            raise RowError(f"填写了 {column}，但 care_types 不含{CARE_TYPES[care_type]}")
+        prices[care_type] = price
     return {
         "name": _text(row, "name", 100, required=True),
         "address": _text(row, "address", 200, required=True),
@@ -296,7 +323,8 @@ def parse_nursery(row) -> dict:
         "grade": _text(row, "grade", 16),
         "street": _text(row, "street", 64),
         "phone": _text(row, "phone", 32),
-        "care_types": care_types or ["full_day"],
+        "care_types": care_types,
+        "prices": prices,
         "capacity": _count(row, "capacity", required=False, upper=10_000) or 0,
     }
 

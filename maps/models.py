@@ -16,6 +16,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     func,
+    select,
     true,
     update,
 )
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from extensions import db
 
 from .domain import CLASS_TYPES, admitted_months, street_kind_from_name
+from .pricing import PriceRule
 
 
 class RegistryVersion(db.Model):
@@ -194,3 +196,60 @@ class PlaceCounter(db.Model):
         UniqueConstraint("offer_id", "slot", name="uq_counter"),
         CheckConstraint("taken >= 0 AND taken <= capacity", name="ck_counter_taken"),
     )
+
+
+class PriceRuleRow(db.Model):
+    """A district's guided price (政府指导价) or price cap (普惠限价) for one care type and class
+    type (NULL: every class type without a row of its own): data an admin imports
+    (`flask --app app prices import`), read as `maps.pricing.PriceRule`."""
+
+    __tablename__ = "price_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    regime: Mapped[str] = mapped_column(String(8))  # guided | capped
+    care_type: Mapped[str] = mapped_column(String(16))
+    class_type: Mapped[str | None] = mapped_column(String(16))
+    price_unit: Mapped[str] = mapped_column(String(8))
+    amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))  # guided: the base; capped: the cap
+    float_up_percent: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))  # guided only
+    float_down_percent: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))  # None: no floor
+    source: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (
+        UniqueConstraint("regime", "care_type", "class_type", name="uq_price_rule"),
+        CheckConstraint("regime IN ('guided','capped')", name="ck_price_rule_regime"),
+        CheckConstraint("amount >= 0", name="ck_price_rule_amount"),
+    )
+
+    def to_rule(self) -> PriceRule:
+        return PriceRule(
+            regime=self.regime,
+            care_type=self.care_type,
+            class_type=self.class_type,
+            price_unit=self.price_unit,
+            amount=Decimal(self.amount),
+            source=self.source,
+            float_up_percent=None
+            if self.float_up_percent is None
+            else Decimal(self.float_up_percent),
+            float_down_percent=(
+                None if self.float_down_percent is None else Decimal(self.float_down_percent)
+            ),
+        )
+
+    @classmethod
+    def from_rule(cls, rule: PriceRule) -> "PriceRuleRow":
+        return cls(
+            regime=rule.regime,
+            care_type=rule.care_type,
+            class_type=rule.class_type,
+            price_unit=rule.price_unit,
+            amount=rule.amount,
+            float_up_percent=rule.float_up_percent,
+            float_down_percent=rule.float_down_percent,
+            source=rule.source,
+        )
+
+
+def price_rules() -> list[PriceRule]:
+    """The district's guided prices and caps in force (empty: none set, prices not bounded)."""
+    return [r.to_rule() for r in db.session.scalars(select(PriceRuleRow).order_by(PriceRuleRow.id))]

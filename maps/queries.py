@@ -25,7 +25,8 @@ from .domain import (
     class_age_range,
 )
 from .geo import distances_m
-from .models import Nursery, NurseryClass, Offer
+from .models import Nursery, NurseryClass, Offer, price_rules
+from .pricing import REGIMES, PriceRuleError, applicable, check_price, regime_for
 
 MAX_LIMIT = 500
 MAX_RADIUS_M = 50_000.0
@@ -94,8 +95,17 @@ class Hit:
     care_types: list[str]
     free_places: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def price_regime(self) -> str:
+        """政府指导价, 普惠限价 or 市场调节价: how the nursery's prices are set (荣昌 item 9)."""
+        return regime_for(self.kind, self.inclusive)
+
+    @property
+    def price_regime_label(self) -> str:
+        return REGIMES[self.price_regime]
+
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {**self.__dict__, **price_regime(self.kind, self.inclusive)}
 
 
 def _version_key():
@@ -240,10 +250,34 @@ def public_nursery(nursery_id: int) -> Nursery:
     return nursery
 
 
+def price_regime(kind: str, inclusive: bool) -> dict:
+    """The price regime of a nursery as the API and the pages name it (荣昌/大足 item 9)."""
+    regime = regime_for(kind, inclusive)
+    return {"price_regime": regime, "price_regime_label": REGIMES[regime]}
+
+
+def offer_price_rule(rules, kind: str, inclusive: bool, offer: Offer) -> dict | None:
+    """The guided price or cap an offer's price is bound by (None: market price, or no rule
+    set): its figures, its description in Chinese and its source."""
+    found = applicable(rules, regime_for(kind, inclusive), offer.care_type, offer.class_type)
+    if len(found) != 1:  # none, or several (an offer for no class type): shown by class type
+        return None
+    rule = found[0]
+    return {
+        **rule.as_dict(),
+        "low": float(rule.low),
+        "high": float(rule.high),
+        "price_unit_label": rule.unit_label,
+        "text": rule.describe(),
+    }
+
+
 def nursery_details(n: Nursery) -> dict:
     """The public details of a nursery, as the API and the page show them."""
     ages = sorted(n.admitted_months())
     free = availability.free_by_offer(n.offers, date.today())
+    rules = price_rules()
+    regime = price_regime(n.kind, n.inclusive)
     return {
         "id": n.id,
         "name": n.name,
@@ -255,6 +289,7 @@ def nursery_details(n: Nursery) -> dict:
         "kind": n.kind,
         "kind_label": NURSERY_KINDS[n.kind],
         "inclusive": n.inclusive,
+        **regime,
         "filing_no": n.filing_no,
         "filing_date": n.filing_date.isoformat() if n.filing_date else None,
         "grade": n.grade,
@@ -282,12 +317,15 @@ def nursery_details(n: Nursery) -> dict:
                 "care_type": o.care_type,
                 "label": CARE_TYPES[o.care_type],
                 "class_type": o.class_type,
+                "class_label": CLASS_TYPES[o.class_type].label if o.class_type else None,
                 "price_yuan": float(o.price_yuan) if o.price_yuan is not None else None,
                 "price_unit": o.price_unit,
                 "price_unit_label": PRICE_UNITS.get(o.price_unit, o.price_unit),
                 "capacity": o.capacity,
                 "free_places": free[o.id],
                 "sessions": o.session_list() if o.care_type == "half_day" else None,
+                **regime,
+                "price_rule": offer_price_rule(rules, n.kind, n.inclusive, o),
             }
             for o in sorted(n.offers, key=lambda o: (list(CARE_TYPES).index(o.care_type), o.id))
         ],
@@ -321,3 +359,25 @@ def capacity_breaches() -> list[tuple[Nursery, list]]:
 def nursery_count() -> int:
     """How many nurseries the registry holds, filed or not."""
     return db.session.scalar(select(func.count(Nursery.id))) or 0
+
+
+def offers_outside_price_rules() -> list[tuple[Nursery, Offer, str]]:
+    """Offers whose price the rules in force refuse (set before the rules changed, or written
+    around the service), with the refusal, in nursery and offer order."""
+    rules = price_rules()
+    if not rules:
+        return []
+    nurseries = db.session.scalars(
+        select(Nursery).options(selectinload(Nursery.offers)).order_by(Nursery.id)
+    )
+    found = []
+    for n in nurseries:
+        for o in n.offers:
+            try:
+                check_price(
+                    rules, n.kind, n.inclusive, o.care_type, o.class_type, o.price_yuan,
+                    o.price_unit,
+                )  # fmt: skip
+            except PriceRuleError as exc:
+                found.append((n, o, exc.message))
+    return found

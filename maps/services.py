@@ -1,7 +1,9 @@
-"""Registry use cases: importing nurseries and communities, all or nothing."""
+"""Registry use cases: importing nurseries (their prices within the district's price rules)
+and communities, all or nothing; replacing the price rules."""
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+import audit
 from database import use_case
 from errors import DomainError, NotFound
 from extensions import db
@@ -13,6 +15,7 @@ from .importer import (
     MAX_ERRORS,
     NURSERY_OPTIONAL,
     NURSERY_REQUIRED,
+    PRICE_COLUMNS,
     ImportFailed,
     ImportResult,
     StreetLookup,
@@ -21,7 +24,16 @@ from .importer import (
     parse_nursery,
     read_rows,
 )
-from .models import Community, Nursery, Offer, Street, bump_registry_version
+from .models import (
+    Community,
+    Nursery,
+    Offer,
+    PriceRuleRow,
+    Street,
+    bump_registry_version,
+    price_rules,
+)
+from .pricing import PriceRule, PriceRuleError, check_price
 
 
 def import_nurseries(data: bytes, filename: str) -> ImportResult:
@@ -60,11 +72,13 @@ def import_nurseries(data: bytes, filename: str) -> ImportResult:
                 errors.append((line, f"备案号 {item['filing_no']} 已在登记库中"))
             if (item["name"], item["address"]) in known_sites:
                 errors.append((line, f"机构 {item['name']}（{item['address']}）已在登记库中"))
+        errors += _price_errors(parsed)
         if errors:
             raise ImportFailed(sorted(errors)[:MAX_ERRORS])
         streets = StreetLookup()
         for _, item in parsed:
             care_types = item.pop("care_types")
+            prices = item.pop("prices")
             item["street"] = streets.get(item["street"])
             nursery = Nursery(**item)
             for care_type in care_types:
@@ -75,7 +89,7 @@ def import_nurseries(data: bytes, filename: str) -> ImportResult:
                     Offer(
                         care_type=care_type,
                         class_type=None,
-                        price_yuan=None,
+                        price_yuan=prices.get(care_type),
                         price_unit=DEFAULT_PRICE_UNIT[care_type],
                         capacity=0,
                     )
@@ -83,6 +97,26 @@ def import_nurseries(data: bytes, filename: str) -> ImportResult:
             db.session.add(nursery)
         bump_registry_version()
     return ImportResult(created=len(parsed), streets_created=streets.created)
+
+
+def _price_errors(parsed) -> list[tuple[int, str]]:
+    """Rows whose prices break their regime (a 普惠 cap, a guided range), with the rule."""
+    rules, errors = price_rules(), []
+    for line, item in parsed:
+        for care_type, price in item["prices"].items():
+            try:
+                check_price(
+                    rules,
+                    item["kind"],
+                    item["inclusive"],
+                    care_type,
+                    None,
+                    price,
+                    DEFAULT_PRICE_UNIT[care_type],
+                )
+            except PriceRuleError as exc:
+                errors.append((line, f"{PRICE_COLUMNS[care_type]}：{exc.message}"))
+    return errors
 
 
 def import_communities(data: bytes, filename: str) -> ImportResult:
@@ -144,3 +178,15 @@ def set_community_urban(name: str, urban: bool) -> Community:
         community.urban = urban
         bump_registry_version()
     return community
+
+
+def replace_price_rules(rules: list[PriceRule], actor_id: int | None, reason: str) -> int:
+    """Put a district's guided prices and caps in force in place of the current ones (the whole
+    table, in one transaction, audited). Offers already on file are not rewritten: the ones
+    the new rules refuse are reported (`queries.offers_outside_price_rules`)."""
+    with use_case():
+        db.session.execute(delete(PriceRuleRow))
+        db.session.add_all(PriceRuleRow.from_rule(r) for r in rules)
+        audit.record(actor_id, "prices.replace", "price_rules", 0, reason[:200] or None)
+        bump_registry_version()  # the pages show the rules beside the prices
+    return len(rules)

@@ -1,19 +1,37 @@
-"""Public pages: nursery search with list and map, nursery details, "check my home"."""
+"""Public pages: nursery search with list and map, nursery details, "check my home"; and the
+admin's page of the district's price rules (政府指导价 and 普惠限价: list, import, export)."""
 
 from pathlib import Path
 
 import xstatic.pkg.leaflet
-from flask import Blueprint, current_app, render_template, request, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_login import current_user
 
+from accounts.access import restrict
 from errors import DomainError
 from web.params import invalid
 
-from . import geocoding, queries
+from . import geocoding, queries, services
 from .coords import from_wgs84
-from .domain import CARE_TYPES, NURSERY_KINDS, PRICE_UNITS
+from .domain import CARE_TYPES, CLASS_TYPES, NURSERY_KINDS, PRICE_UNITS
+from .forms import MAX_RULES_BYTES, PriceRulesImportForm
+from .models import price_rules
 from .params import point_from_args, search_params
+from .pricing import REGIMES, PriceRuleError, dump_rules, ordered, parse_rules
 
 bp = Blueprint("maps", __name__)
+admin_bp = Blueprint("price_admin", __name__, url_prefix="/admin/prices")
+restrict(admin_bp, "admin", "只有管理员可以维护价格规则")
 LEAFLET_DIR = Path(xstatic.pkg.leaflet.BASE_DIR)
 
 
@@ -170,3 +188,63 @@ def check_home():
 def leaflet(filename: str):
     """Leaflet as installed from its registry package (never committed to this repository)."""
     return send_from_directory(LEAFLET_DIR, filename, max_age=86400)
+
+
+# --- the admin's price rules (价格管理) -------------------------------------------------------
+
+
+def _prices_page(form=None, status=200, page_error=None):
+    rules = price_rules()
+    rows = [
+        {
+            "regime": REGIMES[r.regime],
+            "care": CARE_TYPES[r.care_type],
+            "class": CLASS_TYPES[r.class_type].label if r.class_type else "其他班级",
+            "text": r.describe(),
+            "source": r.source,
+        }
+        for r in ordered(rules)
+    ]
+    return (
+        render_template(
+            "maps/price_admin.html",
+            rows=rows,
+            outside=queries.offers_outside_price_rules(),
+            form=form or PriceRulesImportForm(formdata=None),
+            page_error=page_error,
+        ),
+        status,
+    )
+
+
+@admin_bp.get("")
+@admin_bp.get("/")
+def prices():
+    """The rules in force, the offers they refuse, and the import form."""
+    return _prices_page()
+
+
+@admin_bp.post("/import")
+def import_prices():
+    form = PriceRulesImportForm()
+    if not form.validate_on_submit():
+        return _prices_page(form, 400, "；".join(e for f in form for e in f.errors))
+    upload = form.file.data
+    data = upload.stream.read(MAX_RULES_BYTES + 1)
+    if len(data) > MAX_RULES_BYTES:
+        return _prices_page(form, 400, "文件超过 64 KB")
+    try:
+        rules = parse_rules(data)
+        reason = (form.reason.data or "").strip() or f"导入 {upload.filename or ''}".strip()
+        count = services.replace_price_rules(rules, current_user.id, reason)
+    except PriceRuleError as exc:
+        return _prices_page(form, 400, exc.message)
+    flash(f"已导入 {count} 条价格规则，原有规则已替换。", "success")
+    return redirect(url_for("price_admin.prices"), 303)
+
+
+@admin_bp.get("/export")
+def export_prices():
+    response = Response(dump_rules(price_rules()), mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="price-rules.json"'
+    return response

@@ -20,7 +20,6 @@ ABSENT = {
     ("notifications", "cli"): "the outbox is drained by every use case and `bookings expire`",
     ("planning", "api"): "planners read pages and CSV/GeoJSON exports",
     ("planning", "forms"): "the dashboard takes query parameters only",
-    ("maps", "forms"): "search takes query parameters only",
 }
 # Plain rules: no Flask, no SQLAlchemy, no database access, testable by the hundred.
 PLAIN_RULES = [
@@ -28,6 +27,7 @@ PLAIN_RULES = [
     "maps/coords.py",
     "maps/geo.py",
     "maps/standards.py",
+    "maps/pricing.py",
     "booking/rules.py",
     "booking/slots.py",
     "complaints/routing.py",

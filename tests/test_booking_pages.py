@@ -174,7 +174,7 @@ def test_deleting_a_child_warns_then_cancels_its_bookings(app, parent, nursery):
 # --- booking -----------------------------------------------------------------------------
 
 
-def test_the_booking_form_shows_prices_subsidy_and_names_the_nursery(app, parent):
+def test_the_booking_form_shows_what_the_family_pays_and_names_the_nursery(app, parent):
     with app.app_context():
         db.session.add_all(
             Subsidy(class_type=ct, yuan_per_year=yuan, source="测试")
@@ -196,7 +196,10 @@ def test_the_booking_form_shows_prices_subsidy_and_names_the_nursery(app, parent
     assert 'type="None"' not in page
     for text in ("1800 元/月", "1000 元/月", "40 元/小时", "200 元/天", "空余 3"):
         assert text in page
-    assert "区级托育补贴" in page and "托小班 800 元" in page
+    # 荣昌 item 11's 700/800/900 yuan go to the nursery (运营补贴), not to the family.
+    assert "区级托育补贴" not in page and "享受" not in page
+    assert "您需支付的托费即上面所列价格；该机构收费实行普惠限价" in page
+    assert "运营补贴" in page and "托小班 800 元" in page and "不发给家庭" in page
     # Hours offered are whole hours within opening hours (08:00–17:00).
     assert '<option value="08:00">' in page and '<option value="17:00">' in page
     assert '<option value="07:00">' not in page and '<option value="08:30">' not in page
@@ -205,7 +208,9 @@ def test_the_booking_form_shows_prices_subsidy_and_names_the_nursery(app, parent
     assert parent.book(inclusive, kid).status_code == 302
     [(status, body)] = [v for v in parent.bookings().values()]
     assert status == "pending"
-    assert "1800 元/月" in body and "800 元/年" in body
+    assert "您需支付" in body and "1800 元/月" in body
+    assert "机构运营补贴" in body and "800 元/生·年" in body and "不发给家庭" in body
+    assert "普惠补贴" not in body
 
 
 def test_each_care_type_is_booked_through_the_page(app, parent, nursery):

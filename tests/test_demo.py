@@ -21,6 +21,7 @@ from demo.district import (
     DEMO_ACCOUNTS,
     DISTRICT_BBOX,
     PARENT_PASSWORD,
+    PRICE_RULES,
     SUBSIDY_SOURCE,
     WAITLISTS,
     load_demo,
@@ -45,8 +46,10 @@ from maps.models import (
     PlaceCounter,
     RegistryVersion,
     Street,
+    price_rules,
 )
-from maps.queries import capacity_breaches
+from maps.pricing import check_price, regime_for
+from maps.queries import capacity_breaches, offers_outside_price_rules
 from maps.standards import ClassSpec, OfferSpec, check_nursery
 
 NOW = datetime(2026, 11, 20, 9, 30)  # for the determinism test
@@ -191,10 +194,17 @@ def test_offers_have_sane_places_and_prices(demo, nurseries):
             assert 0 <= free[o.id] <= o.capacity <= n.capacity
             assert o.price_unit == DEFAULT_PRICE_UNIT[o.care_type]
             assert o.price_yuan is not None and o.price_yuan > 0
-            if o.care_type == "full_day":
-                low, high = (1200, 2000) if n.inclusive else (2500, 5000)
-                high += AGE_SURCHARGE.get(o.class_type, 0)
+            if regime_for(n.kind, n.inclusive) != "market":
+                # Within the (demo) guided price or cap: `prices check` finds nothing.
+                check_price(
+                    PRICE_RULES, n.kind, n.inclusive, o.care_type, o.class_type, o.price_yuan,
+                    o.price_unit,
+                )  # fmt: skip
+            elif o.care_type == "full_day":
+                low, high = 2500, 5000 + AGE_SURCHARGE.get(o.class_type, 0)
                 assert low <= o.price_yuan <= high, (n.name, o.price_yuan)
+    assert {regime_for(n.kind, n.inclusive) for n in nurseries} == {"guided", "capped", "market"}
+    assert offers_outside_price_rules() == []
     assert {o.care_type for o in offers} == set(CARE_TYPES)
     full = [o for o in offers if free[o.id] == 0]
     assert full and len(full) < len(offers) / 3  # the "free places only" filter matters
@@ -440,10 +450,15 @@ def test_subsidies_are_loaded(demo):
         "older": 700,
         "toddler": 800,
         "infant": 900,
-        "mixed": 800,
-    }
-    assert {r.source for r in rows} == {SUBSIDY_SOURCE}
-    assert demo["subsidies"] == 4
+    }  # 荣昌 item 11's three figures, none invented for 混合班
+    assert {r.source for r in rows} == {SUBSIDY_SOURCE} and "运营补贴" in SUBSIDY_SOURCE
+    assert demo["subsidies"] == 3
+
+
+def test_the_demo_price_rules_are_loaded_and_labelled_demo_data(demo):
+    rules = price_rules()
+    assert len(rules) == demo["price_rules"] == len(PRICE_RULES) > 0
+    assert all("演示数据" in r.source for r in rules)
 
 
 def _snapshot(path, seed):

@@ -269,3 +269,40 @@ def test_0006_reads_each_streets_kind_from_its_name_and_keeps_communities_urban(
         db.engine.dispose()
         columns = {c["name"] for c in sa.inspect(db.engine).get_columns("streets")}
         assert "kind" not in columns
+
+
+def test_0005_adds_an_empty_price_rules_table_and_leaves_the_prices_on_file(empty_app):
+    """Migration 0005 (price regimes): no amount is seeded for a real district, and no offer's
+    price is rewritten; downgrading to 0004 drops the table and keeps the offers."""
+    from flask_migrate import downgrade, upgrade
+
+    with empty_app.app_context():
+        database.import_models()
+        upgrade(directory=str(database.MIGRATIONS), revision="0004")
+        db.session.execute(
+            sa.text(
+                "INSERT INTO nurseries (name, address, kind, inclusive, demonstration, lat, lon,"
+                " source_coordsys, opens_at, closes_at, capacity)"
+                " VALUES ('旧园', '旧路1号', 'private', :t, :f, 29.6, 106.5, 'wgs84',"
+                " '07:30:00', '17:30:00', 10)"
+            ),
+            {"t": True, "f": False},
+        )
+        db.session.execute(
+            sa.text(
+                "INSERT INTO offers (nursery_id, care_type, class_type, price_yuan, price_unit,"
+                " capacity) SELECT id, 'full_day', 'toddler', 9999, 'month', 5 FROM nurseries"
+            )
+        )
+        db.session.commit()
+        upgrade(directory=str(database.MIGRATIONS))
+        db.engine.dispose()
+        assert database.schema_revision() == database.head_revision()
+        assert db.session.scalar(sa.text("SELECT count(*) FROM price_rules")) == 0
+        assert float(db.session.scalar(sa.text("SELECT price_yuan FROM offers"))) == 9999.0
+        db.session.remove()
+        downgrade(directory=str(database.MIGRATIONS), revision="0004")
+        db.engine.dispose()
+        assert not sa.inspect(db.engine).has_table("price_rules")
+        assert float(db.session.scalar(sa.text("SELECT price_yuan FROM offers"))) == 9999.0
+        db.session.remove()

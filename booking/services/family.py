@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from database import use_case
 from errors import Conflict, DomainError, NotFound
 from extensions import db
-from maps.domain import CARE_TYPES, age_band, class_type_for_age
+from maps.domain import CARE_TYPES, age_band
 from maps.models import Nursery, Offer
 from notifications.services import notify
 
@@ -35,6 +35,7 @@ from ..rules import (
     months_old,
     periods_overlap,
     slots_for,
+    subsidy_class_type,
 )
 from ..waitlist import Settings, label
 
@@ -191,11 +192,13 @@ def _dated_overlap(req: Request, b: Booking) -> bool:
 
 
 def _subsidy(nursery: Nursery, offer: Offer, child: Child, start: date) -> int | None:
-    """The district's yearly per-child subsidy: for enrolments at inclusive nurseries only."""
+    """The operating subsidy (运营补贴) the nursery receives for this child per year (荣昌 item
+    11: paid to filed inclusive nurseries, not to the family): enrolments only."""
     if not nursery.inclusive or offer.care_type not in ENROLMENT_TYPES:
         return None
-    class_type = offer.class_type or class_type_for_age(months_old(child.birth_date, start))
-    return db.session.scalar(select(Subsidy.yuan_per_year).where(Subsidy.class_type == class_type))
+    rates = dict(db.session.execute(select(Subsidy.class_type, Subsidy.yuan_per_year)).all())
+    class_type = subsidy_class_type(offer.class_type, months_old(child.birth_date, start), rates)
+    return rates.get(class_type)
 
 
 def book(

@@ -20,7 +20,8 @@ from maps.domain import (
     DEFAULT_PRICE_UNIT,
     PRICE_UNITS,
 )
-from maps.models import Nursery, NurseryClass, Offer, bump_registry_version
+from maps.models import Nursery, NurseryClass, Offer, bump_registry_version, price_rules
+from maps.pricing import PriceRuleError, check_price
 from maps.standards import ClassSpec, OfferSpec, breaches_of_change, class_specs, offer_specs
 from notifications.services import notify
 
@@ -188,7 +189,8 @@ def set_offer(
     sessions=None,
     now=None,
 ) -> Offer:
-    """Create or change an offer: places, price, unit and (half day) sessions."""
+    """Create or change an offer: places, price (within the nursery's price regime), unit and
+    (half day) sessions."""
     now = _now(now)
     if care_type not in CARE_TYPES:
         raise DomainError(
@@ -228,6 +230,8 @@ def set_offer(
             (o for o in nursery.offers if o.care_type == care_type and o.class_type == class_type),
             None,
         )
+        unit = price_unit or (offer.price_unit if offer else _default_unit(care_type))
+        _refuse_price(nursery, care_type, class_type, price, unit)
         if capacity_value > (offer.capacity if offer else 0):  # fewer places never break a limit
             planned = offer_specs(o for o in nursery.offers if o is not offer)
             planned.append(OfferSpec(care_type, class_type, capacity_value))
@@ -285,6 +289,17 @@ def set_offer(
 
 def _default_unit(care_type: str) -> str:
     return DEFAULT_PRICE_UNIT[care_type]
+
+
+def _refuse_price(nursery: Nursery, care_type: str, class_type, price: Decimal, unit: str) -> None:
+    """Refuse a price outside the nursery's regime (荣昌/大足 item 9): above the 普惠 cap,
+    outside the guided range, or in another unit than the district's rule (maps/pricing.py)."""
+    try:
+        check_price(
+            price_rules(), nursery.kind, nursery.inclusive, care_type, class_type, price, unit
+        )
+    except PriceRuleError as exc:
+        raise DomainError(exc.code, exc.message, field=exc.field) from None
 
 
 # Refusals that depend on the nursery's other data are conflicts; a class's own limits are not.

@@ -161,6 +161,8 @@ def _care_options(details: dict, session_free: dict) -> list[dict]:
                 "class_label": CLASS_TYPES[o["class_type"]].label if o["class_type"] else None,
                 "price_yuan": o["price_yuan"],
                 "unit_label": o["price_unit_label"],
+                "regime_label": o["price_regime_label"],
+                "rule": o["price_rule"],
                 "capacity": o["capacity"],
                 "free": o["free_places"],
                 "sessions": [

@@ -34,7 +34,8 @@ from maps.domain import (
     children_per_carer,
     max_children,
 )
-from maps.models import Nursery, NurseryClass, Offer
+from maps.models import Nursery, NurseryClass, Offer, price_rules
+from maps.pricing import ordered
 from maps.standards import class_places, class_specs
 
 from .. import capacity, queries
@@ -542,6 +543,8 @@ def offers():
         hours_form = HoursForm(formdata=None)
         hours_form.opens_at.data, hours_form.closes_at.data = nursery.opens_at, nursery.closes_at
     sessions = SESSION_CHOICES
+    rules = price_rules()
+    regime = registry_queries.price_regime(nursery.kind, nursery.inclusive)
     rows = [
         {
             "id": o.id,
@@ -555,6 +558,7 @@ def offers():
             "capacity": o.capacity,
             "held": capacity.most_taken(o.id, date.today()),
             "sessions": sessions.get(o.sessions or "am,pm") if o.care_type == "half_day" else "",
+            "rule": registry_queries.offer_price_rule(rules, nursery.kind, nursery.inclusive, o),
         }
         for o in sorted(
             nursery.offers, key=lambda o: (list(CARE_TYPES).index(o.care_type), o.class_type or "")
@@ -571,6 +575,17 @@ def offers():
             page_error=page_error,
             care_labels=CARE_TYPES,
             class_total=sum(c.capacity for c in nursery.classes),
+            regime=regime,
+            regime_rules=[
+                {
+                    "care_label": CARE_TYPES[r.care_type],
+                    "class_label": CLASS_TYPES[r.class_type].label if r.class_type else "其他班级",
+                    "text": r.describe(),
+                    "source": r.source,
+                }
+                for r in ordered(rules)
+                if r.regime == regime["price_regime"]
+            ],
             active="offers",
         ),
         code,

@@ -1,7 +1,7 @@
 """镇街 kinds and 城镇 / 农村 communities, for the indicators as the seeds define them (issue 16).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-03
 
 Written by hand and reviewed:
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
