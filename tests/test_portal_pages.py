@@ -20,8 +20,6 @@ from notifications.models import Notification
 from tests.booking_helpers import birth_for, make_bookable_nursery
 from tests.conftest import detached, login
 
-TODAY = date.today()
-
 
 @pytest.fixture
 def world(app, make_user):
@@ -38,7 +36,7 @@ def world(app, make_user):
         ids = [db.session.scalar(select(User.id).where(User.username == u)) for u, _ in parents]
         kids = [
             family.register_child(
-                pid, f"小{n}", birth_for(20, TODAY), True, settings, health_notes=f"{n}对花生过敏"
+                pid, f"小{n}", birth_for(20, date.today()), True, settings, health_notes=f"{n}对花生过敏"
             ).id
             for pid, n in zip(ids, "甲乙丙", strict=True)
         ]
@@ -57,7 +55,7 @@ def world(app, make_user):
 def book(app, w, i, nursery=None, care_type="full_day", **kw):
     """Family i books at a nursery (A by default), starting today; returns the booking id."""
     with app.app_context():
-        req = Request(care_type=care_type, start_date=kw.pop("start_date", TODAY), **kw)
+        req = Request(care_type=care_type, start_date=kw.pop("start_date", date.today()), **kw)
         booking, _ = family.book(
             w["parent_ids"][i], w["kids"][i], nursery or w["a"], req, True, w["settings"]
         )
@@ -139,7 +137,7 @@ def test_the_dashboards_usage_rate_is_the_planners(app, client, world, make_user
         staff_id = db.session.scalar(select(User.id).where(User.username == world["staff_a"][0]))
         staff.confirm(staff_id, world["a"], started, world["settings"])
         places = db.session.get(Nursery, world["a"]).capacity
-        row = next(n for n in indicators.load(TODAY).nurseries if n.id == world["a"])
+        row = next(n for n in indicators.load(date.today()).nurseries if n.id == world["a"])
     assert row.taken == 1 and places > 0
     login(client, world["staff_a"])
     html = client.get("/portal").get_data(as_text=True)

@@ -218,7 +218,10 @@ def test_parent_books_a_half_day_place_on_a_phone(page, half_day_nursery, artifa
     assert shown["类型"] == "半日托"
     assert shown["时间"].startswith(f"{start:%Y-%m-%d} 起")
     assert shown["时间"].endswith("（上午）")
-    assert shown["价格"] == "1200 元/月"
+    # what the family pays, with its price regime; no subsidy said to be the family's
+    assert shown["您需支付"].startswith("1200 元/月")
+    assert shown["您需支付"].split()[-1] in ("政府指导价", "普惠限价", "市场调节价")
+    assert "享受区级托育补贴" not in page.content()
     assert shown["编号"] == str(booking_id)
     assert "机构确认" in shown
     assert item.get_by_role("button", name="取消预约").is_visible()

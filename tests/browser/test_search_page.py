@@ -166,7 +166,10 @@ def test_nursery_page_shows_filing_number_and_offers(page, artifacts):
     offers = page.locator("table.offers tbody tr")
     assert offers.count() == 2
     # Imported from the registry: care types, no classes yet, so no places to book.
-    assert offers.nth(0).locator("td").all_inner_texts() == ["全日托", "待公布", "0", "暂未开放"]
+    cells = offers.nth(0).locator("td").all_inner_texts()
+    # the price cell names the regime under the price (a private nursery: 市场调节价)
+    assert cells[0] == "全日托" and cells[2:] == ["0", "暂未开放"]
+    assert cells[1].split("\n") == ["待公布", "市场调节价"]
     assert offers.nth(1).locator("td").all_inner_texts()[0] == "计时托"
     assert_no_horizontal_overflow(page)
     page.screenshot(path=str(artifacts / "nursery-360.png"), full_page=True)
