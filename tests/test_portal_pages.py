@@ -36,7 +36,12 @@ def world(app, make_user):
         ids = [db.session.scalar(select(User.id).where(User.username == u)) for u, _ in parents]
         kids = [
             family.register_child(
-                pid, f"小{n}", birth_for(20, date.today()), True, settings, health_notes=f"{n}对花生过敏"
+                pid,
+                f"小{n}",
+                birth_for(20, date.today()),
+                True,
+                settings,
+                health_notes=f"{n}对花生过敏",
             ).id
             for pid, n in zip(ids, "甲乙丙", strict=True)
         ]
