@@ -83,6 +83,8 @@ def _cookie_authenticated() -> bool:
 
 def csrf_for_cookie_api_calls() -> None:
     """Before each API request (api/__init__.py): CSRF for cookie-borne state changes."""
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return  # switched off, as for the forms (tests of plain form posts)
     if request.method not in SAFE_METHODS and _cookie_authenticated():
         csrf.protect()  # 400 without a valid token (JSON error under /api)
 
