@@ -45,8 +45,8 @@ def load_user(session_id: str):
     if not (user_id.isdigit() and version.isdigit()):
         return None  # a bare id from before session versions, or garbage
     user = db.session.get(User, int(user_id))
-    if user is None or user.session_version != int(version):
-        return None
+    if user is None or not user.active or user.session_version != int(version):
+        return None  # ended by logout or password change, or the account was deactivated
     return user
 
 

@@ -68,6 +68,16 @@ def test_a_copy_of_the_session_cookie_stops_working_after_logout(plain_app, make
     assert not _logged_in(thief)  # the signed cookie is still valid, its session version is not
 
 
+def test_deactivating_an_account_ends_its_sessions_at_once(plain_app, make_user):
+    username, password = make_user("parent")
+    client = plain_app.test_client()
+    login(client, (username, password))
+    with plain_app.app_context():
+        db.session.scalar(select(User).where(User.username == username)).active = False
+        db.session.commit()
+    assert not _logged_in(client)
+
+
 def test_logout_keeps_the_accounts_api_tokens(plain_app, make_user):
     """Choice: logout ends browser sessions; an API client revokes its own token."""
     who = make_user("parent")
