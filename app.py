@@ -8,8 +8,10 @@ import click
 from flask import Flask
 
 import config as settings
+from accounts import sessions
 from database import MIGRATIONS, upgrade_schema
 from extensions import csrf, db, limiter, login_manager, migrate
+from web import security
 from web.errors import register_error_handlers
 from web.http import DatabaseIdConverter, JSONProvider
 
@@ -44,12 +46,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "请先登录"
-
-    from accounts.models import User
-
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    sessions.init_app(app)  # versioned session ids, idle and absolute lifetimes
+    security.init_app(app)  # CSP and other headers, ProxyFix behind TRUST_PROXY_HOPS
 
     # Ids in URLs are database integers: a larger number is simply not found (404), not a 500.
     app.url_map.converters["int"] = DatabaseIdConverter
@@ -70,7 +68,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from maps.views import bp as maps_bp
     from planning.views import bp as planning_bp
 
-    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never cookies
+    # The API authenticates with bearer tokens; a request riding on a logged-in session cookie
+    # is checked by the API blueprint itself (web/security.py).
+    csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(openapi_bp)
     app.register_blueprint(accounts_bp)

@@ -2,11 +2,16 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
 def _float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
+
+
+def _flag(name: str, default: bool) -> bool:
+    return os.environ.get(name, "1" if default else "0").strip().lower() in ("1", "true", "yes")
 
 
 def _secret_key(instance_path: str) -> str:
@@ -80,6 +85,34 @@ def from_environment(instance_path: str) -> dict:
         # District planning: the targets file (DESIGN §3.5; default planning/targets.json).
         "PLANNING_TARGETS": os.environ.get("PLANNING_TARGETS", ""),
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "30")),
+        # Sessions (docs/security.md): cookies are HttpOnly and SameSite=Lax always, Secure when
+        # SESSION_COOKIE_SECURE=1 (set it whenever the site is served over HTTPS); a session ends
+        # after SESSION_IDLE_MINUTES without a request and SESSION_MAX_HOURS after login.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", False),
+        "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "60")),
+        "SESSION_MAX_HOURS": int(os.environ.get("SESSION_MAX_HOURS", "12")),
+        "PERMANENT_SESSION_LIFETIME": timedelta(
+            minutes=int(os.environ.get("SESSION_IDLE_MINUTES", "60"))
+        ),
+        "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
+        # Behind a reverse proxy (nginx, a load balancer) that sets X-Forwarded-For/-Proto/-Host:
+        # the number of proxies to trust, so the client address (rate limits) and HTTPS (HSTS,
+        # Secure cookies) are read from their headers. 0 (default): served directly.
+        "TRUST_PROXY_HOPS": int(os.environ.get("TRUST_PROXY_HOPS", "0")),
+        "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS", "31536000")),
+        # Password guessing: per client address on the login page and the token endpoint, and
+        # per username whatever the address; registration and password change likewise.
+        "LOGIN_LIMIT": os.environ.get("LOGIN_LIMIT", "20 per minute"),
+        "LOGIN_USERNAME_LIMIT": os.environ.get(
+            "LOGIN_USERNAME_LIMIT", "30 per minute;100 per hour"
+        ),
+        "REGISTER_LIMIT": os.environ.get("REGISTER_LIMIT", "20 per minute;100 per hour"),
+        "PASSWORD_CHANGE_LIMIT": os.environ.get("PASSWORD_CHANGE_LIMIT", "10 per minute"),
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # three 5 MB photos and the form
         "WTF_CSRF_TIME_LIMIT": None,
     }

@@ -1,18 +1,17 @@
-"""Account endpoints of the JSON API: tokens and parent registration."""
+"""Account endpoints of the JSON API: tokens (issue, revoke) and parent registration."""
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 
 from api import bp, error, json_body
-from extensions import limiter
 
 from . import queries, services
-
-# Slows down password guessing from one address; generous for a family sharing a router.
-LOGIN_LIMIT = "20 per minute"
+from .access import token_required
+from .limits import login_limit, login_username_limit, register_limit
 
 
 @bp.post("/auth/token")
-@limiter.limit(LOGIN_LIMIT)
+@login_limit
+@login_username_limit
 def create_token():
     data = json_body()
     user = queries.authenticate(data.get("username"), data.get("password"))
@@ -22,8 +21,17 @@ def create_token():
     return jsonify({"token": token, "role": user.role})
 
 
+@bp.delete("/auth/token")
+@token_required()
+def revoke_token():
+    """Revoke the bearer token this request carries (logout of an API client)."""
+    _, _, token = request.headers.get("Authorization", "").partition(" ")
+    services.revoke_token(token.strip())
+    return "", 204
+
+
 @bp.post("/auth/register")
-@limiter.limit(LOGIN_LIMIT)
+@register_limit
 def register():
     data = json_body()
     user = services.register_parent(

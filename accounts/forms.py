@@ -1,10 +1,18 @@
-"""Login and registration forms (Flask-WTF, CSRF-protected)."""
+"""Login, registration and password-change forms (Flask-WTF, CSRF-protected)."""
 
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
-from .services import MAX_PASSWORD, MIN_PASSWORD, USERNAME_RE
+from .passwords import MAX_PASSWORD, password_problem
+from .services import USERNAME_RE
+
+
+def acceptable_password(form, field) -> None:
+    """The password policy (accounts/passwords.py), with its Chinese message."""
+    problem = password_problem(field.data or "")
+    if problem is not None:
+        raise ValidationError(problem)
 
 
 class LoginForm(FlaskForm):
@@ -23,13 +31,17 @@ class RegisterForm(FlaskForm):
         ],
     )
     name = StringField("称呼（选填）", validators=[Length(max=64, message="称呼不能超过 64 个字")])
-    password = PasswordField(
-        "密码",
-        validators=[
-            DataRequired("请输入密码"),
-            Length(MIN_PASSWORD, MAX_PASSWORD, message="密码长度须为 8–128 位"),
-        ],
-    )
+    password = PasswordField("密码", validators=[DataRequired("请输入密码"), acceptable_password])
     confirm = PasswordField(
         "再次输入密码", validators=[EqualTo("password", message="两次输入的密码不一致")]
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(
+        "当前密码", validators=[DataRequired("请输入当前密码"), Length(max=MAX_PASSWORD)]
+    )
+    new = PasswordField("新密码", validators=[DataRequired("请输入新密码"), acceptable_password])
+    confirm = PasswordField(
+        "再次输入新密码", validators=[EqualTo("new", message="两次输入的新密码不一致")]
     )

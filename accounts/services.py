@@ -1,4 +1,4 @@
-"""Account use cases: registration, user creation, issuing API tokens."""
+"""Account use cases: registration, user creation, passwords, sessions and API tokens."""
 
 import re
 import secrets
@@ -12,11 +12,10 @@ from extensions import db
 from maps.models import Nursery, Street
 
 from .models import ApiToken, HandlerStreet, User, token_digest
+from .passwords import MAX_PASSWORD, MIN_PASSWORD, password_problem  # noqa: F401  (re-exported)
 from .roles import ROLES
 
 USERNAME_RE = re.compile(r"^[\w.\-]{3,32}$")
-MIN_PASSWORD = 8
-MAX_PASSWORD = 128
 
 
 def _now() -> datetime:
@@ -30,10 +29,15 @@ def _check_credentials(username: str, password: str, name: str) -> None:
             "用户名须为 3–32 位字母、数字、汉字、下划线、点或连字符",
             field="username",
         )
-    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise DomainError("weak_password", "密码长度须为 8–128 位", field="password")
+    _check_password(password)
     if not isinstance(name, str) or len(name) > 64:
         raise DomainError("invalid_name", "姓名不能超过 64 个字", field="name")
+
+
+def _check_password(password: str, field: str = "password") -> None:
+    problem = password_problem(password)
+    if problem is not None:
+        raise DomainError("weak_password", problem, field=field)
 
 
 def create_user(
@@ -113,3 +117,41 @@ def issue_token(user: User, days: int) -> str:
             )
         )
     return token
+
+
+def change_password(user_id: int, current: str, new: str) -> User:
+    """A logged-in user's new password; every session and API token issued so far ends.
+
+    The caller starts a fresh session for the browser that made the change.
+    """
+    with use_case(nurseries=()):  # no nursery's places change
+        user = db.session.get(User, user_id)
+        if user is None or not user.active:
+            raise DomainError("not_found", "账号不存在", status=404)
+        if not isinstance(current, str) or not user.check_password(current):
+            raise DomainError("wrong_password", "当前密码不正确", field="current")
+        _check_password(new, field="new")
+        if user.check_password(new):
+            raise DomainError("same_password", "新密码不能与当前密码相同", field="new")
+        user.set_password(new)
+        user.end_sessions()
+        db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    return user
+
+
+def end_sessions(user_id: int) -> None:
+    """Logout: every browser session of the account ends (the signed cookies cannot be deleted
+    server-side, so the session version they carry stops being accepted)."""
+    with use_case(nurseries=()):  # no nursery's places change
+        user = db.session.get(User, user_id)
+        if user is not None:
+            user.end_sessions()
+
+
+def revoke_token(token: str) -> bool:
+    """Delete the API token presented (its digest); False when it was not known."""
+    with use_case(nurseries=()):  # no nursery's places change
+        done = db.session.execute(
+            delete(ApiToken).where(ApiToken.token_hash == token_digest(token))
+        )
+    return bool(done.rowcount)

@@ -1,12 +1,16 @@
 """The JSON API under /api/v1: one blueprint, JSON errors, JSON bodies, query parameters."""
 
 from flask import Blueprint, current_app, jsonify, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from errors import DomainError
 from web.params import arg_flag, arg_float, arg_int, invalid  # noqa: F401  (re-exported)
+from web.security import csrf_for_cookie_api_calls
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Bearer-token clients need no CSRF token; a logged-in browser's cookie does (web/security.py).
+bp.before_request(csrf_for_cookie_api_calls)
 
 
 def error(code: str, message: str, status: int, field: str | None = None):
@@ -19,6 +23,13 @@ def error(code: str, message: str, status: int, field: str | None = None):
 @bp.errorhandler(DomainError)
 def _domain_error(exc: DomainError):
     return error(exc.code, exc.message, exc.status, exc.field)
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_error(exc: CSRFError):
+    return error(
+        "csrf_failed", "浏览器会话发起的请求缺少有效的安全令牌（CSRF）；API 请使用访问令牌", 400
+    )
 
 
 @bp.errorhandler(HTTPException)

@@ -309,8 +309,14 @@ SPEC = {
                     },
                     "400": ERROR,
                     "401": ERROR,
+                    "429": ERROR,
                 },
-            }
+            },
+            "delete": {
+                "summary": "Revoke the bearer token this request carries",
+                "security": [{"bearer": []}],
+                "responses": {"204": {"description": "Revoked"}, "401": ERROR},
+            },
         },
         "/auth/register": {
             "post": {
@@ -331,7 +337,12 @@ SPEC = {
                         }
                     },
                 },
-                "responses": {"201": {"description": "Created"}, "400": ERROR, "409": ERROR},
+                "responses": {
+                    "201": {"description": "Created"},
+                    "400": ERROR,
+                    "409": ERROR,
+                    "429": ERROR,
+                },
             }
         },
     },

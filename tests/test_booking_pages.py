@@ -31,6 +31,7 @@ class Browser:
         if username:
             r = self.post("/login", {"username": username, "password": password})
             assert r.status_code == 302, r.get_data(as_text=True)
+            self.token = self._token("/")  # login starts a new session, with a new CSRF token
 
     def _token(self, path):
         html = self.client.get(path).get_data(as_text=True)

@@ -305,4 +305,36 @@ def test_0005_adds_an_empty_price_rules_table_and_leaves_the_prices_on_file(empt
         db.engine.dispose()
         assert not sa.inspect(db.engine).has_table("price_rules")
         assert float(db.session.scalar(sa.text("SELECT price_yuan FROM offers"))) == 9999.0
+
+
+def test_0007_gives_existing_users_session_version_0_and_refuses_their_old_sessions(empty_app):
+    """Migration 0007: accounts created before it keep their rows and start at session version
+    0; downgrade drops the column again."""
+    from flask_migrate import downgrade, upgrade
+
+    from accounts.models import User
+    from accounts.sessions import load_user
+
+    with empty_app.app_context():
+        database.import_models()
+        database.upgrade_schema()
+        downgrade(directory=str(database.MIGRATIONS), revision="0006")
+        db.engine.dispose()
+        columns = {c["name"] for c in sa.inspect(db.engine).get_columns("users")}
+        assert "session_version" not in columns
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO users (username, password_hash, name, role, active)"
+                    " VALUES ('li_ma', 'x', '李妈妈', 'parent', :t)"
+                ),
+                {"t": True},
+            )
+        upgrade(directory=str(database.MIGRATIONS))
+        db.engine.dispose()
+        assert database.schema_revision() == database.head_revision()
+        user = db.session.scalar(sa.select(User).where(User.username == "li_ma"))
+        assert user.session_version == 0 and user.get_id() == f"{user.id}:0"
+        assert load_user(f"{user.id}:0") is user
+        assert load_user(str(user.id)) is None  # a session cookie from before 0007
         db.session.remove()

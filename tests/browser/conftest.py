@@ -219,19 +219,38 @@ PHONE = {
 }
 
 
+def watch(page):
+    """Collect on `page` uncaught script errors (`page.js_errors`) and what the browser refused
+    under the Content-Security-Policy (`page.csp_violations`, from its console)."""
+    page.js_errors = []
+    page.csp_violations = []
+    page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
+
+    def console(message):
+        if message.type == "error" and "Content Security Policy" in message.text:
+            page.csp_violations.append(f"{page.url}: {message.text}")
+
+    page.on("console", console)
+    return page
+
+
+def assert_no_csp_violation(page) -> None:
+    assert page.csp_violations == [], "\n".join(page.csp_violations)
+
+
 @pytest.fixture
 def page(browser, live_server):
     """A fresh 360×740 phone page whose relative URLs go to the live server.
 
-    `page.js_errors` collects uncaught script errors, for tests to assert on.
+    `page.js_errors` collects uncaught script errors, for tests to assert on; any CSP violation
+    on any page a test visits fails the test at the end.
     """
     context = browser.new_context(base_url=live_server, **PHONE)
     context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.js_errors = []
-    page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
+    page = watch(context.new_page())
     yield page
     context.close()
+    assert_no_csp_violation(page)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 
 from booking.rules import add_months
 
-from .conftest import BIN, COMMUNITY, PHONE, ROOT
+from .conftest import BIN, COMMUNITY, PHONE, ROOT, assert_no_csp_violation, watch
 
 pytestmark = pytest.mark.browser
 
@@ -95,12 +95,11 @@ def phone_page(browser, base_url: str):
     context = browser.new_context(base_url=base_url, **PHONE)
     context.set_default_timeout(15_000)
     try:
-        page = context.new_page()
-        page.js_errors = []
-        page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
+        page = watch(context.new_page())
         yield page
     finally:
         context.close()
+    assert_no_csp_violation(page)
 
 
 def assert_no_horizontal_overflow(page, what: str):
