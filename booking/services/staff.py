@@ -122,6 +122,7 @@ def decline(
 ) -> Booking:
     """Decline a pending request with a reason the family sees; the place goes to the next one."""
     now = _now(now)
+    staff_booking(nursery_id, booking_id)  # another nursery's: 404 before its input is judged
     reason = _reason(reason, required=True)
     with use_case(nurseries=[nursery_id]):
         waitlist.expire_due(settings, now, nursery_id)
@@ -145,6 +146,7 @@ def move_to_front(
 ) -> Booking:
     """Move a waiting family to the front of its queue, with a recorded, audited reason."""
     now = _now(now)
+    staff_booking(nursery_id, booking_id)  # another nursery's: 404 before its input is judged
     reason = _reason(reason, required=True)
     with use_case(nurseries=[nursery_id]):
         booking = staff_booking(nursery_id, booking_id)
