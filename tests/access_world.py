@@ -11,7 +11,9 @@ file carries a marker the re-encoding must drop. Every person's data carries a m
 from __future__ import annotations
 
 import io
+import logging
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -52,13 +54,27 @@ def tag(label: str) -> str:
     return f"mk{label}{uuid.uuid4().hex[:8]}".replace("_", "").lower()
 
 
+@contextmanager
+def _quiet_pil():
+    """Pillow logs the tags it writes at DEBUG: making the test's pictures must not count as
+    the service logging them (the canaries watch the service's logs)."""
+    logger = logging.getLogger("PIL")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def png_with_text(secret: str) -> bytes:
     """A PNG whose text chunk (and so its raw bytes) carries `secret`."""
     info = PngInfo()
     info.add_text("Author", secret)
     info.add_text("Comment", secret)
     out = io.BytesIO()
-    Image.new("RGB", (16, 12), (30, 160, 90)).save(out, "PNG", pnginfo=info)
+    with _quiet_pil():
+        Image.new("RGB", (16, 12), (30, 160, 90)).save(out, "PNG", pnginfo=info)
     return out.getvalue()
 
 
@@ -69,7 +85,8 @@ def jpeg_with_exif(secret: str) -> bytes:
     exif[0x013B] = secret  # Artist
     exif[0x010E] = secret  # ImageDescription
     out = io.BytesIO()
-    Image.new("RGB", (16, 12), (200, 40, 40)).save(out, "JPEG", exif=exif.tobytes())
+    with _quiet_pil():
+        Image.new("RGB", (16, 12), (200, 40, 40)).save(out, "JPEG", exif=exif.tobytes())
     return out.getvalue()
 
 
