@@ -312,9 +312,12 @@ def check(role: str, case: Case, path: str, r) -> None:
 
 
 def no_markers(world, role: str, path: str, r) -> None:
+    """No data the role may not see; and what it may see is never kept by a cache."""
     body = r.get_data().lower()  # markers are lower case: an e-mail address is stored so
     for marker in world.hidden_from(role):
         assert marker.encode() not in body, f"{role} {r.request.method} {path} shows {marker}"
+    if any(marker.encode() in body for marker in world.markers):
+        assert "no-store" in r.headers.get("Cache-Control", ""), f"cacheable: {role} {path}"
 
 
 def snapshot() -> tuple:
