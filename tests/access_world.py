@@ -109,7 +109,7 @@ class World:
         return [m for m, roles in self.markers.items() if role not in roles]
 
 
-def _child(world: World, parent: str, key: str, seen_by: tuple[str, ...], months: int = 14):
+def add_child(world: World, parent: str, key: str, seen_by: tuple[str, ...], months: int = 14):
     settings = Settings.from_config(current_app.config)
     parent_id = world.ids[parent]
     name = "李" + world.mark(f"name-{key}", parent, *seen_by)
@@ -121,7 +121,7 @@ def _child(world: World, parent: str, key: str, seen_by: tuple[str, ...], months
     return child.id
 
 
-def _book(world: World, parent: str, child: str, nursery: str, key: str) -> None:
+def add_booking(world: World, parent: str, child: str, nursery: str, key: str) -> None:
     settings = Settings.from_config(current_app.config)
     start = date.today() + timedelta(days=45)
     req = parse_request({"care_type": "full_day", "start_date": start.isoformat()})
@@ -207,14 +207,14 @@ def build(app) -> World:
             world.ids[role] = user.id
             world.tokens[role] = issue_token(user, 1)
 
-        _child(world, "parent_a", "child_a_x", ("staff_x",))
-        _child(world, "parent_a", "child_a_y", ("staff_y",))
-        _child(world, "parent_a", "child_a_spare", ())  # deleted through the page
-        _child(world, "parent_a", "child_a_spare_api", ())  # deleted through the API
-        _child(world, "parent_b", "child_b_y", ("staff_y",))
-        _book(world, "parent_a", "child_a_x", "x", "booking_a_x")
-        _book(world, "parent_a", "child_a_y", "y", "booking_a_y")
-        _book(world, "parent_b", "child_b_y", "y", "booking_b_y")
+        add_child(world, "parent_a", "child_a_x", ("staff_x",))
+        add_child(world, "parent_a", "child_a_y", ("staff_y",))
+        add_child(world, "parent_a", "child_a_spare", ())  # deleted through the page
+        add_child(world, "parent_a", "child_a_spare_api", ())  # deleted through the API
+        add_child(world, "parent_b", "child_b_y", ("staff_y",))
+        add_booking(world, "parent_a", "child_a_x", "x", "booking_a_x")
+        add_booking(world, "parent_a", "child_a_y", "y", "booking_a_y")
+        add_booking(world, "parent_b", "child_b_y", "y", "booking_b_y")
 
         _complaint(world, "complaint_x", "x", "hygiene", ("handler_d1", "street_s1"))
         _complaint(world, "complaint_y", "y", "fees", ("handler_d2",))

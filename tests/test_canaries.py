@@ -29,7 +29,7 @@ from booking.models import Booking, Child
 from complaints.models import Complaint, ComplaintPhoto
 from extensions import db
 from maps.models import Nursery, NurseryClass
-from tests.access_world import build, jpeg_with_exif, png_with_text, tag
+from tests.access_world import add_booking, add_child, build, jpeg_with_exif, png_with_text, tag
 from tests.conftest import _app_on, login
 
 CRAWLERS = ("anonymous", "staff_x", "staff_y")
@@ -300,3 +300,27 @@ def test_the_handler_can_reveal_the_form_complainant(planted):
     r = client.post(f"/handle/{cid}/contact")
     assert r.status_code == 200
     assert world.named["formname"] in r.get_data(as_text=True).lower()
+
+
+def test_a_nursery_never_learns_where_else_a_child_enrolled(planted):
+    """A child asked X and Y for a place and X confirmed: Y sees its request withdrawn, but not
+    where the family went instead (that is X's booking, not Y's data)."""
+    app, world, _, _ = planted
+    with app.app_context():
+        child = add_child(world, "parent_a", "child_a_both", ("staff_x", "staff_y"))
+        assert child
+        add_booking(world, "parent_a", "child_a_both", "x", "booking_both_x")
+        add_booking(world, "parent_a", "child_a_both", "y", "booking_both_y")
+        x_name = db.session.get(Nursery, world.ids["x"]).name
+    staff_x, staff_y = app.test_client(), app.test_client()
+    login(staff_x, world.users["staff_x"])
+    login(staff_y, world.users["staff_y"])
+    r = staff_x.post(f"/portal/bookings/{world.ids['booking_both_x']}/confirm")
+    assert r.status_code == 303
+    with app.app_context():
+        assert db.session.get(Booking, world.ids["booking_both_y"]).status == "cancelled"
+    bearer = {"Authorization": f"Bearer {world.tokens['staff_y']}"}
+    for path in ("/portal", "/portal/bookings", "/portal/bookings?status=cancelled", "/inbox"):
+        assert x_name not in staff_y.get(path).get_data(as_text=True), path
+    for path in ("/api/v1/nursery/bookings", "/api/v1/inbox"):
+        assert x_name not in staff_y.get(path, headers=bearer).get_data(as_text=True), path

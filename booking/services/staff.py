@@ -105,9 +105,8 @@ def _withdraw_other_enrolments(booking: Booking, settings: Settings, now) -> Non
     lock_nurseries(o.nursery_id for o in others)  # a request made since the read above
     for other in others:
         if periods_overlap(booking.start_date, booking.end_date, other.start_date, other.end_date):
-            waitlist.end(
-                other, "cancelled", f"已在{booking.nursery.name}确认入托，自动撤回", settings, now
-            )
+            # The other nursery sees this reason: it must not learn where the child enrolled.
+            waitlist.end(other, "cancelled", "已在其他机构确认入托，自动撤回", settings, now)
             notify(
                 other.parent_id,
                 f"孩子已确认入托，{label(other)}已自动撤回，名额让给其他家庭。",
