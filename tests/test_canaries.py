@@ -7,7 +7,7 @@ children's names and health notes. Crawled: every GET rule of `app.url_map`, its
 filled with the id of every object on file (and every tracking code — even with the code, the
 tracking pages name nobody), then every link of those pages one level deep; as staff of X,
 staff of Y (with their bearer tokens on the API) and anonymously. Logs: every record of the
-whole module, from the first filing on, at DEBUG.
+whole module, from the first filing on, at DEBUG, SQLAlchemy's statements included.
 
 Allowed: a nursery sees the name and health notes of a child whose parent booked there (the
 booking carries the consent to share with that nursery); nothing else. The complainant's
@@ -57,10 +57,11 @@ class Records(logging.Handler):
 )
 def planted(request, tmp_path_factory):
     """(app, world, log records, crawl results): the canaries planted, the crawl done."""
-    root = logging.getLogger()
-    records, level = Records(), root.level
+    root, sql = logging.getLogger(), logging.getLogger("sqlalchemy.engine")
+    records, level, sql_level = Records(), root.level, sql.level
     root.addHandler(records)
     root.setLevel(logging.DEBUG)
+    sql.setLevel(logging.INFO)  # every statement too (SQLAlchemy keeps itself at WARNING)
     if request.param == "sqlite":
         url = "sqlite:///" + str(tmp_path_factory.mktemp("canaries") / "canaries.sqlite3")
     else:
@@ -79,6 +80,7 @@ def planted(request, tmp_path_factory):
         next(setup, None)
         root.removeHandler(records)
         root.setLevel(level)
+        sql.setLevel(sql_level)
 
 
 def _file_through_the_form(app, world) -> None:
@@ -260,6 +262,7 @@ def test_no_canary_reaches_the_logs(planted):
     text = "\n".join(records.lines).lower()
     assert "portal bookings viewed" in text  # the capture works, at INFO and below
     assert "notification delivered" in text
+    assert "insert into complaints" in text  # SQL statements, their parameters hidden
     leaked = [m for m in world.markers if m.lower() in text]
     assert not leaked, leaked
 
