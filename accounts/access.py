@@ -3,14 +3,14 @@
 
 One mechanism instead of a before/after-request pair in every blueprint: anonymous visitors go
 to the login page, other roles get a Chinese 403 page, and nothing these pages show (children's
-data, complaints, contact details) is kept by any cache. API calls carry a bearer token and get
-JSON errors instead.
+data, complaints, contact details) is kept by any cache — nor what the parents' pages and the
+token-authenticated API answer. API calls carry a bearer token and get JSON errors instead.
 """
 
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Blueprint, abort, g, jsonify, render_template, request
+from flask import Blueprint, abort, g, jsonify, make_response, render_template, request
 from flask_login import current_user, login_required
 
 from extensions import login_manager
@@ -35,22 +35,26 @@ def restrict(
             return render_template("error.html", status=403, message=message), 403
         return None
 
-    @bp.after_request
-    def _not_cached(response):
-        response.headers["Cache-Control"] = "private, no-store"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
+    bp.after_request(_not_cached)
+
+
+def _not_cached(response):
+    """Children's data, complaints and contact details are never kept by a cache."""
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def parent_required(view):
-    """Logged-in parents only: anonymous users go to /login, other roles get 403."""
+    """Logged-in parents only: anonymous users go to /login, other roles get 403. The pages
+    show the family's children, so they are not cached either."""
 
     @wraps(view)
     @login_required
     def wrapped(*args, **kwargs):
         if current_user.role != "parent":
             abort(403)
-        return view(*args, **kwargs)
+        return _not_cached(make_response(view(*args, **kwargs)))
 
     return wrapped
 
@@ -80,7 +84,7 @@ def token_required(*roles: str):
             if roles and user.role not in roles:
                 return _api_error("forbidden", "当前账号无权执行此操作", 403)
             g.api_user = user
-            return view(*args, **kwargs)
+            return _not_cached(make_response(view(*args, **kwargs)))
 
         return wrapped
 

@@ -8,6 +8,7 @@ meant, and encode a fresh file from the pixels alone, so no metadata survives.
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from dataclasses import dataclass
 
@@ -19,6 +20,12 @@ MAX_PHOTOS = 3
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a larger image is refused, not decoded (decompression bombs)
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
+
+# Pillow logs every EXIF tag it reads, value and all (the GPS position, the owner's name, the
+# device), at DEBUG: under a DEBUG log configuration a complainant's photo metadata would reach
+# the logs (DESIGN §3.8, found by tests/test_canaries.py). Its messages below INFO say nothing
+# an operator needs.
+logging.getLogger("PIL").setLevel(logging.INFO)
 
 
 @dataclass(frozen=True)

@@ -106,9 +106,8 @@ def _withdraw_other_enrolments(booking: Booking, settings: Settings, now) -> Non
     lock_nurseries(o.nursery_id for o in others)  # a request made since the read above
     for other in others:
         if periods_overlap(booking.start_date, booking.end_date, other.start_date, other.end_date):
-            waitlist.end(
-                other, "cancelled", f"已在{booking.nursery.name}确认入托，自动撤回", settings, now
-            )
+            # The other nursery sees this reason: it must not learn where the child enrolled.
+            waitlist.end(other, "cancelled", "已在其他机构确认入托，自动撤回", settings, now)
             notify(
                 other.parent_id,
                 f"孩子已确认入托，{label(other)}已自动撤回，名额让给其他家庭。",
@@ -123,6 +122,7 @@ def decline(
 ) -> Booking:
     """Decline a pending request with a reason the family sees; the place goes to the next one."""
     now = _now(now)
+    staff_booking(nursery_id, booking_id)  # another nursery's: 404 before its input is judged
     reason = _reason(reason, required=True)
     with use_case(nurseries=[nursery_id]):
         waitlist.expire_due(settings, now, nursery_id)
@@ -146,6 +146,7 @@ def move_to_front(
 ) -> Booking:
     """Move a waiting family to the front of its queue, with a recorded, audited reason."""
     now = _now(now)
+    staff_booking(nursery_id, booking_id)  # another nursery's: 404 before its input is judged
     reason = _reason(reason, required=True)
     with use_case(nurseries=[nursery_id]):
         booking = staff_booking(nursery_id, booking_id)
