@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import func, select
 
+from accounts.models import User
 from booking.models import Booking, Child
 from complaints.models import Complaint, ComplaintEvent
 from extensions import db
@@ -96,12 +97,17 @@ POLICY: dict[tuple[str, str], list[Case]] = {
     ("accounts.register", "GET"): public(),
     ("accounts.register", "POST"): public(),
     ("accounts.logout", "POST"): [Case(EVERYONE, public=True, fresh=True)],
+    # any account changes its own password (an empty form is refused, nothing changes)
+    ("accounts.change_password", "GET"): only(ACCOUNTS),
+    ("accounts.change_password", "POST"): only(ACCOUNTS),
     # --- the public JSON API ---------------------------------------------------------------
     ("api.list_nurseries", "GET"): public(),
     ("api.get_nursery", "GET"): [*public(nursery_id="{x}"), HIDDEN_NURSERY],
     ("api.circles", "GET"): public(),
     ("api.places", "GET"): public(),
     ("api.create_token", "POST"): public(),
+    # a token holder revokes the token it presents (a token of its own: the shared one stays)
+    ("api.revoke_token", "DELETE"): [Case(ACCOUNTS, fresh=True)],
     ("api.register", "POST"): public(),
     # --- complaints: the public side (whoever holds the code) -------------------------------
     ("complaints.new", "GET"): public(),
@@ -200,6 +206,9 @@ POLICY: dict[tuple[str, str], list[Case]] = {
         *owned((ON_Y, {"complaint_id": "{complaint_y}"}), action="transfer"),
     ],
     # --- the district admin ----------------------------------------------------------------
+    ("price_admin.prices", "GET"): only(ADMIN),
+    ("price_admin.export_prices", "GET"): only(ADMIN),
+    ("price_admin.import_prices", "POST"): only(ADMIN),
     ("complaint_admin.index", "GET"): only(ADMIN),
     ("complaint_admin.category", "GET"): only(ADMIN, code="hygiene"),
     ("complaint_admin.category", "POST"): only(ADMIN, code="hygiene"),
@@ -274,17 +283,33 @@ def _is_api(path: str) -> bool:
     return path.startswith(("/api/", "/open311/"))
 
 
+def _new_token(app, world, role: str) -> str:
+    from accounts.services import issue_token
+
+    with app.app_context():
+        user = db.session.get(User, world.ids[role])
+        return issue_token(user, 1)
+
+
 def call(app, world, clients, role: str, method: str, path: str, fresh: bool = False):
-    client = clients[role]
+    """One call as `role`; `fresh`: with a session and a token of its own (logging out or
+    revoking the token must not end the role's shared ones)."""
+    client, token = clients[role], world.tokens.get(role)
     if fresh:
         client = app.test_client()
         if role != "anonymous":
             login(client, world.users[role])
+            token = _new_token(app, world, role)
     headers = {}
     if _is_api(path) and role != "anonymous":
-        headers["Authorization"] = f"Bearer {world.tokens[role]}"
+        headers["Authorization"] = f"Bearer {token}"
     kwargs = {"json": {}} if _is_api(path) and method != "GET" else {}
-    return client.open(path, method=method, headers=headers, **kwargs)
+    r = client.open(path, method=method, headers=headers, **kwargs)
+    if fresh and role != "anonymous":
+        # logging out ends every session of the account (accounts/sessions.py): the role's
+        # shared client logs in again
+        login(clients[role], world.users[role])
+    return r
 
 
 def _to_login(r) -> bool:
