@@ -8,7 +8,7 @@ from flask_login import current_user, login_user, logout_user
 from errors import DomainError
 from extensions import limiter
 
-from . import queries, services
+from . import services
 from .api import LOGIN_LIMIT
 from .forms import LoginForm, RegisterForm
 
@@ -33,7 +33,7 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        user = queries.authenticate(form.username.data, form.password.data)
+        user = services.log_in(form.username.data, form.password.data)
         if user is not None:
             login_user(user)
             flash("登录成功", "success")
