@@ -10,6 +10,7 @@ GATED = {
     "/handle": "handler",
     "/admin/complaint-rules": "admin",
     "/planning": "admin",
+    "/admin/audit": "admin",
 }
 
 

@@ -210,7 +210,7 @@ def test_deleting_an_account_anonymises_keeps_counts_frees_places_and_blocks_log
         assert sum(queries.status_counts(world["nursery"]).values()) == counts_before
         assert rows[waiting].status == "offered"
         user = db.session.get(User, parent_id)
-        assert not user.active and user.name == "" and user.username == f"deleted-{parent_id}"
+        assert not user.active and user.name == "" and user.username == f"#deleted-{parent_id}"
         assert db.session.scalar(select(func.count()).where(Notification.user_id == parent_id)) == 0
         assert db.session.scalar(select(func.count(ApiToken.id))) == token_count
         assert db.session.scalar(select(func.count()).select_from(Child)) == 2  # Q's stays

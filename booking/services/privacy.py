@@ -231,7 +231,8 @@ def delete_account(
             b.parent_id, b.status_reason = None, None
         _forget_notifications(user.id)
         db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
-        user.username = f"deleted-{user.id}"
+        # '#' is outside the usernames anyone can register: this one can never clash or log in.
+        user.username = f"#deleted-{user.id}"
         user.name = ""
         user.password_hash = "!"  # matches no password
         user.active = False

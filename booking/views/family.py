@@ -20,7 +20,9 @@ from flask import (
 from flask_login import current_user, login_required, logout_user
 
 from accounts.access import parent_required
+from accounts.api import LOGIN_LIMIT
 from errors import DomainError, NotFound
+from extensions import limiter
 from maps import queries as registry_queries
 from maps.domain import CARE_TYPES, CLASS_TYPES, PRICE_UNITS
 from notifications.queries import inbox as inbox_of
@@ -353,6 +355,7 @@ def export_account():
 
 
 @bp.post("/account/delete")
+@limiter.limit(LOGIN_LIMIT)  # the password is checked here too: no guessing it faster
 @parent_required
 def delete_account():
     """注销账号, confirmed with the password; one transaction, then logged out."""
