@@ -124,7 +124,11 @@ class DeleteAccountForm(FlaskForm):
     """注销账号: the parent confirms with their password."""
 
     password = PasswordField(
-        "登录密码", validators=[DataRequired("请输入登录密码以确认注销"), Length(max=128)]
+        "登录密码",
+        validators=[
+            DataRequired("请输入登录密码以确认注销"),
+            Length(max=128, message="密码不能超过 128 位"),
+        ],
     )
 
 

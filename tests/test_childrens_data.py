@@ -169,7 +169,11 @@ def test_only_parents_export_and_delete(app, client, world, who):
 def test_a_wrong_or_missing_password_deletes_nothing(app, client, world):
     book(app, world, "p")
     login(client, world["p"])
-    for data, message in (({"password": "wrong-pass-9"}, "密码不正确"), ({}, "请输入登录密码")):
+    for data, message in (
+        ({"password": "wrong-pass-9"}, "密码不正确"),
+        ({}, "请输入登录密码"),
+        ({"password": "x" * 500}, "密码不能超过 128 位"),
+    ):
         r = client.post("/account/delete", data=data)
         assert r.status_code == 400 and message in r.get_data(as_text=True)
     with app.app_context():
@@ -318,3 +322,22 @@ def test_staff_views_of_health_notes_are_logged_once_per_child_and_view(app, cli
     api_entry = entries(app, "child.health_notes_viewed")[-1]
     assert api_entry.reason.endswith("api.nursery_bookings")
     assert len(entries(app, "child.health_notes_viewed")) == 3
+
+
+def test_the_account_page_works_with_csrf_on_and_names_the_bookings_to_cancel(app, world):
+    from tests.test_booking_pages import Browser
+
+    book(app, world, "p")
+    app.config["WTF_CSRF_ENABLED"] = True
+    browser = Browser(app, *world["p"])
+    page = browser.html("/account")
+    assert "测试托育园" in page and "全部取消" in page and 'name="csrf_token"' in page
+    assert f"3 周岁 {app.config['CHILD_DATA_RETENTION_DAYS']} 天后" in page
+    r = browser.client.post("/account/delete", data={"password": world["p"][1]})
+    assert r.status_code == 400  # no CSRF token: refused, nothing deleted
+    with app.app_context():
+        assert db.session.get(Child, world["kid_p"]).name == "王小雨"
+    r = browser.post("/account/delete", {"password": world["p"][1]})
+    assert r.status_code == 302
+    with app.app_context():
+        assert db.session.get(Child, world["kid_p"]).name is None
