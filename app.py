@@ -58,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from accounts.views import bp as accounts_bp
     from api import bp as api_bp
     from api.openapi import bp as openapi_bp
+    from audit.views import bp as audit_bp
     from booking.views.family import bp as booking_bp
     from booking.views.staff import bp as portal_bp
     from complaints.api import bp as open311_bp
@@ -84,6 +85,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(complaint_admin_bp)
     app.register_blueprint(planning_bp)
     app.register_blueprint(price_admin_bp)
+    app.register_blueprint(audit_bp)
 
     from workdays import store as workday_store
 

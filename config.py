@@ -74,6 +74,9 @@ def from_environment(instance_path: str) -> dict:
         "NURSERY_RESPONSE_WORKING_DAYS": int(os.environ.get("NURSERY_RESPONSE_WORKING_DAYS", "3")),
         "OFFER_HOLD_HOURS": int(os.environ.get("OFFER_HOLD_HOURS", "48")),
         "CONSENT_RULES_VERSION": os.environ.get("CONSENT_RULES_VERSION", "2026-11"),
+        # Children's data: kept this many days after the child's third birthday, then
+        # anonymised by `flask --app app privacy purge` (cron, daily).
+        "CHILD_DATA_RETENTION_DAYS": int(os.environ.get("CHILD_DATA_RETENTION_DAYS", "365")),
         # Complaints: look-ups by tracking code (page, answer/rate forms, Open311) share one
         # limit per address, so codes cannot be guessed; filing is limited too.
         "COMPLAINT_LOOKUP_LIMIT": os.environ.get(

@@ -4,7 +4,7 @@ from flask import current_app, jsonify, request
 
 from api import bp, error, json_body
 
-from . import queries, services
+from . import services
 from .access import token_required
 from .limits import login_limit, login_username_limit, register_limit
 
@@ -14,7 +14,7 @@ from .limits import login_limit, login_username_limit, register_limit
 @login_username_limit
 def create_token():
     data = json_body()
-    user = queries.authenticate(data.get("username"), data.get("password"))
+    user = services.log_in(data.get("username"), data.get("password"), channel="api")
     if user is None:
         return error("invalid_credentials", "用户名或密码错误", 401)
     token = services.issue_token(user, current_app.config["API_TOKEN_DAYS"])

@@ -1,4 +1,5 @@
-"""Account use cases: registration, user creation, passwords, sessions and API tokens."""
+"""Account use cases: registration, user creation, logging in, role changes, passwords,
+sessions and API tokens."""
 
 import re
 import secrets
@@ -6,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
+import audit
 from database import use_case
 from errors import DomainError
 from extensions import db
@@ -13,6 +15,7 @@ from maps.models import Nursery, Street
 
 from .models import ApiToken, HandlerStreet, User, token_digest
 from .passwords import MAX_PASSWORD, MIN_PASSWORD, password_problem  # noqa: F401  (re-exported)
+from .queries import authenticate
 from .roles import ROLES
 
 USERNAME_RE = re.compile(r"^[\w.\-]{3,32}$")
@@ -40,6 +43,30 @@ def _check_password(password: str, field: str = "password") -> None:
         raise DomainError("weak_password", problem, field=field)
 
 
+def _check_bindings(role, nursery_id, department_code, street_code) -> Street | None:
+    """Refuse what a role may not be bound to, or must be; returns a street handler's street."""
+    if role == "nursery_staff":
+        if nursery_id is None or db.session.get(Nursery, nursery_id) is None:
+            raise DomainError("invalid_nursery", "托育机构账号须绑定一个已登记的机构")
+    elif nursery_id is not None:
+        raise DomainError("invalid_nursery", "只有托育机构账号可以绑定机构")
+    if role == "handler":
+        from complaints.rulebook import current_rules  # departments are routing-rules data
+
+        if department_code not in current_rules().departments:
+            raise DomainError("invalid_department", "承办部门账号须绑定一个已知部门")
+    elif department_code is not None:
+        raise DomainError("invalid_department", "只有承办部门账号可以绑定部门")
+    street = None
+    if department_code == "street":
+        street = db.session.scalar(select(Street).where(Street.code == (street_code or "")))
+        if street is None:
+            raise DomainError("invalid_street", "镇街承办人账号须绑定一个已知镇街（--street 代码）")
+    elif street_code is not None:
+        raise DomainError("invalid_street", "只有镇街承办人账号可以绑定镇街")
+    return street
+
+
 def create_user(
     role: str,
     username: str,
@@ -57,27 +84,7 @@ def create_user(
         raise DomainError("invalid_role", f"未知角色：{role}")
     _check_credentials(username, password, name)
     with use_case():
-        if role == "nursery_staff":
-            if nursery_id is None or db.session.get(Nursery, nursery_id) is None:
-                raise DomainError("invalid_nursery", "托育机构账号须绑定一个已登记的机构")
-        elif nursery_id is not None:
-            raise DomainError("invalid_nursery", "只有托育机构账号可以绑定机构")
-        if role == "handler":
-            from complaints.rulebook import current_rules  # departments are routing-rules data
-
-            if department_code not in current_rules().departments:
-                raise DomainError("invalid_department", "承办部门账号须绑定一个已知部门")
-        elif department_code is not None:
-            raise DomainError("invalid_department", "只有承办部门账号可以绑定部门")
-        street = None
-        if department_code == "street":
-            street = db.session.scalar(select(Street).where(Street.code == (street_code or "")))
-            if street is None:
-                raise DomainError(
-                    "invalid_street", "镇街承办人账号须绑定一个已知镇街（--street 代码）"
-                )
-        elif street_code is not None:
-            raise DomainError("invalid_street", "只有镇街承办人账号可以绑定镇街")
+        street = _check_bindings(role, nursery_id, department_code, street_code)
         if db.session.scalar(select(User.id).where(User.username == username)) is not None:
             raise DomainError("username_taken", "该用户名已被使用", status=409, field="username")
         user = User(
@@ -92,6 +99,57 @@ def create_user(
         if street is not None:
             db.session.flush()
             db.session.add(HandlerStreet(user_id=user.id, street_id=street.id))
+    return user
+
+
+def change_role(
+    actor_id: int | None,
+    username: str,
+    role: str,
+    nursery_id: int | None = None,
+    department_code: str | None = None,
+    street_code: str | None = None,
+    now: datetime | None = None,
+) -> User:
+    """Give an account another role (and what that role is bound to); audited (角色变更).
+
+    Its API tokens are revoked: a token must not keep the powers of the old role."""
+    if role not in ROLES:
+        raise DomainError("invalid_role", f"未知角色：{role}")
+    now = now or _now()
+    with use_case():
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None or not user.active:
+            raise DomainError("user_not_found", "未找到该账号", status=404)
+        street = _check_bindings(role, nursery_id, department_code, street_code)
+        before = f"{user.role}/{user.nursery_id or '-'}/{user.department_code or '-'}"
+        user.role, user.nursery_id, user.department_code = role, nursery_id, department_code
+        db.session.execute(delete(HandlerStreet).where(HandlerStreet.user_id == user.id))
+        if street is not None:
+            db.session.add(HandlerStreet(user_id=user.id, street_id=street.id))
+        db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+        user.end_sessions()  # and its browser sessions: they carried the old role
+        after = f"{role}/{nursery_id or '-'}/{department_code or '-'}"
+        change = f"{before} → {after}"
+        audit.record(actor_id, "account.role_changed", "user", user.id, change, at=now)
+    return user
+
+
+def log_in(username, password, channel: str = "web") -> User | None:
+    """Check credentials and log the attempt in the audit log (登录 / 登录失败), with the client
+    address. A failed attempt names the account when the username exists, never the text typed
+    (a password typed into the wrong field must not end up in the log)."""
+    user = authenticate(username, password)
+    with use_case(nurseries=()):  # changes no nursery's places
+        if user is not None:
+            audit.record(user.id, "account.login", "user", user.id, channel)
+        else:
+            known = (
+                db.session.scalar(select(User.id).where(User.username == username))
+                if isinstance(username, str) and len(username) <= 64
+                else None
+            )
+            audit.record(None, "account.login_failed", "user", known or 0, channel)
     return user
 
 

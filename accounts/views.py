@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from errors import DomainError
 
-from . import queries, services
+from . import services
 from .forms import LoginForm, PasswordChangeForm, RegisterForm
 from .limits import login_limit, login_username_limit, password_change_limit, register_limit
 from .sessions import end_session, start_session
@@ -40,7 +40,7 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        user = queries.authenticate(form.username.data, form.password.data)
+        user = services.log_in(form.username.data, form.password.data)
         if user is not None:
             start_session(user)
             flash("登录成功", "success")

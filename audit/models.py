@@ -2,10 +2,13 @@
 
 from datetime import datetime
 
+from flask import has_request_context, request
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
+
+MAX_IP = 45  # the longest textual IPv6 address
 
 
 class AuditEntry(db.Model):
@@ -17,10 +20,25 @@ class AuditEntry(db.Model):
     subject_type: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)
+    # 来源地址: the client's address for a web or API request; None for the command line and cron.
+    ip: Mapped[str | None] = mapped_column(String(MAX_IP))
+
+
+def origin() -> str | None:
+    """Where the running request comes from (its client address), or None outside a request.
+
+    `request.remote_addr` as the WSGI server sets it; behind a reverse proxy, the deployment
+    wraps the app in werkzeug's ProxyFix so this is the visitor's address, not the proxy's."""
+    if not has_request_context():
+        return None
+    return (request.remote_addr or "")[:MAX_IP] or None
 
 
 def record(actor_id, action: str, subject_type: str, subject_id: int, reason=None, at=None):
-    """Add an audit entry to the current transaction (the caller commits)."""
+    """Add an audit entry to the current transaction (the caller commits).
+
+    `reason` names records by id and never holds a child's data or a complainant's identity
+    (DESIGN §3.8); the client address is taken from the running request."""
     db.session.add(
         AuditEntry(
             at=at or datetime.now(),
@@ -29,5 +47,6 @@ def record(actor_id, action: str, subject_type: str, subject_id: int, reason=Non
             subject_type=subject_type,
             subject_id=subject_id,
             reason=reason,
+            ip=origin(),
         )
     )

@@ -177,12 +177,14 @@ def nursery_bookings():
     family.refresh(_settings())
     rows, positions = queries.nursery_bookings(g.api_user.nursery_id, [status] if status else None)
     today = date.today()
-    return jsonify(
-        {
-            "count": len(rows),
-            "results": [queries.staff_booking_dict(b, positions.get(b.id), today) for b in rows],
-        }
+    results = [queries.staff_booking_dict(b, positions.get(b.id), today) for b in rows]
+    staff.record_health_notes_viewed(
+        g.api_user.id,
+        g.api_user.nursery_id,
+        [r["child_id"] for r in results if r["child"]["health_notes"]],
+        "api.nursery_bookings",
     )
+    return jsonify({"count": len(rows), "results": results})
 
 
 @bp.post("/nursery/bookings/<int:booking_id>/confirm")

@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    PasswordField,
     RadioField,
     SelectField,
     StringField,
@@ -117,6 +118,18 @@ class BookingForm(FlaskForm):
 
 
 # --- nursery staff -------------------------------------------------------------------------------
+
+
+class DeleteAccountForm(FlaskForm):
+    """注销账号: the parent confirms with their password."""
+
+    password = PasswordField(
+        "登录密码",
+        validators=[
+            DataRequired("请输入登录密码以确认注销"),
+            Length(max=128, message="密码不能超过 128 位"),
+        ],
+    )
 
 
 class ActionForm(FlaskForm):

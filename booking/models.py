@@ -41,7 +41,8 @@ class Child(db.Model):
 
     __tablename__ = "children"
     id: Mapped[int] = mapped_column(primary_key=True)
-    parent_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # None once anonymised (匿名化: the account was deleted or the retention period ran out)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str | None] = mapped_column(String(64))  # None once deleted
     birth_date: Mapped[date] = mapped_column(Date)
     health_notes: Mapped[str | None] = mapped_column(Text)
@@ -68,7 +69,8 @@ class Booking(db.Model):
     __tablename__ = "bookings"
     id: Mapped[int] = mapped_column(primary_key=True)
     child_id: Mapped[int] = mapped_column(ForeignKey("children.id"), index=True)
-    parent_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # None once anonymised: the booking stays in the nursery's figures, linked to no person
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     nursery_id: Mapped[int] = mapped_column(ForeignKey("nurseries.id"), index=True)
     offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"))
     care_type: Mapped[str] = mapped_column(String(16))

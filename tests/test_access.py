@@ -11,6 +11,7 @@ GATED = {
     "/admin/complaint-rules": "admin",
     "/planning": "admin",
     "/admin/prices": "admin",
+    "/admin/audit": "admin",
 }
 
 

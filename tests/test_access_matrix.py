@@ -206,6 +206,11 @@ POLICY: dict[tuple[str, str], list[Case]] = {
         *owned((ON_Y, {"complaint_id": "{complaint_y}"}), action="transfer"),
     ],
     # --- the district admin ----------------------------------------------------------------
+    ("audit.log", "GET"): only(ADMIN),
+    # a parent's own data: the page, the JSON download, deletion (an empty form deletes nothing)
+    ("booking.account", "GET"): only(PARENTS),
+    ("booking.export_account", "GET"): only(PARENTS),
+    ("booking.delete_account", "POST"): only(PARENTS),
     ("price_admin.prices", "GET"): only(ADMIN),
     ("price_admin.export_prices", "GET"): only(ADMIN),
     ("price_admin.import_prices", "POST"): only(ADMIN),

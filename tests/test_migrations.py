@@ -338,3 +338,62 @@ def test_0007_gives_existing_users_session_version_0_and_refuses_their_old_sessi
         assert load_user(f"{user.id}:0") is user
         assert load_user(str(user.id)) is None  # a session cookie from before 0007
         db.session.remove()
+
+
+def test_0008_keeps_bookings_and_children_and_lets_them_be_anonymised(empty_app):
+    """Migration 0008: children, bookings (their slots too) and audit entries filed before it
+    survive both ways; afterwards a booking may lose its parent (anonymised) while the status
+    check still holds, and a downgrade over anonymised rows stops instead of losing them."""
+    from datetime import date
+
+    from flask_migrate import downgrade, upgrade
+
+    from accounts.services import create_user
+    from booking.rules import Request
+    from booking.services import family
+    from booking.waitlist import Settings
+    from tests.booking_helpers import birth_for, make_bookable_nursery
+
+    with empty_app.app_context():
+        database.upgrade_schema()
+        nursery = make_bookable_nursery()
+        parent = create_user("parent", "mig-parent", "secret-pass-1").id
+        settings = Settings.from_config(empty_app.config)
+        child = family.register_child(parent, "小雨", birth_for(20), True, settings).id
+        req = Request(care_type="full_day", start_date=date.today())
+        booking = family.book(parent, child, nursery, req, True, settings)[0].id
+        db.session.remove()  # PostgreSQL: no open transaction may hold a lock on the tables
+        slots, entries = _count("booking_slots"), _count("audit_log")
+        assert slots >= 1 and entries >= 2
+        downgrade(directory=str(database.MIGRATIONS), revision="0006")
+        db.engine.dispose()
+        inspector = sa.inspect(db.engine)
+        assert "ip" not in {c["name"] for c in inspector.get_columns("audit_log")}
+        for table in ("children", "bookings"):
+            parent_column = next(
+                c for c in inspector.get_columns(table) if c["name"] == "parent_id"
+            )
+            assert parent_column["nullable"] is False
+        upgrade(directory=str(database.MIGRATIONS))
+        db.engine.dispose()
+        assert database.schema_revision() == "0008" and database.schema_drift() == []
+        assert (_count("booking_slots"), _count("audit_log")) == (slots, entries)
+        with db.engine.begin() as conn:
+            row = conn.execute(
+                sa.text("SELECT parent_id, child_id, status FROM bookings WHERE id = :b"),
+                {"b": booking},
+            ).one()
+            assert tuple(row) == (parent, child, "pending")
+            conn.execute(
+                sa.text("UPDATE bookings SET parent_id = NULL WHERE id = :b"), {"b": booking}
+            )
+            conn.execute(
+                sa.text("UPDATE children SET parent_id = NULL WHERE id = :c"), {"c": child}
+            )
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE bookings SET status = 'nonsense'"))
+        with pytest.raises(SystemExit):  # Flask-Migrate logs the RuntimeError and exits
+            downgrade(directory=str(database.MIGRATIONS), revision="0006")
+        db.engine.dispose()
+        assert database.schema_revision() == "0008"
+        assert _count("bookings") == 1

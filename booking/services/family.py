@@ -11,6 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+import audit
 from database import use_case
 from errors import Conflict, DomainError, NotFound
 from extensions import db
@@ -92,6 +93,11 @@ def register_child(
             consent_at=now,
         )
         db.session.add(child)
+        db.session.flush()
+        # 监护人同意: which version of the rules, when, from where (the audit adds the address).
+        audit.record(
+            parent_id, "consent.registration", "child", child.id, settings.rules_version, at=now
+        )
     return child
 
 
@@ -106,6 +112,7 @@ def delete_child(parent_id: int, child_id, settings: Settings, now: datetime | N
         child.name = None
         child.health_notes = None
         child.deleted_at = now
+        audit.record(parent_id, "child.deleted", "child", child.id, at=now)
 
 
 def _active_bookings(child_id: int) -> list[Booking]:
@@ -297,6 +304,14 @@ def _record_consent(child: Child, nursery: Nursery, settings: Settings, now: dat
                 rules_version=settings.rules_version,
                 given_at=now,
             )
+        )
+        audit.record(
+            child.parent_id,
+            "consent.nursery",
+            "child",
+            child.id,
+            f"nursery={nursery.id} rules={settings.rules_version}",
+            at=now,
         )
 
 

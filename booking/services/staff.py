@@ -26,7 +26,7 @@ from maps.standards import ClassSpec, OfferSpec, breaches_of_change, class_specs
 from notifications.services import notify
 
 from .. import capacity, waitlist
-from ..models import Booking
+from ..models import Booking, Child
 from ..queries import staff_booking
 from ..rules import ENROLMENT_TYPES, Actor, periods_overlap
 from ..slots import OFFER_SESSIONS
@@ -433,3 +433,31 @@ def set_hours(staff_id: int, nursery_id: int, opens_at: time, closes_at: time, n
             at=_now(now),
         )
         bump_registry_version()
+
+
+def record_health_notes_viewed(
+    staff_id: int, nursery_id: int, child_ids, where: str, now: datetime | None = None
+) -> int:
+    """Log that a member of staff was shown children's health notes (健康备注查阅记录): one
+    audit entry per child whose notes were on the page or in the answer, with the client
+    address. Returns how many were logged; children without notes are not."""
+    now = _now(now)
+    ids = sorted({i for i in child_ids if isinstance(i, int)})
+    if not ids:
+        return 0
+    with use_case(nurseries=()):  # changes no nursery's places
+        shown = list(
+            db.session.scalars(
+                select(Child.id).where(Child.id.in_(ids), Child.health_notes.is_not(None))
+            )
+        )
+        for child_id in shown:
+            audit.record(
+                staff_id,
+                "child.health_notes_viewed",
+                "child",
+                child_id,
+                f"nursery={nursery_id} {where}",
+                at=now,
+            )
+    return len(shown)

@@ -7,10 +7,20 @@ bookings run the expiry use case first (`family.refresh`), then read.
 
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required, logout_user
 
 from accounts.access import parent_required
+from accounts.limits import login_limit
 from errors import DomainError, NotFound
 from maps import queries as registry_queries
 from maps.domain import CARE_TYPES, CLASS_TYPES, PRICE_UNITS
@@ -18,10 +28,10 @@ from notifications.queries import inbox as inbox_of
 from web.forms import choices
 
 from .. import queries
-from ..forms import BookingForm, ChildForm, int_or_none
+from ..forms import BookingForm, ChildForm, DeleteAccountForm, int_or_none
 from ..parsing import MAX_ID, parse_request
 from ..rules import SESSIONS, months_old
-from ..services import family
+from ..services import family, privacy
 from ..waitlist import Settings
 
 bp = Blueprint("booking", __name__)
@@ -310,6 +320,60 @@ def accept(booking_id: int):
     else:
         flash(f"已接受{what}递补名额，预约已确认", "success")
     return redirect(url_for("booking.bookings") + f"#booking-{booking.id}")
+
+
+# --- my data: export and account deletion (DESIGN §3.8) ----------------------------------
+
+
+def _account_page(form, status: int = 200):
+    family.refresh(_settings())
+    rows, positions = queries.parent_bookings(current_user.id)
+    active = [queries.booking_dict(b, positions.get(b.id)) for b in rows if b.is_active]
+    return render_template(
+        "booking/account.html",
+        form=form,
+        children=queries.children_of(current_user.id),
+        active=active,
+        retention_days=current_app.config["CHILD_DATA_RETENTION_DAYS"],
+    ), status
+
+
+@bp.get("/account")
+@parent_required
+def account():
+    """My data: what is kept, the export link and the deletion form."""
+    return _account_page(DeleteAccountForm(formdata=None))
+
+
+@bp.get("/account/export.json")
+@parent_required
+def export_account():
+    """Everything the service holds about this parent and their children (audited)."""
+    response = jsonify(privacy.export_family_data(current_user.id))
+    response.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/account/delete")
+@login_limit  # the password is checked here too: no guessing it faster
+@parent_required
+def delete_account():
+    """注销账号, confirmed with the password; one transaction, then logged out."""
+    form = DeleteAccountForm()
+    if not form.validate_on_submit():
+        return _account_page(form, 400)
+    try:
+        privacy.delete_account(current_user.id, form.password.data, _settings())
+    except DomainError as exc:
+        _attach(form, exc)
+        return _account_page(form, exc.status)
+    logout_user()
+    flash(
+        "账号已注销：孩子的姓名和健康备注已删除，进行中的预约已取消，该账号无法再登录。",
+        "success",
+    )
+    return redirect(url_for("maps.index"))
 
 
 # --- inbox -----------------------------------------------------------------------------------

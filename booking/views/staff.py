@@ -178,6 +178,13 @@ def _bookings_page(code: int = 200, failed: dict | None = None):
         data["can_confirm"] = b.can_confirm(current_user)
         data["can_decline"] = b.can_decline(current_user)
         items.append(data)
+    # Staff saw these children's health notes: logged in the audit log, once per child and view.
+    staff.record_health_notes_viewed(
+        current_user.id,
+        nursery.id,
+        [i["child_id"] for i in items if i["child"]["health_notes"]],
+        "portal.bookings",
+    )
     # Who looked at which nursery's children's data (ids and counts only, never the data).
     log.info(
         "portal bookings viewed: user=%s nursery=%s records=%d",
