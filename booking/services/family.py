@@ -6,6 +6,7 @@ Each write use case checks its input first, then makes its changes inside `use_c
 commits them (or rolls them back on any error) and delivers the notifications afterwards.
 """
 
+import re
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -42,6 +43,9 @@ from ..waitlist import Settings, label
 
 MAX_NAME = 64
 MAX_NOTES = 500
+
+# NUL and other C0 controls (tab and newlines are fine), as complaints.validation refuses them
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _now(now: datetime | None) -> datetime:
@@ -83,6 +87,14 @@ def register_child(
         raise DomainError(
             "invalid_notes", f"健康备注不能超过 {MAX_NOTES} 个字", field="health_notes"
         )
+    for field, shown, text in (
+        ("name", "孩子姓名", name),
+        ("health_notes", "健康备注", health_notes),
+    ):
+        if text and CONTROL_CHARS.search(text):  # PostgreSQL refuses NUL; no one types these
+            raise DomainError(
+                "invalid_" + field, f"{shown}含有无法保存的控制字符，请删除后重试", field=field
+            )
     with use_case(nurseries=()):  # changes no nursery's places
         child = Child(
             parent_id=parent_id,
