@@ -580,4 +580,7 @@ def list_requests(fmt: str):
         rows.append(_request_row(c, f"case-{c.id}", rules))
         if len(rows) == MAX_LISTED:
             break
-    return _render(rows, fmt, "service_requests", "request")
+    response = _render(rows, fmt, "service_requests", "request")
+    # a department's own cases: never kept by a shared cache (the public listing may be)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -357,6 +357,7 @@ def test_listing_shows_the_departments_cases_with_filters(client, make_user):
     def listing(headers, **params):
         r = client.get(f"{BASE}/requests.json", headers=headers, query_string=params)
         assert r.status_code == 200, r.get_json()
+        assert r.headers["Cache-Control"] == "private, no-store"  # a department's own cases
         return {row["service_code"]: row for row in r.get_json()}
 
     assert set(listing(market)) == {"food_safety", "fees"}
