@@ -1,5 +1,7 @@
 """Domain errors: a code for programs and a Chinese message for people."""
 
+import json
+
 
 class DomainError(Exception):
     """A request the service refuses; views turn it into a 4xx."""
@@ -31,8 +33,6 @@ def json_document(
     """An uploaded or pasted JSON document (routing rules, a holiday arrangement) parsed, its
     size, encoding and syntax checked; DomainError(code) in Chinese naming `what` otherwise
     (`too_large`, if given, is the code for a document over `max_bytes`)."""
-    import json
-
     size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "replace"))
     if size > max_bytes:  # pasted text is held to the same limit as an uploaded file
         raise DomainError(too_large or code, f"{what}文件过大（不超过 {max_bytes // 1024} KB）")
