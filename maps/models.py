@@ -120,6 +120,9 @@ class Nursery(db.Model):
     offers: Mapped[list["Offer"]] = relationship(
         back_populates="nursery", cascade="all, delete-orphan", order_by="Offer.id"
     )
+    staff: Mapped[list["NurseryStaff"]] = relationship(
+        cascade="all, delete-orphan", order_by="NurseryStaff.id"
+    )
 
     @property
     def is_filed(self) -> bool:
@@ -149,6 +152,30 @@ class NurseryClass(db.Model):
     @property
     def label(self) -> str:
         return CLASS_TYPES[self.class_type].label
+
+
+STAFF_ROLES = {"caregiver": "保育师", "infant_carer": "育婴员", "health_worker": "保健员"}
+
+
+class NurseryStaff(db.Model):
+    """A carer or health worker on a nursery's filed staff list, with the certificate number
+    (None: not yet certified). Staff are personal data: never shown publicly; planners read
+    only the certificate rate (持证率)."""
+
+    __tablename__ = "nursery_staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nursery_id: Mapped[int] = mapped_column(
+        ForeignKey("nurseries.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))  # STAFF_ROLES
+    certificate_no: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('caregiver', 'infant_carer', 'health_worker')", name="ck_staff_role"
+        ),
+    )
 
 
 class Offer(db.Model):

@@ -376,8 +376,11 @@ def test_0008_keeps_bookings_and_children_and_lets_them_be_anonymised(empty_app)
             assert parent_column["nullable"] is False
         upgrade(directory=str(database.MIGRATIONS))
         db.engine.dispose()
-        assert database.schema_revision() == "0008" and database.schema_drift() == []
+        assert database.schema_revision() == database.head_revision()
+        assert database.schema_drift() == []
         assert (_count("booking_slots"), _count("audit_log")) == (slots, entries)
+        downgrade(directory=str(database.MIGRATIONS), revision="0008")
+        db.engine.dispose()
         with db.engine.begin() as conn:
             row = conn.execute(
                 sa.text("SELECT parent_id, child_id, status FROM bookings WHERE id = :b"),
@@ -397,3 +400,31 @@ def test_0008_keeps_bookings_and_children_and_lets_them_be_anonymised(empty_app)
         db.engine.dispose()
         assert database.schema_revision() == "0008"
         assert _count("bookings") == 1
+
+
+def test_0009_adds_an_empty_staff_list_and_keeps_the_nurseries(empty_app):
+    """Migration 0009: nurseries filed before it keep their rows and get no staff list (their
+    certificate rate is "not reported"); the downgrade drops only the new table."""
+    from flask_migrate import downgrade, upgrade
+
+    from tests.booking_helpers import make_bookable_nursery
+
+    with empty_app.app_context():
+        database.upgrade_schema()
+        make_bookable_nursery()
+        db.session.remove()
+        nurseries = _count("nurseries")
+        downgrade(directory=str(database.MIGRATIONS), revision="0008")
+        db.engine.dispose()
+        assert "nursery_staff" not in sa.inspect(db.engine).get_table_names()
+        assert _count("nurseries") == nurseries
+        upgrade(directory=str(database.MIGRATIONS), revision="0009")
+        db.engine.dispose()
+        assert _count("nursery_staff") == 0 and _count("nurseries") == nurseries
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO nursery_staff (nursery_id, name, role) "
+                    "VALUES ((SELECT min(id) FROM nurseries), '王老师', 'cook')"
+                )
+            )
