@@ -11,7 +11,7 @@ import config as settings
 from accounts import sessions
 from database import MIGRATIONS, upgrade_schema
 from extensions import csrf, db, limiter, login_manager, migrate
-from web import security
+from web import health, input_guard, security
 from web.errors import register_error_handlers
 from web.http import DatabaseIdConverter, JSONProvider
 
@@ -48,6 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_message = "请先登录"
     sessions.init_app(app)  # versioned session ids, idle and absolute lifetimes
     security.init_app(app)  # CSP and other headers, ProxyFix behind TRUST_PROXY_HOPS
+    input_guard.init_app(app)  # control characters refused with a 400, on every request
 
     # Ids in URLs are database integers: a larger number is simply not found (404), not a 500.
     app.url_map.converters["int"] = DatabaseIdConverter
@@ -72,6 +73,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     # The API authenticates with bearer tokens; a request riding on a logged-in session cookie
     # is checked by the API blueprint itself (web/security.py).
     csrf.exempt(api_bp)
+    app.register_blueprint(health.bp)  # /healthz, /readyz
+    health.warn_at_startup(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(openapi_bp)
     app.register_blueprint(accounts_bp)
@@ -93,10 +96,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     _register_commands(app)
     register_error_handlers(app)
-
-    @app.get("/healthz")
-    def healthz():
-        return {"status": "ok"}
 
     return app
 

@@ -26,6 +26,19 @@ def _secret_key(instance_path: str) -> str:
     return path.read_text().strip()
 
 
+def _engine_options(database_url: str) -> dict:
+    """A ping before each checkout guards against a database server restart; an embedded
+    SQLite file needs none. A PostgreSQL server that does not answer fails the connection
+    after DATABASE_CONNECT_TIMEOUT seconds (a 503, web/errors.py) instead of hanging the worker.
+    Statement parameters (a complainant's phone, a child's name) never reach the logs, even
+    when an operator turns SQL logging on."""
+    options = {"pool_pre_ping": not database_url.startswith("sqlite"), "hide_parameters": True}
+    if database_url.startswith("postgresql"):
+        timeout = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+        options["connect_args"] = {"connect_timeout": timeout}
+    return options
+
+
 def from_environment(instance_path: str) -> dict:
     """Build the Flask config mapping; tests pass overrides on top of it."""
     default_db = "sqlite:///" + str(Path(instance_path) / "tuoyu.sqlite3")
@@ -35,14 +48,7 @@ def from_environment(instance_path: str) -> dict:
         "SECRET_KEY": _secret_key(instance_path),
         "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Shanghai"),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        # A ping before each checkout guards against a database server restart; an embedded
-        # SQLite file needs none.
-        # Statement parameters (a complainant's phone, a child's name) never reach the logs,
-        # even when an operator turns SQL logging on.
-        "SQLALCHEMY_ENGINE_OPTIONS": {
-            "pool_pre_ping": not database_url.startswith("sqlite"),
-            "hide_parameters": True,
-        },
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") != "0",
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import inspect, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from extensions import db
 
@@ -171,15 +171,22 @@ def raw_read(sql: str, params: tuple | list = ()) -> list[tuple]:
     """
     if "%" in sql or sql.count("?") != len(params):
         raise ValueError("raw_read: one ? per parameter, and no literal ? or % in the SQL")
-    conn = db.engine.raw_connection()
+    dialect = db.engine.dialect
     try:
-        if db.engine.dialect.name == "postgresql":
+        conn = db.engine.raw_connection()
+    except dialect.loaded_dbapi.Error as exc:  # the driver's own: as SQLAlchemy's elsewhere
+        raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error) from exc
+    try:
+        if dialect.name == "postgresql":
             sql = sql.replace("?", "%s")
         cursor = conn.cursor()
         cursor.execute(sql, tuple(params))
         rows = cursor.fetchall()
         cursor.close()
         return rows
+    except dialect.loaded_dbapi.Error as exc:
+        conn.invalidate()  # a broken connection must not go back to the pool
+        raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error) from exc
     finally:
         conn.close()  # back to the pool, which rolls back any transaction the driver opened
 
@@ -250,9 +257,21 @@ def _ensure_fixed_rows() -> None:
             db.session.add(RegistryVersion(id=1, version=0))
 
 
-def create_schema() -> None:
+def create_schema(stamp: bool = True) -> None:
     """Create the newest schema straight from the models (tests and benchmarks: no migration
-    history to keep); `flask --app app db check` in CI proves the migrations build the same."""
+    history to keep) and stamp it at the newest migration, which is what it is: `make
+    check-migrations` in CI proves the migrations build the same. `stamp=False` leaves it
+    unversioned, like databases made before migrations."""
     import_models()
     db.create_all()
+    if stamp:
+        _stamp_head()
     _ensure_fixed_rows()
+
+
+def _stamp_head() -> None:
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    with db.engine.begin() as conn:
+        MigrationContext.configure(conn).stamp(ScriptDirectory(str(MIGRATIONS)), "heads")

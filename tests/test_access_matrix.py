@@ -85,7 +85,8 @@ HIDDEN_FROM_PARENTS = Case(frozenset(), {"nursery_id": "{z}"}, peers=PARENTS)
 
 POLICY: dict[tuple[str, str], list[Case]] = {
     # --- public pages and documents --------------------------------------------------------
-    ("healthz", "GET"): public(),
+    ("health.healthz", "GET"): public(),
+    ("health.readyz", "GET"): public(),
     ("static", "GET"): public(filename="css/site.css"),
     ("maps.leaflet", "GET"): public(filename="leaflet.js"),
     ("maps.index", "GET"): public(),

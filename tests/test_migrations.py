@@ -86,7 +86,7 @@ def test_a_database_from_before_migrations_is_stamped_and_keeps_its_data(empty_a
     from maps.models import RegistryVersion, Street
 
     with empty_app.app_context():
-        database.create_schema()  # what the old init-db did
+        database.create_schema(stamp=False)  # what the old init-db did
         with database.use_case():
             db.session.add(Street(code="S01", name="旧街道"))
             db.session.get(RegistryVersion, 1).version = 7

@@ -1,9 +1,26 @@
 """Errors answered in Chinese: a page for people, JSON on /api, GeoReport's array on /open311."""
 
+import logging
+
 from flask import Flask, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from errors import DomainError
+
+log = logging.getLogger(__name__)
+UNAVAILABLE = "服务暂时不可用（数据库连接中断），请稍后重试；您的操作没有被保存"
+RETRY_AFTER_SECONDS = 10
+
+
+def database_unavailable(exc: Exception) -> bool:
+    """Whether an error means the database cannot be reached now (a retry may succeed), as
+    opposed to a fault in the request or the code: the server is down or restarting, the
+    connection dropped, the pool is exhausted, SQLite's file is locked or cannot be opened."""
+    if isinstance(exc, (OperationalError, PoolTimeout)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -32,6 +49,28 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return {"error": {"code": exc.code, "message": exc.message}}, exc.status
         return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeout)
+    def database_error(exc: Exception):
+        """The database is unreachable: 503 with Retry-After, in each surface's own form. The
+        use case's transaction never committed (database.use_case rolls back on any error), so
+        nothing is half-written; the next request gets a fresh connection (pre-ping)."""
+        if not database_unavailable(exc):
+            raise exc  # a real fault: the ordinary 500 handling, logged with its traceback
+        log.warning("database unavailable (%s): answered 503", type(exc).__name__)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if open311():
+            from complaints.api import error_response
+
+            return error_response(503, UNAVAILABLE, headers=list(headers.items()))
+        if wants_json():
+            body = {"error": {"code": "service_unavailable", "message": UNAVAILABLE}}
+            return body, 503, headers
+        page = render_template(
+            "unavailable.html", message=UNAVAILABLE, retry_after=RETRY_AFTER_SECONDS
+        )
+        return page, 503, headers
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
