@@ -93,6 +93,8 @@ def from_environment(instance_path: str) -> dict:
         "DISTRICT_BOUNDARY": os.environ.get("DISTRICT_BOUNDARY", ""),
         # District planning: the targets file (DESIGN §3.5; default planning/targets.json).
         "PLANNING_TARGETS": os.environ.get("PLANNING_TARGETS", ""),
+        # Idempotency-Key answers are replayed for this long, then purged (`privacy purge`).
+        "IDEMPOTENCY_HOURS": int(os.environ.get("IDEMPOTENCY_HOURS", "24")),
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "30")),
         # Sessions (docs/security.md): cookies are HttpOnly and SameSite=Lax always, Secure when
         # SESSION_COOKIE_SECURE=1 (set it whenever the site is served over HTTPS); a session ends

@@ -24,6 +24,16 @@ ERROR = {
     "description": "Refused input or missing resource",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
+# Sent again with the same key, a request gets the first answer (issue 14, idempotency/).
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A new random key (a UUID) per booking; a retry with the same key and body "
+    "gets the first answer (Idempotent-Replayed: true) for 24 hours; the same key with another "
+    "body is refused with 422.",
+    "schema": {"type": "string", "pattern": "^[!-~]{8,255}$"},
+}
 
 
 def _q(name, schema, description, required=False):
@@ -455,11 +465,13 @@ BOOKING_PATHS = {
                     "share_consent": {"type": "boolean", "const": True},
                 },
             ),
+            "parameters": [IDEMPOTENCY_KEY],
             "responses": {
                 "201": _ok("Booked or waitlisted", BOOKING_REF),
                 "400": ERROR,
                 "404": ERROR,
                 "409": ERROR,
+                "422": ERROR,
                 **AUTH_ERRORS,
             },
         },

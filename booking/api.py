@@ -8,9 +8,11 @@ from datetime import date
 
 from flask import current_app, g, jsonify, request
 
+import idempotency
 from accounts.access import token_required
 from api import bp, json_body
 from errors import DomainError, NotFound
+from idempotency import services as idempotent
 from maps.domain import CLASS_TYPES
 from maps.queries import nursery_breaches, price_regime
 from notifications.queries import inbox
@@ -72,15 +74,24 @@ def delete_child(child_id: int):
 @token_required("parent")
 def create_booking():
     data = json_body()
-    booking, position = family.book(
-        g.api_user.id,
-        parse_int_id(data.get("child_id"), "child_id"),
-        parse_int_id(data.get("nursery_id"), "nursery_id"),
-        parse_request(data),
-        data.get("share_consent"),
-        _settings(),
+    child_id = parse_int_id(data.get("child_id"), "child_id")
+    nursery_id = parse_int_id(data.get("nursery_id"), "nursery_id")
+    care = parse_request(data)
+
+    def book():
+        booking, position = family.book(
+            g.api_user.id, child_id, nursery_id, care, data.get("share_consent"), _settings()
+        )
+        return 201, queries.booking_dict(booking, position)
+
+    key = idempotency.key_from_request()
+    if key is None:
+        status, body = book()
+        return jsonify(body), status
+    status, body, replayed = idempotent.once(
+        f"user:{g.api_user.id}", key, idempotency.fingerprint(), book, nurseries=[nursery_id]
     )
-    return jsonify(queries.booking_dict(booking, position)), 201
+    return jsonify(body), status, {"Idempotent-Replayed": "true" if replayed else "false"}
 
 
 @bp.get("/bookings")

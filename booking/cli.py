@@ -89,6 +89,11 @@ def purge_command(dry_run, days):
         f"（其中取消进行中的 {result.cancelled} 条；保存期限：3 周岁后 {retention} 天）。"
         + ("（试运行，未作修改）" if dry_run else "")
     )
+    if not dry_run:  # answers kept for Idempotency-Key retries hold bookings and codes too
+        from idempotency.services import purge
+
+        hours = current_app.config["IDEMPOTENCY_HOURS"]
+        click.echo(f"已删除 {purge()} 条超过 {hours} 小时的幂等请求答复。")
 
 
 COMMANDS = [bookings, subsidies, privacy]

@@ -33,7 +33,9 @@ from xml.etree import ElementTree as ET
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+import idempotency
 from errors import DomainError, NotFound
+from idempotency import services as idempotent
 from maps.coords import in_china
 
 from . import queries, rulebook
@@ -361,16 +363,31 @@ def create_request(fmt: str):
             "fields_in_url", "description 和联系方式须放在请求体中提交，不能放在网址中"
         )
     rules = rulebook.current_rules()
-    complaint, code = filing.file_complaint(_filing(_payload(), rules))
-    lead = rules.departments.get(complaint.lead_department, complaint.lead_department)
-    urgent = "（紧急）" if complaint.urgent else ""
-    notice = (
-        f"投诉举报已提交，由{lead}牵头办理{urgent}，应于 {complaint.accept_by:%Y-%m-%d} 前受理。"
-        "请保存查询码（service_request_id），凭码查询办理进度。"
-    )
-    row = {"service_request_id": format_code(code), "service_notice": notice}
-    row["account_id"] = None
-    return _render([row], fmt, "service_requests", "request", 201)
+    complaint_filing = _filing(_payload(), rules)
+
+    def file():
+        complaint, code = filing.file_complaint(complaint_filing)
+        lead = rules.departments.get(complaint.lead_department, complaint.lead_department)
+        urgent = "（紧急）" if complaint.urgent else ""
+        notice = (
+            f"投诉举报已提交，由{lead}牵头办理{urgent}，"
+            f"应于 {complaint.accept_by:%Y-%m-%d} 前受理。"
+            "请保存查询码（service_request_id），凭码查询办理进度。"
+        )
+        row = {"service_request_id": format_code(code), "service_notice": notice}
+        row["account_id"] = None
+        return 201, [row]
+
+    key = idempotency.key_from_request()
+    if key is None:
+        status, rows = file()
+        return _render(rows, fmt, "service_requests", "request", status)
+    # Anonymous posts share one scope: the key, random and known only to the client, is the
+    # secret (the stored answer holds a tracking code, readable only with the key).
+    status, rows, replayed = idempotent.once("open311", key, idempotency.fingerprint(), file)
+    response = _render(rows, fmt, "service_requests", "request", status)
+    response.headers["Idempotent-Replayed"] = "true" if replayed else "false"
+    return response
 
 
 # --- GET requests -----------------------------------------------------------------------------

@@ -459,11 +459,23 @@ SPEC = {
                         ),
                     },
                 },
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "description": "A new random key (a UUID) per complaint: a retry with "
+                        "the same key and body gets the first answer, the same tracking code, "
+                        "for 24 hours; the same key with another body is refused (422).",
+                        "schema": {"type": "string", "pattern": "^[!-~]{8,255}$"},
+                    }
+                ],
                 "responses": {
                     "201": _array_of(
                         "Created", "Filed; routed to a lead department", min_items=1, max_items=1
                     ),
                     "400": _errors(400, "A missing or invalid field"),
+                    "422": _errors(422, "The Idempotency-Key was used for another request"),
                     "413": _errors(413, "Body too large"),
                     "429": TOO_MANY,
                 },

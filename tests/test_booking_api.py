@@ -12,6 +12,10 @@ START = (date.today() + timedelta(days=7)).isoformat()
 @pytest.fixture
 def api(app, client, make_user):
     """Tokens for two parents and the staff of two nurseries, and the nurseries' ids."""
+    return make_api_world(app, client, make_user)
+
+
+def make_api_world(app, client, make_user) -> dict:
     with app.app_context():
         mine = make_bookable_nursery(capacity=1)
         other = make_bookable_nursery(capacity=1)

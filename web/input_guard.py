@@ -1,11 +1,12 @@
 """One guard for every request: text carrying control characters is refused before any view.
 
 A NUL cannot be stored in PostgreSQL text (a driver error, formerly a 500) and SQLite would keep
-it silently; other C0 controls are never typed by a person either. So the path, the query
-string, form fields and JSON strings (keys too) are checked once here and refused with a 400
-naming the field — in Chinese on pages, as JSON on the API and Open311 — on both databases
-alike. Tab, newline and carriage return stay allowed (text areas). Uploaded files are bytes,
-checked by their own readers.
+it silently; other C0 controls are never typed by a person either. So the query string, form
+fields and JSON strings (keys too) are checked once here and refused with a 400 naming the
+field — in Chinese on pages, as JSON on the API and Open311 — on both databases alike. Tab,
+newline and carriage return stay allowed (text areas). Path parameters are ids, codes and
+enums that their converters and parsers check; uploaded files are bytes, checked by their
+own readers.
 """
 
 import re
@@ -40,8 +41,6 @@ def _first_bad_json(value, depth: int = 0) -> str | None:
 
 def bad_field() -> str | None:
     """The name of the first part of the request that holds a control character, else None."""
-    if CONTROL_CHARS.search(request.path):
-        return "网址"
     for source in (request.args, request.form):
         for key, values in source.lists():
             if CONTROL_CHARS.search(key) or any(CONTROL_CHARS.search(v) for v in values):
