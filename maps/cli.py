@@ -1,6 +1,7 @@
 """`flask --app app nurseries …`, `communities …` and `prices …`: the registry and the
 district's price rules from files."""
 
+import sys
 from pathlib import Path
 
 import click
@@ -15,14 +16,18 @@ communities = AppGroup("communities", help="Manage residential communities.")
 streets = AppGroup("streets", help="镇街：列出，设置类型（街道、镇、乡）。")
 
 
+def _refused(path: Path, exc: DomainError) -> click.ClickException:
+    for line, reason in getattr(exc, "errors", []):
+        click.echo(f"{path.name}:{line}: {reason}", err=True)
+    return click.ClickException(exc.message)
+
+
 def _run_import(importer, file: str, noun: str) -> None:
     path = Path(file)
     try:
         result = importer(path.read_bytes(), path.name)
     except DomainError as exc:
-        for line, reason in getattr(exc, "errors", []):
-            click.echo(f"{path.name}:{line}: {reason}", err=True)
-        raise click.ClickException(exc.message) from None
+        raise _refused(path, exc) from None
     click.echo(f"已导入 {result.created} 个{noun}。")
     if result.streets_created:
         click.echo("新建镇街：" + "、".join(result.streets_created))
@@ -30,9 +35,53 @@ def _run_import(importer, file: str, noun: str) -> None:
 
 @nurseries.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def import_nurseries_command(file: str):
-    """Import nurseries from CSV or GeoJSON (all or nothing)."""
-    _run_import(services.import_nurseries, file, "托育机构")
+@click.option(
+    "--update",
+    is_flag=True,
+    help="备案号已在登记库中的行更新该机构（类型、托位数、地址、位置等），而不是整份拒绝",
+)
+@click.option("--quiet", is_flag=True, help="不在 stderr 显示进度条")
+def import_nurseries_command(file: str, update: bool, quiet: bool):
+    """Import nurseries from CSV or GeoJSON (all or nothing); --update re-imports a registry
+    export, matching rows by 备案号."""
+    path = Path(file)
+    bar = _ProgressBar(enabled=not quiet)
+    try:
+        result = services.import_nurseries(
+            path.read_bytes(), path.name, update=update, progress=bar
+        )
+    except DomainError as exc:
+        bar.close()
+        raise _refused(path, exc) from None
+    bar.close()
+    if update:
+        click.echo(
+            f"新增 {result.created} 个、更新 {result.updated} 个、"
+            f"未变 {result.unchanged} 个托育机构。"
+        )
+    else:
+        click.echo(f"已导入 {result.created} 个托育机构。")
+    if result.streets_created:
+        click.echo("新建镇街：" + "、".join(result.streets_created))
+
+
+class _ProgressBar:
+    """click's progress bar on stderr, created once the import knows how many rows it writes."""
+
+    def __init__(self, enabled: bool):
+        self.enabled, self.bar = enabled, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="写入登记库", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
 
 
 @communities.command("import")

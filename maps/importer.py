@@ -66,6 +66,8 @@ class ImportFailed(DomainError):
 @dataclass
 class ImportResult:
     created: int = 0
+    updated: int = 0  # `--update`: rows matched by 备案号 whose fields or care types changed
+    unchanged: int = 0  # `--update`: rows matched by 备案号 with nothing to change
     streets_created: list[str] = field(default_factory=list)
 
 

@@ -1,10 +1,12 @@
 """Registry use cases: importing nurseries (their prices within the district's price rules)
 and communities, all or nothing; replacing the price rules."""
 
-from sqlalchemy import delete, select
+from collections import defaultdict
+
+from sqlalchemy import delete, select, update
 
 import audit
-from database import use_case
+from database import bulk_insert, use_case
 from errors import DomainError, NotFound
 from extensions import db
 
@@ -35,9 +37,43 @@ from .models import (
 )
 from .pricing import PriceRule, PriceRuleError, check_price
 
+# Columns an --update compares and rewrites (the registry's own record of a nursery; classes,
+# places and bookings are the nursery's, kept as they are).
+UPDATABLE = (
+    "name",
+    "address",
+    "lat",
+    "lon",
+    "source_coordsys",
+    "filing_date",
+    "kind",
+    "inclusive",
+    "demonstration",
+    "grade",
+    "street_id",
+    "phone",
+    "capacity",
+)
+CHUNK = 5_000  # rows per bulk statement: progress steps, and well under every driver's limits
 
-def import_nurseries(data: bytes, filename: str) -> ImportResult:
-    """Add the nurseries of a file to the registry, or nothing if any row is bad."""
+
+def _chunks(items: list, size: int = CHUNK):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def import_nurseries(
+    data: bytes, filename: str, update: bool = False, progress=None
+) -> ImportResult:
+    """Add the nurseries of a file to the registry, or nothing if any row is bad.
+
+    `update`: a row whose 备案号 (filing_no) is already in the registry updates that nursery's
+    changed fields (and adds the care types it newly lists, with their prices) instead of
+    being refused, in the same all-or-nothing transaction; the result counts created, updated
+    and unchanged rows. Rows are written in bulk (`database.bulk_insert`: COPY on PostgreSQL,
+    executemany with RETURNING elsewhere; one per CHUNK rows), not one ORM object each.
+    `progress(done, total)` is called as rows are written (the command line's progress bar).
+    """
     rows = read_rows(data, filename, NURSERY_REQUIRED, NURSERY_OPTIONAL)
     parsed = collect(rows, parse_nursery)
     errors, seen_filing, seen_site = [], {}, {}
@@ -52,51 +88,125 @@ def import_nurseries(data: bytes, filename: str) -> ImportResult:
         seen_filing.setdefault(item["filing_no"], line)
         seen_site.setdefault(site, line)
     with use_case(deliver=False):
-        known_filing = set(
-            db.session.scalars(
-                select(Nursery.filing_no).where(
-                    Nursery.filing_no.in_([f for f in seen_filing if f])
-                )
-            )
-        )
-        known_sites = {
-            (name, address)
-            for name, address in db.session.execute(
-                select(Nursery.name, Nursery.address).where(
-                    Nursery.name.in_([name for name, _ in seen_site])
+        # The whole registry's keys in two reads (an IN list of 100,000 names would pass
+        # SQLite's limit on parameters).
+        compared = [getattr(Nursery, c) for c in UPDATABLE]
+        by_filing = {
+            row.filing_no: row
+            for row in db.session.execute(
+                select(Nursery.id, Nursery.filing_no, *compared).where(
+                    Nursery.filing_no.is_not(None)
                 )
             )
         }
+        known_sites = {
+            (name, address): id_
+            for id_, name, address in db.session.execute(
+                select(Nursery.id, Nursery.name, Nursery.address)
+            )
+        }
+        new, matched = [], []
         for line, item in parsed:
-            if item["filing_no"] in known_filing:
+            existing = by_filing.get(item["filing_no"]) if item["filing_no"] else None
+            if existing is not None and not update:
                 errors.append((line, f"备案号 {item['filing_no']} 已在登记库中"))
-            if (item["name"], item["address"]) in known_sites:
+            site_owner = known_sites.get((item["name"], item["address"]))
+            if site_owner is not None and (existing is None or site_owner != existing.id):
                 errors.append((line, f"机构 {item['name']}（{item['address']}）已在登记库中"))
+            (matched if existing is not None else new).append((line, item, existing))
         errors += _price_errors(parsed)
         if errors:
             raise ImportFailed(sorted(errors)[:MAX_ERRORS])
         streets = StreetLookup()
-        for _, item in parsed:
-            care_types = item.pop("care_types")
-            prices = item.pop("prices")
-            item["street"] = streets.get(item["street"])
-            nursery = Nursery(**item)
-            for care_type in care_types:
-                # The care types as filed, without places: the filed 托位数 is an upper bound,
-                # not a class, and every place belongs to a class the nursery registers (then
-                # offers its places in) on the portal or through the nursery API.
-                nursery.offers.append(
-                    Offer(
-                        care_type=care_type,
-                        class_type=None,
-                        price_yuan=prices.get(care_type),
-                        price_unit=DEFAULT_PRICE_UNIT[care_type],
-                        capacity=0,
-                    )
-                )
-            db.session.add(nursery)
-        bump_registry_version()
-    return ImportResult(created=len(parsed), streets_created=streets.created)
+        for _, item, _ in new + matched:
+            street = streets.get(item.pop("street"))
+            item["street_id"] = street.id if street is not None else None
+        total = len(new) + len(matched)
+        step = (lambda n: progress(n, total)) if progress else None
+        created = _insert_nurseries([item for _, item, _ in new], step)
+        updated = _update_nurseries(matched, step)
+        if created or updated:
+            bump_registry_version()
+    return ImportResult(
+        created=created,
+        updated=updated,
+        unchanged=len(matched) - updated,
+        streets_created=streets.created,
+    )
+
+
+def _offer_row(nursery_id: int, care_type: str, price) -> dict:
+    # The care types as filed, without places: the filed 托位数 is an upper bound, not a class,
+    # and every place belongs to a class the nursery registers (then offers its places in) on
+    # the portal or through the nursery API.
+    return {
+        "nursery_id": nursery_id,
+        "care_type": care_type,
+        "class_type": None,
+        "price_yuan": price,
+        "price_unit": DEFAULT_PRICE_UNIT[care_type],
+        "capacity": 0,
+    }
+
+
+def _insert_nurseries(items: list[dict], progress) -> int:
+    for chunk in _chunks(items):
+        values = [
+            {k: v for k, v in item.items() if k not in ("care_types", "prices")} for item in chunk
+        ]
+        ids = bulk_insert(Nursery, values, return_ids=True)
+        offers = [
+            _offer_row(nursery_id, care_type, item["prices"].get(care_type))
+            for nursery_id, item in zip(ids, chunk, strict=True)
+            for care_type in item["care_types"]
+        ]
+        bulk_insert(Offer, offers)
+        if progress:
+            progress(len(chunk))
+    return len(items)
+
+
+def _update_nurseries(matched: list, progress) -> int:
+    """Rewrite the changed fields of the matched nurseries; add newly listed care types and
+    set the prices a row gives on its care types' offers. Returns how many changed."""
+    if not matched:
+        return 0
+    ids = [existing.id for _, _, existing in matched]
+    offers = defaultdict(dict)  # nursery id -> care type -> [(offer id, price)]
+    for chunk in _chunks(ids):
+        for offer_id, nursery_id, care_type, price in db.session.execute(
+            select(Offer.id, Offer.nursery_id, Offer.care_type, Offer.price_yuan).where(
+                Offer.nursery_id.in_(chunk)
+            )
+        ):
+            offers[nursery_id].setdefault(care_type, []).append((offer_id, price))
+    nursery_changes, new_offers, price_changes, changed = [], [], [], 0
+    for _, item, existing in matched:
+        fields = {c: item[c] for c in UPDATABLE if item[c] != getattr(existing, c)}
+        held = offers[existing.id]
+        added = [c for c in item["care_types"] if c not in held]
+        prices = [
+            {"id": offer_id, "price_yuan": price}
+            for care_type, price in item["prices"].items()
+            for offer_id, old in held.get(care_type, [])
+            if old != price
+        ]
+        if fields:
+            nursery_changes.append({"id": existing.id, **fields})
+        new_offers += [_offer_row(existing.id, c, item["prices"].get(c)) for c in added]
+        price_changes += prices
+        changed += bool(fields or added or prices)
+    for chunk in _chunks(nursery_changes):
+        db.session.execute(update(Nursery), chunk)  # ORM bulk UPDATE by primary key
+        if progress:
+            progress(len(chunk))
+    if progress and len(matched) > len(nursery_changes):
+        progress(len(matched) - len(nursery_changes))
+    for chunk in _chunks(new_offers):
+        bulk_insert(Offer, chunk)
+    for chunk in _chunks(price_changes):
+        db.session.execute(update(Offer), chunk)
+    return changed
 
 
 def _price_errors(parsed) -> list[tuple[int, str]]:

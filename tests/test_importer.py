@@ -234,3 +234,117 @@ def test_an_admin_sets_a_streets_kind_and_a_communitys_area_from_the_command_lin
     with app.app_context():
         assert db.session.scalar(select(Street.kind)) == "town"
         assert db.session.scalar(select(Community.urban)) is False
+
+
+PRICED = HEADER.rstrip("\n") + ",price_full_day\n"
+
+
+def test_update_matches_by_filing_number_and_reports_what_changed(ctx):
+    """A district re-imports its monthly registry export: rows already filed update their
+    nursery, new ones are added, and the rest are counted as unchanged."""
+    import_nurseries(
+        csv(
+            "甲园,甲路1号,29.6,106.5,,U-1,private,0,云岭街道,,全日托,30,",
+            "乙园,乙路2号,29.61,106.51,,U-2,private,0,云岭街道,,全日托,20,",
+            header=PRICED,
+        ),
+        "first.csv",
+    )
+    first = {n.filing_no: n.id for n in db.session.scalars(select(Nursery))}
+    monthly = csv(
+        # U-1 moved, became public and inclusive, gained places and the hourly care type
+        "甲园,甲路9号,29.602,106.503,,U-1,公办,1,星湖街道,,全日托;计时托,60,",
+        "乙园,乙路2号,29.61,106.51,,U-2,private,0,云岭街道,,全日托,20,",  # unchanged
+        "丙园,丙路3号,29.62,106.52,,U-3,private,0,,,全日托,10,1800",  # new
+        header=PRICED,
+    )
+    result = import_nurseries(monthly, "monthly.csv", update=True)
+    assert (result.created, result.updated, result.unchanged) == (1, 1, 1)
+    assert result.streets_created == ["星湖街道"]
+    db.session.expire_all()
+    moved = db.session.get(Nursery, first["U-1"])
+    assert (moved.address, moved.lat, moved.lon) == ("甲路9号", 29.602, 106.503)
+    assert (moved.kind, moved.inclusive, moved.capacity, moved.street.name) == (
+        "public",
+        True,
+        60,
+        "星湖街道",
+    )
+    assert sorted(o.care_type for o in moved.offers) == ["full_day", "hourly"]
+    assert db.session.get(Nursery, first["U-2"]).address == "乙路2号"
+    new = db.session.scalar(select(Nursery).where(Nursery.filing_no == "U-3"))
+    assert [(o.care_type, o.price_yuan) for o in new.offers] == [("full_day", 1800)]
+    again = import_nurseries(monthly, "monthly.csv", update=True)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    assert count(Nursery) == 3
+
+
+def test_without_update_a_filed_nursery_is_still_refused(ctx):
+    import_nurseries(csv("甲园,甲路1号,29.6,106.5,,U-1,,0,,,,30"), "a.csv")
+    with pytest.raises(ImportFailed, match="已在登记库中"):
+        import_nurseries(csv("甲园,甲路9号,29.6,106.5,,U-1,,0,,,,60"), "b.csv")
+    assert db.session.scalar(select(Nursery.capacity)) == 30
+
+
+def test_an_update_with_one_bad_row_changes_nothing(ctx):
+    import_nurseries(
+        csv("甲园,甲路1号,29.6,106.5,,U-1,,0,,,,30", "乙园,乙路2号,29.61,106.5,,U-2,,0,,,,5"),
+        "a.csv",
+    )
+    bad = csv(
+        "甲园,甲路1号,29.6,106.5,,U-1,,0,,,,99",
+        "新园,新路1号,91,106.5,,U-9,,0,,,,5",  # latitude out of range
+    )
+    with pytest.raises(ImportFailed) as refused:
+        import_nurseries(bad, "bad.csv", update=True)
+    assert refused.value.errors[0][0] == 3
+    # Another nursery's site under a different filing number is a clash, not an update.
+    clash = csv("乙园,乙路2号,29.61,106.5,,U-7,,0,,,,5")
+    with pytest.raises(ImportFailed, match="乙园"):
+        import_nurseries(clash, "clash.csv", update=True)
+    db.session.expire_all()
+    assert count(Nursery) == 2 and db.session.scalar(select(func.max(Nursery.capacity))) == 30
+
+
+def test_a_registry_larger_than_sqlites_parameter_limit_imports_in_one_go(ctx):
+    """35,000 rows: more than SQLite's 32,766 parameters in one statement would allow."""
+    rows = [
+        f"园{i},路{i}号,{29.5 + (i % 1000) * 1e-4},{106.4 + (i // 1000) * 1e-3},,B-{i},,0,,,,10"
+        for i in range(35_000)
+    ]
+    assert import_nurseries(csv(*rows), "big.csv").created == 35_000
+    assert count(Nursery) == 35_000 and count(Offer) == 35_000
+    result = import_nurseries(csv(*rows), "big.csv", update=True)
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 35_000)
+
+
+def test_the_cli_updates_and_draws_progress_on_stderr(app, tmp_path):
+    path = tmp_path / "n.csv"
+    path.write_bytes(csv("甲园,甲路1号,29.6,106.5,,U-1,,0,,,,30"))
+    runner = app.test_cli_runner()
+    assert "已导入 1 个" in runner.invoke(args=["nurseries", "import", str(path)]).output
+    path.write_bytes(csv("甲园,甲路1号,29.6,106.5,,U-1,,0,,,,45"))
+    refused = runner.invoke(args=["nurseries", "import", str(path)])
+    assert refused.exit_code == 1 and "已在登记库中" in refused.output
+    done = runner.invoke(args=["nurseries", "import", "--update", str(path)])
+    assert done.exit_code == 0, done.output
+    assert "新增 0 个、更新 1 个、未变 0 个托育机构" in done.stdout
+    assert "写入登记库" in done.stderr and "写入登记库" not in done.stdout
+
+
+def test_bulk_rows_take_the_models_defaults_and_the_sequence_moves_on(ctx):
+    """COPY (PostgreSQL) and executemany (SQLite) fill what a row leaves out as the ORM would:
+    Python defaults, server defaults; ids come from the table's sequence, so the next ORM
+    insert does not collide."""
+    from datetime import time
+
+    from database import use_case
+
+    import_nurseries(csv("甲园,甲路1号,29.6,106.5,,D-1,,0,,,,30"), "a.csv")
+    bulk = db.session.scalar(select(Nursery))
+    assert (bulk.opens_at, bulk.closes_at, bulk.demonstration) == (time(7, 30), time(17, 30), False)
+    assert bulk.updated_at is not None and bulk.offers[0].price_yuan is None
+    with use_case():
+        later = Nursery(name="乙园", address="乙路2号", lat=29.6, lon=106.5)
+        db.session.add(later)
+    assert later.id > bulk.id
