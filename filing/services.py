@@ -494,7 +494,7 @@ def return_for_correction(admin_id: int, application_id, reasons: dict, now=None
         _event(application, "returned", admin_id, now, reasons=cleaned)
         notify(
             application.applicant_id,
-            f"您的{application.kind_label}申请（{application.name}）需要补正："
+            f"您的{application.kind_label}申请（编号 {application.id}）需要补正："
             + "；".join(f"{rules.SECTIONS[s]}：{t}" for s, t in cleaned.items()),
             "filing",
             application.id,
@@ -515,7 +515,7 @@ def refuse(admin_id: int, application_id, reason, now=None):
         _event(application, "refused", admin_id, now, note=reason)
         notify(
             application.applicant_id,
-            f"您的{application.kind_label}申请（{application.name}）未通过：{reason}",
+            f"您的{application.kind_label}申请（编号 {application.id}）未通过：{reason}",
             "filing",
             application.id,
             now,
@@ -574,7 +574,7 @@ def approve(admin_id: int, application_id, filing_no=None, now=None) -> FilingAp
                 )
             _file_new(admin_id, application, number, now)
             text = (
-                f"您的备案申请（{application.name}）已通过，备案号 {number}。机构已在地图上"
+                f"您的备案申请（编号 {application.id}）已通过，备案号 {number}。机构已在地图上"
                 "公开；请重新登录，进入机构工作台设置托位和价格。"
             )
         elif application.kind == "change":

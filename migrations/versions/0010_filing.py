@@ -75,9 +75,7 @@ def upgrade():
             ),
         )
         for column in ("applicant_id", "nursery_id", "filing_no"):
-            op.create_index(
-                f"ix_filing_applications_{column}", "filing_applications", [column]
-            )
+            op.create_index(f"ix_filing_applications_{column}", "filing_applications", [column])
     if "filing_events" not in tables:
         op.create_table(
             "filing_events",
