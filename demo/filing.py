@@ -74,7 +74,7 @@ def load_filings(now: datetime, centre: tuple[float, float]) -> int:
             staff=[
                 *(
                     rules.StaffSpec(f"演示保育员{i}", "caregiver", f"BY2026{i:04d}")
-                    for i in range(7)
+                    for i in range(8)
                 ),
                 rules.StaffSpec("演示育婴员", "infant_carer", "YY20260001"),
                 rules.StaffSpec("陈保健", "health_worker", None),

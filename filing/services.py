@@ -651,7 +651,7 @@ def _file_new(admin_id: int, application: FilingApplication, number: str, now: d
     application.nursery_id = nursery.id
     application.filing_no, application.filing_date = number, now.date()
     applicant = db.session.get(User, application.applicant_id)
-    if applicant is not None and applicant.role == "operator":
+    if applicant is not None and applicant.active and applicant.role == "operator":
         # The applicant's account becomes the nursery's staff account (audited as 角色变更).
         change_role(admin_id, applicant.username, "nursery_staff", nursery_id=nursery.id, now=now)
 

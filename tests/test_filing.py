@@ -592,3 +592,25 @@ def test_the_classes_of_an_application_keep_their_names(world):
             ("older", "大一班", 20),
         ]
         assert count(NurseryClass) == 0
+
+
+def test_the_demo_has_one_application_waiting_and_one_returned_and_admin_approves(app):
+    from demo.district import load_demo
+    from filing import services
+
+    with app.app_context():
+        summary = load_demo()
+        assert summary["filings"] == 2
+        rows = db.session.execute(
+            select(User.username, FilingApplication.status, FilingApplication.id)
+            .join(User, User.id == FilingApplication.applicant_id)
+            .order_by(User.username)
+        ).all()
+        assert [(u, s) for u, s, _ in rows] == [
+            ("operator1", "submitted"),
+            ("operator2", "returned"),
+        ]
+        admin = db.session.scalar(select(User.id).where(User.username == "admin"))
+        services.approve(admin, rows[0][2])
+        nursery = db.session.scalar(select(Nursery).where(Nursery.name.like("青藤托育园%")))
+        assert nursery.is_filed and len(nursery.classes) == 3
