@@ -286,6 +286,8 @@ def test_a_change_keeps_the_public_record_until_approved(world, filed):
     application_id = int(r.headers["Location"].rsplit("/", 1)[1])
     details = admin.get(f"/api/v1/nurseries/{filed['id']}").get_json()
     assert details["kind"] == "private" and details["capacity"] == 20  # as approved before
+    review = admin.get(f"/admin/filings/{application_id}").get_data(as_text=True)
+    assert "现在公开的备案信息" in review and "民办" in review and "社区托育点" in review
     # a second change while one is under way is refused
     r = post(filed["client"], "/filing/change", data, {})
     assert r.status_code == 409
