@@ -616,3 +616,17 @@ def test_the_demo_has_one_application_waiting_and_one_returned_and_admin_approve
         services.approve(admin, rows[0][2])
         nursery = db.session.scalar(select(Nursery).where(Nursery.name.like("青藤托育园%")))
         assert nursery.is_filed and len(nursery.classes) == 3
+
+
+def test_the_staff_roles_are_the_registrys():
+    from maps.models import STAFF_ROLES
+
+    assert rules.STAFF_ROLES == STAFF_ROLES  # plain rules keep their own copy of the labels
+
+
+def test_the_queue_command_lists_deadlines(world):
+    application_id = submit(world)
+    result = world["app"].test_cli_runner().invoke(args=["filings", "queue"])
+    assert result.exit_code == 0
+    assert f"#{application_id} 新机构备案 小橡树托育园" in result.output
+    assert "还剩 20 个工作日" in result.output

@@ -39,7 +39,9 @@ def fits_the_phone(page, what: str) -> None:
     assert max(widths) <= 360, f"{what} is wider than the 360 px screen: {widths}"
 
 
-def test_operator_files_admin_approves_and_the_nursery_is_public(page, browser, live_server, admin):
+def test_operator_files_admin_approves_and_the_nursery_is_public(
+    page, browser, live_server, admin, artifacts
+):
     # 1. the applicant registers and lands on the application form
     page.goto("/filing/register")
     page.get_by_label("用户名").fill("browser-operator")
@@ -83,6 +85,7 @@ def test_operator_files_admin_approves_and_the_nursery_is_public(page, browser, 
         "#doc_photo", {"name": "活动室.png", "mimeType": "image/png", "buffer": _png()}
     )
     fits_the_phone(page, "the filled filing form")
+    page.screenshot(path=str(artifacts / "filing-form-360.png"), full_page=True)
     with page.expect_navigation():
         page.locator("#submit-filing").tap()
     body = page.locator("main").inner_text()
@@ -102,6 +105,7 @@ def test_operator_files_admin_approves_and_the_nursery_is_public(page, browser, 
         with review.expect_navigation():
             review.get_by_role("link", name=f"新机构备案：{NAME}").tap()
         fits_the_phone(review, "the review page")
+        review.screenshot(path=str(artifacts / "filing-review-360.png"), full_page=True)
         review.check("input[name=confirm]")
         with review.expect_navigation():
             review.locator("#approve").tap()
