@@ -165,7 +165,8 @@ def _refused(exc: DomainError) -> list[rules.Problem]:
 def register():
     """申办人注册: an account for someone who wants to open a nursery and file it."""
     if current_user.is_authenticated:
-        return redirect(url_for("filing.mine"))
+        mine = current_user.role in ("operator", "nursery_staff")
+        return redirect(url_for("filing.mine" if mine else "maps.index"))
     form = OperatorRegisterForm()
     status = 200
     if form.validate_on_submit():
