@@ -66,6 +66,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from complaints.views.admin import bp as complaint_admin_bp
     from complaints.views.handling import bp as handling_bp
     from complaints.views.public import bp as complaints_bp
+    from filing.views import admin_bp as filing_admin_bp
+    from filing.views import bp as filing_bp
     from maps.views import admin_bp as price_admin_bp
     from maps.views import bp as maps_bp
     from planning.views import bp as planning_bp
@@ -89,6 +91,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(planning_bp)
     app.register_blueprint(price_admin_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(filing_bp)
+    app.register_blueprint(filing_admin_bp)
 
     from workdays import store as workday_store
 
@@ -106,6 +110,7 @@ def _register_commands(app: Flask) -> None:
     import booking.cli
     import complaints.cli
     import demo.cli
+    import filing.cli
     import maps.cli
     import planning.cli
     import workdays.cli
@@ -116,7 +121,9 @@ def _register_commands(app: Flask) -> None:
         upgrade_schema()
         click.echo(f"数据库已就绪：{db.engine.url.render_as_string(hide_password=True)}")
 
-    modules = (accounts.cli, maps.cli, booking.cli, complaints.cli, planning.cli, workdays.cli)
+    modules = (
+        accounts.cli, maps.cli, booking.cli, complaints.cli, planning.cli, workdays.cli, filing.cli
+    )  # fmt: skip
     for module in (*modules, demo.cli):
         for command in module.COMMANDS:
             app.cli.add_command(command)

@@ -95,6 +95,12 @@ def from_environment(instance_path: str) -> dict:
         "PLANNING_TARGETS": os.environ.get("PLANNING_TARGETS", ""),
         # Idempotency-Key answers are replayed for this long, then purged (`privacy purge`).
         "IDEMPOTENCY_HOURS": int(os.environ.get("IDEMPOTENCY_HOURS", "24")),
+        # Online filing (备案): the commission decides within this many working days of a
+        # (re)submission (the seeds set no period: our default); issued numbers read
+        # <prefix>〔<year>〕<seq>号; a minimum floor area per place (0: none, the seeds set none).
+        "FILING_REVIEW_WORKDAYS": int(os.environ.get("FILING_REVIEW_WORKDAYS", "20")),
+        "FILING_NO_PREFIX": os.environ.get("FILING_NO_PREFIX", "卫托备"),
+        "FILING_MIN_FLOOR_M2_PER_PLACE": _float("FILING_MIN_FLOOR_M2_PER_PLACE", 0.0),
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "30")),
         # Sessions (docs/security.md): cookies are HttpOnly and SameSite=Lax always, Secure when
         # SESSION_COOKIE_SECURE=1 (set it whenever the site is served over HTTPS); a session ends

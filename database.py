@@ -248,6 +248,7 @@ def import_models() -> None:
     import audit.models  # noqa: F401
     import booking.models  # noqa: F401
     import complaints.models  # noqa: F401
+    import filing.models  # noqa: F401
     import idempotency.models  # noqa: F401
     import maps.models  # noqa: F401
     import notifications.models  # noqa: F401

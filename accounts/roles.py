@@ -5,6 +5,9 @@ ROLES = {
     "nursery_staff": "托育机构",
     "handler": "承办部门",
     "admin": "区卫生健康委",
+    # someone who wants to open a nursery and files it online (issue 12); bound to nothing until
+    # the filing is approved, when the account becomes the new nursery's staff account
+    "operator": "申办人",
 }
 
 DEPARTMENTS = {

@@ -32,6 +32,7 @@ from booking.rules import (
 )
 from database import use_case
 from demo.complaints import load_cases
+from demo.filing import load_filings
 from extensions import db
 from maps.coords import gcj02_to_wgs84, wgs84_to_gcj02
 from maps.domain import (
@@ -71,6 +72,7 @@ ADMIN_PASSWORD = "admin-demo-2026"
 PARENT_PASSWORD = "parent-demo-2026"
 NURSERY_PASSWORD = "nursery-demo-2026"
 HANDLER_PASSWORD = "handler-demo-2026"
+OPERATOR_PASSWORD = "operator-demo-2026"
 
 # (username, password, role, description) of every account load_demo() creates.
 DEMO_ACCOUNTS: list[tuple[str, str, str, str]] = [
@@ -89,6 +91,9 @@ DEMO_ACCOUNTS: list[tuple[str, str, str, str]] = [
         (f"handler-{code}", HANDLER_PASSWORD, "handler", f"承办部门：{label}")
         for code, label in DEPARTMENTS.items()
     ],
+    # 申办人 (online filing, demo/filing.py): one application waiting, one returned
+    ("operator1", OPERATOR_PASSWORD, "operator", "申办人：新机构备案申请待审核"),
+    ("operator2", OPERATOR_PASSWORD, "operator", "申办人：备案申请已退回补正"),
 ]
 
 # Fictional families holding the planned places of the filed nurseries' enrolments (full and half
@@ -867,6 +872,7 @@ def load_demo(seed: int = 2026, now: datetime | None = None) -> dict:
             HandlerStreet(user_id=street_handler.id, street_id=staff_nurseries[1].street_id)
         )
         complaints = load_cases(now)
+        filings = load_filings(now, CENTRE)
     return {
         "streets": len(street_objs),
         "communities": len(communities),
@@ -874,6 +880,7 @@ def load_demo(seed: int = 2026, now: datetime | None = None) -> dict:
         "users": len(users),  # the demo accounts one can log in with
         "families": len(plans),
         "complaints": complaints,
+        "filings": filings,
         "bookings": len(plans),
         **{f"bookings_{status}": count for status, count in sorted(bookings.items())},
         "subsidies": len(SUBSIDIES),

@@ -32,6 +32,7 @@ from complaints.models import Complaint
 from complaints.services import filing
 from extensions import db
 from maps.models import Nursery, NurseryClass, Street
+from maps.standards import ClassSpec
 from tests.booking_helpers import birth_for, make_bookable_nursery
 
 PASSWORD = "secret-pass-1"
@@ -46,6 +47,8 @@ ROLES = {
     "handler_d2": "handler",  # market regulation (市场监管局)
     "street_s1": "handler",  # the street handler of 云岭街道, where X is
     "admin": "admin",
+    "operator_a": "operator",  # 申办人 with a filing application (returned for correction)
+    "operator_b": "operator",
 }
 
 
@@ -159,6 +162,47 @@ def _complaint(world: World, key: str, nursery: str, category: str, seen_by: tup
     world.codes[key] = code
 
 
+def _filings(world: World) -> None:
+    """Operator A's new-nursery application, returned for correction, with a document; staff
+    X's change application for X, under review. Their names carry markers."""
+    from filing import rules, services
+
+    street = db.session.scalar(select(Street.id).where(Street.code == "s1"))
+    content = rules.Content(
+        name="橡树托育园" + world.mark("filing-a", "operator_a", "admin"),
+        kind="private",
+        registration="market",
+        registration_no="91350100M000100Y43",
+        address="云岭街道橡树路8号",
+        street_id=street,
+        lat=29.61,
+        lon=106.53,
+        floor_area_m2=300,
+        outdoor_area_m2=60,
+        care_types=["full_day"],
+        classes=[ClassSpec("toddler", 10, 2, "小一班")],
+        staff=[rules.StaffSpec("王保育", "caregiver", None)] * 2,
+    )
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    uploads = [
+        rules.Upload(doc, f"{doc}.pdf", pdf) for doc in ("fire_safety", "health_evaluation")
+    ] + [rules.Upload("photo", "site.png", png_with_text("site"))]
+    application = services.submit_new(world.ids["operator_a"], content, uploads)
+    world.ids["filing_a"] = application.id
+    world.ids["filing_a_file"] = application.attachments[0].id
+    services.return_for_correction(world.ids["admin"], application.id, {"site": "请补充照片"})
+    change = services.content_of_nursery(world.ids["x"])
+    change.name = "阳光托育园" + world.mark("filing-x", "staff_x", "admin")
+    change.registration_no, change.floor_area_m2, change.outdoor_area_m2 = (
+        "91350100M000100Y43",
+        200,
+        0,
+    )
+    change.staff = [rules.StaffSpec("刘保育", "caregiver", "C1")] * 12
+    application = services.submit_change(world.ids["staff_x"], change, [])
+    world.ids["filing_x"] = application.id
+
+
 def build(app) -> World:
     """Create the district, its accounts and their tokens (inside an app context)."""
     world = World()
@@ -198,6 +242,8 @@ def build(app) -> World:
             "handler_d2": {"department_code": "market"},
             "street_s1": {"department_code": "street", "street_code": "s1"},
             "admin": {},
+            "operator_a": {},
+            "operator_b": {},
         }
         for role, kwargs in bound.items():
             username = f"{role.replace('_', '-')}-{uuid.uuid4().hex[:6]}"
@@ -216,6 +262,7 @@ def build(app) -> World:
         add_booking(world, "parent_a", "child_a_y", "y", "booking_a_y")
         add_booking(world, "parent_b", "child_b_y", "y", "booking_b_y")
 
+        _filings(world)
         _complaint(world, "complaint_x", "x", "hygiene", ("handler_d1", "street_s1"))
         _complaint(world, "complaint_y", "y", "fees", ("handler_d2",))
         routed = {

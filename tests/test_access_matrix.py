@@ -29,6 +29,7 @@ from accounts.models import User
 from booking.models import Booking, Child
 from complaints.models import Complaint, ComplaintEvent
 from extensions import db
+from filing.models import FilingApplication, FilingEvent
 from maps.models import NurseryClass
 from tests.access_world import ROLES, build
 from tests.conftest import _app_on, login
@@ -39,6 +40,8 @@ PARENTS = frozenset({"parent_a", "parent_b"})
 STAFF = frozenset({"staff_x", "staff_y"})
 HANDLERS = frozenset({"handler_d1", "handler_d2", "street_s1"})
 ADMIN = frozenset({"admin"})
+OPERATORS = frozenset({"operator_a", "operator_b"})
+FILING_A = {"application_id": "{filing_a}"}
 ON_X = frozenset({"handler_d1", "street_s1"})  # routed to the complaint about X
 ON_Y = frozenset({"handler_d2"})  # routed to the complaint about Y
 
@@ -183,6 +186,33 @@ POLICY: dict[tuple[str, str], list[Case]] = {
         ({"staff_x"}, {"class_id": "{x_spare_class_api}"}),
         ({"staff_y"}, {"class_id": "{y_spare_class_api}"}),
     ),
+    # --- online filing: applicants their own applications, staff their nursery's ------------
+    ("filing.register", "GET"): public(),
+    ("filing.register", "POST"): public(),
+    ("filing.mine", "GET"): only(OPERATORS | STAFF),
+    ("filing.new", "GET"): only(OPERATORS),
+    ("filing.new", "POST"): only(OPERATORS),
+    ("filing.detail", "GET"): owned(
+        ({"operator_a"}, FILING_A), ({"staff_x"}, {"application_id": "{filing_x}"})
+    ),
+    ("filing.correct", "GET"): owned(({"operator_a"}, FILING_A)),
+    ("filing.correct", "POST"): owned(({"operator_a"}, FILING_A)),
+    ("filing.attachment", "GET"): owned(
+        ({"operator_a"}, {**FILING_A, "attachment_id": "{filing_a_file}"})
+    ),
+    ("filing.change", "GET"): only(STAFF),
+    ("filing.change", "POST"): only(STAFF),
+    ("filing.closure", "GET"): only(STAFF),
+    ("filing.closure", "POST"): only(STAFF),
+    ("filing_admin.queue", "GET"): only(ADMIN),
+    ("filing_admin.review", "GET"): only(ADMIN, **FILING_A),
+    ("filing_admin.review_attachment", "GET"): only(
+        ADMIN, **FILING_A, attachment_id="{filing_a_file}"
+    ),
+    # an empty decision is refused (reasons, the confirmation): nothing changes
+    ("filing_admin.return_application", "POST"): only(ADMIN, application_id="{filing_x}"),
+    ("filing_admin.approve", "POST"): only(ADMIN, application_id="{filing_x}"),
+    ("filing_admin.refuse", "POST"): only(ADMIN, application_id="{filing_x}"),
     # --- complaint handlers: routed cases only ---------------------------------------------
     ("handling.queue", "GET"): only(HANDLERS),
     ("handling.stats", "GET"): only(HANDLERS),
@@ -359,6 +389,8 @@ def snapshot() -> tuple:
         sorted(db.session.execute(select(Complaint.id, Complaint.status)).all()),
         db.session.scalar(select(func.count()).select_from(ComplaintEvent)),
         sorted(db.session.scalars(select(NurseryClass.id))),
+        sorted(db.session.execute(select(FilingApplication.id, FilingApplication.status)).all()),
+        db.session.scalar(select(func.count()).select_from(FilingEvent)),
     )
 
 

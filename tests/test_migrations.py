@@ -428,3 +428,45 @@ def test_0009_adds_an_empty_staff_list_and_keeps_the_nurseries(empty_app):
                     "VALUES ((SELECT min(id) FROM nurseries), '王老师', 'cook')"
                 )
             )
+
+
+def test_0010_adds_the_filing_tables_and_keeps_the_registry(empty_app):
+    """Migration 0010 (online filing): the registry and accounts are kept across a downgrade
+    to the revision before it and the upgrade again; the new tables start empty and refuse an
+    unknown status."""
+    from alembic.script import ScriptDirectory
+    from flask_migrate import downgrade, upgrade
+
+    from accounts.services import create_user
+    from tests.booking_helpers import make_bookable_nursery
+
+    before = ScriptDirectory(str(database.MIGRATIONS)).get_revision("0010").down_revision
+    tables = {"filing_applications", "filing_events", "filing_attachments"}
+    with empty_app.app_context():
+        database.upgrade_schema()
+        make_bookable_nursery()
+        create_user("operator", "mig-operator", "secret-pass-1")
+        db.session.remove()
+        nurseries, users = _count("nurseries"), _count("users")
+        downgrade(directory=str(database.MIGRATIONS), revision=before)
+        db.engine.dispose()
+        assert not tables & set(sa.inspect(db.engine).get_table_names())
+        assert (_count("nurseries"), _count("users")) == (nurseries, users)
+        upgrade(directory=str(database.MIGRATIONS))
+        db.engine.dispose()
+        assert tables <= set(sa.inspect(db.engine).get_table_names())
+        assert database.schema_revision() == database.head_revision()
+        assert database.schema_drift() == []
+        assert _count("filing_applications") == 0
+        assert (_count("nurseries"), _count("users")) == (nurseries, users)
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO filing_applications (kind, status, applicant_id, name, "
+                    "kind_of_nursery, registration, registration_no, address, lat, lon, "
+                    "source_coordsys, serves_meals, care_types, classes_json, staff_json, "
+                    "submitted_at, created_at) VALUES ('new', 'lost', (SELECT min(id) FROM "
+                    "users), 'x', 'private', 'market', 'x', 'x', 29.6, 106.5, 'wgs84', false, "
+                    "'', '[]', '[]', '2026-12-03 10:00:00', '2026-12-03 10:00:00')"
+                )
+            )
