@@ -87,6 +87,9 @@ def from_environment(instance_path: str) -> dict:
         "DISTRICT_BOUNDARY": os.environ.get("DISTRICT_BOUNDARY", ""),
         # District planning: the targets file (DESIGN §3.5; default planning/targets.json).
         "PLANNING_TARGETS": os.environ.get("PLANNING_TARGETS", ""),
+        # Policy look-up: the district this service runs for, as a region path (docs/policies.md);
+        # its nurseries and its operating subsidies are matched against the policies of it.
+        "POLICY_DISTRICT": os.environ.get("POLICY_DISTRICT", "重庆市/渝星区"),
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "30")),
         # Sessions (docs/security.md): cookies are HttpOnly and SameSite=Lax always, Secure when
         # SESSION_COOKIE_SECURE=1 (set it whenever the site is served over HTTPS); a session ends
