@@ -123,7 +123,15 @@ def _register_commands(app: Flask) -> None:
         upgrade_schema()
         click.echo(f"数据库已就绪：{db.engine.url.render_as_string(hide_password=True)}")
 
-    modules = (accounts.cli, maps.cli, booking.cli, complaints.cli, planning.cli, policies.cli, workdays.cli)
+    modules = (
+        accounts.cli,
+        maps.cli,
+        booking.cli,
+        complaints.cli,
+        planning.cli,
+        policies.cli,
+        workdays.cli,
+    )
     for module in (*modules, demo.cli):
         for command in module.COMMANDS:
             app.cli.add_command(command)
