@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from booking.rules import ENROLMENT_TYPES, months_old, subsidy_class_type, third_birthday
+from booking.rules import months_old, subsidy_class_type, third_birthday
 from maps.domain import (
     CARE_TYPES,
     CLASS_TYPES,
@@ -285,7 +285,10 @@ def evaluate(s: Situation, policies, rates: dict | None = None) -> Outcome:
             not_applicable.append((p, reason))
             continue
         benefit = Benefit(p, _amounts(p, s, classes, rates))
-        if p.amount_rule["kind"] == "none":
+        if p.category == "price" and s.nursery is not None:
+            regime = REGIMES[regime_for(s.nursery.kind, s.nursery.inclusive)]
+            benefit.notes.append(f"所选机构收费实行{regime}，各托位价格见下方“所选机构的收费”")
+        elif p.amount_rule["kind"] == "none":
             benefit.notes.append("文件未规定统一金额，以当地公布为准")
         if p.category == "subsidy" and p.amount_rule["kind"] != "none":
             benefit.notes.append(
@@ -327,8 +330,3 @@ def _offer_lines(n: NurseryFacts, classes: list[str]) -> list[OfferLine]:
         label = CLASS_TYPES[o.class_type].label if o.class_type else "各月龄"
         lines.append(OfferLine(CARE_TYPES.get(o.care_type, o.care_type), label, price, o.rule_text))
     return lines
-
-
-def enrolment_care_types() -> tuple[str, ...]:
-    """The care types an operating subsidy counts (enrolments, not hourly or temporary care)."""
-    return ENROLMENT_TYPES

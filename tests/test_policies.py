@@ -551,3 +551,52 @@ def test_for_me_without_input_shows_the_form(client, district):
     assert "普惠阳光托育园（普惠）" in html and "未备案托育点" not in html
     assert "荣昌区" in html and "大竹县" in html
     assert client.get("/api/v1/policies/for-me").status_code == 400
+
+
+def test_price_policies_name_the_chosen_nurserys_regime():
+    price = check_policy(
+        {
+            "code": "home-prices",
+            "title": "本区收费价格管理",
+            "category": "price",
+            "summary": "收费方式",
+            "body": "公办指导价，普惠限价，其他市场调节价",
+            "region": HOME,
+            "source_title": "测试文件",
+        }
+    )
+    out = evaluate(situation(15, nursery=_nursery(["toddler"], kind="public")), [price], RATES)
+    assert benefit(out, "home-prices").notes == [
+        "所选机构收费实行政府指导价，各托位价格见下方“所选机构的收费”"
+    ]
+    alone = evaluate(situation(15), [price], RATES)
+    assert benefit(alone, "home-prices").notes == ["文件未规定统一金额，以当地公布为准"]
+
+
+def test_the_demo_shows_a_real_subsidy_for_its_inclusive_nurseries(app):
+    """On the demo site, a family picking a demo inclusive nursery sees the district's operating
+    subsidy for the class of their child's age (the table demo/district.py loads)."""
+    from demo.district import SUBSIDIES, load_demo
+    from maps.models import Nursery
+    from policies import queries
+
+    with app.app_context():
+        summary = load_demo(now=None)
+        assert summary["policies"] == len(SHIPPED_POLICIES) + 2
+        nurseries = db.session.scalars(
+            select(Nursery).where(Nursery.inclusive, Nursery.filing_no.is_not(None))
+        ).all()
+        checked = 0
+        for n in nurseries:
+            for c in {c.class_type for c in n.classes} & {"infant", "toddler", "older"}:
+                months = {"infant": 8, "toddler": 15, "older": 30}[c]
+                out = queries.for_me(
+                    birth=None, months=months, district=HOME, home=HOME, children=1,
+                    nursery_id=n.id, on=date.today(),
+                )  # fmt: skip
+                b = benefit(out, "demo-yuxing-operating-subsidy")
+                assert SUBSIDIES[c] in yuan(b), (n.name, c)
+                checked += 1
+        assert checked >= 5
+        # the demo's price regimes policy names each nursery's regime
+        assert benefit(out, "demo-yuxing-price-regimes").notes[0].startswith("所选机构收费实行")
