@@ -21,26 +21,34 @@ from .document import (
 )
 
 INT_FIELDS = ("min_age_months", "max_age_months", "min_children")
+MAX_RULE = 2000
+
+
+def _most(limit: int, label: str, slack: int = 0) -> Length:
+    """A first length check (document.check_policy counts again after stripping)."""
+    return Length(max=limit + slack, message=f"{label}不能超过 {limit} 字")
 
 
 class PolicyForm(FlaskForm):
     code = StringField(
-        "编号（小写字母、数字、连字符，导入导出时用来对应）", validators=[Length(max=MAX_CODE + 10)]
+        "编号（小写字母、数字、连字符，导入导出时用来对应）", validators=[_most(MAX_CODE, "编号")]
     )
-    title = StringField("标题", validators=[Length(max=MAX_TITLE + 10)])
+    title = StringField("标题", validators=[_most(MAX_TITLE, "标题")])
     category = SelectField("类别", choices=[SelectChoice(k, v) for k, v in CATEGORIES.items()])
     region = StringField(
-        "适用地区（“全国”或“重庆市/荣昌区”这样的路径）", validators=[Length(max=MAX_REGION + 10)]
+        "适用地区（“全国”或“重庆市/荣昌区”这样的路径）", validators=[_most(MAX_REGION, "适用地区")]
     )
-    summary = TextAreaField("摘要（一两句话）", validators=[Length(max=MAX_SUMMARY + 10)])
-    body = TextAreaField("正文（写明文件条目）", validators=[Length(max=MAX_BODY + 100)])
+    summary = TextAreaField("摘要（一两句话）", validators=[_most(MAX_SUMMARY, "摘要")])
+    body = TextAreaField("正文（写明文件条目）", validators=[_most(MAX_BODY, "正文", 500)])
     min_age_months = StringField("适用最小月龄（含，可不填）")
     max_age_months = StringField("适用最大月龄（不含，可不填）")
     min_children = StringField("最少子女数（如二孩及以上家庭填 2，可不填）")
     inclusive_required = BooleanField("仅限普惠性托育机构")
-    amount_rule = TextAreaField("金额规则（JSON）", default='{"kind": "none"}')
+    amount_rule = TextAreaField(
+        "金额规则（JSON）", default='{"kind": "none"}', validators=[_most(MAX_RULE, "金额规则")]
+    )
     source_title = StringField(
-        "来源文件（标题、文号、条目）", validators=[Length(max=MAX_SOURCE + 10)]
+        "来源文件（标题、文号、条目）", validators=[_most(MAX_SOURCE, "来源文件")]
     )
     source_date = StringField("来源日期（YYYY-MM-DD，可不填）")
     effective_from = StringField("生效日期（YYYY-MM-DD，可不填）")
