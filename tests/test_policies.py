@@ -600,3 +600,39 @@ def test_the_demo_shows_a_real_subsidy_for_its_inclusive_nurseries(app):
         assert checked >= 5
         # the demo's price regimes policy names each nursery's regime
         assert benefit(out, "demo-yuxing-price-regimes").notes[0].startswith("所选机构收费实行")
+
+
+def test_the_api_answers_with_the_nurserys_regime_and_offers(client, district):
+    out = client.get(f"/api/v1/policies/for-me?age_months=15&nursery_id={district['inclusive']}")
+    body = out.get_json()
+    assert out.status_code == 200 and body["price_regime"] == "capped"
+    assert body["class_types"] == ["toddler"] and body["age_months"] == 15
+    assert body["offers"] == [
+        {"care": "全日托", "class_label": "各月龄", "price": "1800 元/月", "rule": None}
+    ]
+    subsidy = next(b for b in body["results"] if b["code"] == HOME_SUBSIDY.code)
+    assert subsidy["amounts"] == [
+        {"label": "托小班", "text": "每生每年 800 元", "yuan": 800, "unit": "元/生/年"}
+    ]
+
+
+def test_admin_imports_and_exports_on_the_page(app, client, make_user, tmp_path):
+    import io
+
+    _admin(app, client, make_user)
+    data = {"file": (io.BytesIO(SHIPPED.read_bytes()), "policies.json"), "reason": "首次导入"}
+    r = client.post("/admin/policies/import", data=data, content_type="multipart/form-data")
+    assert r.status_code == 303
+    assert "新增 16 条" in client.get("/admin/policies").get_data(as_text=True)
+    exported = client.get("/admin/policies/export")
+    assert exported.headers["Content-Disposition"].endswith('filename="policies.json"')
+    assert parse_document(exported.data) == sorted(SHIPPED_POLICIES, key=lambda p: p.code)
+    bad = {"file": (io.BytesIO(b'{"policies": [{"code": "x"}]}'), "bad.json")}
+    r = client.post("/admin/policies/import", data=bad, content_type="multipart/form-data")
+    assert r.status_code == 400 and "第 1 条" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Policy)) == 16
+        reasons = db.session.scalars(
+            select(AuditEntry.reason).where(AuditEntry.action == "policies.import")
+        ).all()
+        assert reasons == ["首次导入"]
