@@ -56,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     import accounts.api  # noqa: F401  (registers routes on the API blueprint)
     import booking.api  # noqa: F401
     import maps.api  # noqa: F401
+    import policies.api  # noqa: F401
     from accounts.views import bp as accounts_bp
     from api import bp as api_bp
     from api.openapi import bp as openapi_bp
@@ -71,6 +72,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from maps.views import admin_bp as price_admin_bp
     from maps.views import bp as maps_bp
     from planning.views import bp as planning_bp
+    from policies.views import admin_bp as policy_admin_bp
+    from policies.views import bp as policies_bp
 
     # The API authenticates with bearer tokens; a request riding on a logged-in session cookie
     # is checked by the API blueprint itself (web/security.py).
@@ -93,6 +96,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(audit_bp)
     app.register_blueprint(filing_bp)
     app.register_blueprint(filing_admin_bp)
+    app.register_blueprint(policies_bp)
+    app.register_blueprint(policy_admin_bp)
 
     from workdays import store as workday_store
 
@@ -113,6 +118,7 @@ def _register_commands(app: Flask) -> None:
     import filing.cli
     import maps.cli
     import planning.cli
+    import policies.cli
     import workdays.cli
 
     @app.cli.command("init-db")
@@ -122,8 +128,15 @@ def _register_commands(app: Flask) -> None:
         click.echo(f"数据库已就绪：{db.engine.url.render_as_string(hide_password=True)}")
 
     modules = (
-        accounts.cli, maps.cli, booking.cli, complaints.cli, planning.cli, workdays.cli, filing.cli
-    )  # fmt: skip
+        accounts.cli,
+        maps.cli,
+        booking.cli,
+        complaints.cli,
+        planning.cli,
+        policies.cli,
+        workdays.cli,
+        filing.cli,
+    )
     for module in (*modules, demo.cli):
         for command in module.COMMANDS:
             app.cli.add_command(command)

@@ -101,6 +101,9 @@ def from_environment(instance_path: str) -> dict:
         "FILING_REVIEW_WORKDAYS": int(os.environ.get("FILING_REVIEW_WORKDAYS", "20")),
         "FILING_NO_PREFIX": os.environ.get("FILING_NO_PREFIX", "卫托备"),
         "FILING_MIN_FLOOR_M2_PER_PLACE": _float("FILING_MIN_FLOOR_M2_PER_PLACE", 0.0),
+        # Policy look-up: the district this service runs for, as a region path (docs/policies.md);
+        # its nurseries and its operating subsidies are matched against the policies of it.
+        "POLICY_DISTRICT": os.environ.get("POLICY_DISTRICT", "重庆市/渝星区"),
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "30")),
         # Sessions (docs/security.md): cookies are HttpOnly and SameSite=Lax always, Secure when
         # SESSION_COOKIE_SECURE=1 (set it whenever the site is served over HTTPS); a session ends

@@ -668,6 +668,168 @@ SPEC["components"]["schemas"]["Booking"] = {
 }
 
 
+# --- policy look-up (托育政策查询, policies/; docs/policies.md) ----------------------------------
+_NULLABLE_STR = {"type": ["string", "null"]}
+_AMOUNT = {
+    "type": "object",
+    "required": ["label", "text", "yuan", "unit"],
+    "properties": {
+        "label": {"type": "string"},
+        "text": {"type": "string"},
+        "yuan": {"type": ["number", "null"]},
+        "unit": _NULLABLE_STR,
+    },
+}
+SPEC["paths"]["/policies"] = {
+    "get": {
+        "summary": "The policies families look up (subsidies, prices, tax, housing fund, leave), "
+        "each with its source document and date",
+        "parameters": [
+            _q("q", {"type": "string", "maxLength": 50}, "Words all found in the policy's text"),
+            _q(
+                "category",
+                {
+                    "type": "string",
+                    "enum": ["subsidy", "price", "tax", "housing_fund", "leave", "other"],
+                },
+                "Only this category",
+            ),
+        ],
+        "responses": {
+            "200": _ok(
+                "Matching policies",
+                {
+                    "type": "object",
+                    "required": ["count", "results"],
+                    "properties": {
+                        "count": {"type": "integer"},
+                        "results": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": [
+                                    "id",
+                                    "code",
+                                    "title",
+                                    "category",
+                                    "summary",
+                                    "body",
+                                    "region",
+                                    "amount_rule",
+                                    "source_title",
+                                    "source_date",
+                                ],
+                                "properties": {
+                                    "id": {"type": "integer"},
+                                    "code": {"type": "string"},
+                                    "title": {"type": "string"},
+                                    "category": {"type": "string"},
+                                    "category_label": {"type": "string"},
+                                    "summary": {"type": "string"},
+                                    "body": {"type": "string"},
+                                    "region": {"type": "string"},
+                                    "region_label": {"type": "string"},
+                                    "min_age_months": {"type": ["integer", "null"]},
+                                    "max_age_months": {"type": ["integer", "null"]},
+                                    "min_children": {"type": ["integer", "null"]},
+                                    "inclusive_required": {"type": "boolean"},
+                                    "amount_rule": {"type": "object"},
+                                    "source_title": {"type": "string"},
+                                    "source_date": _NULLABLE_STR,
+                                    "effective_from": _NULLABLE_STR,
+                                    "effective_to": _NULLABLE_STR,
+                                    "updated_at": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                },
+            ),
+            "400": ERROR,
+        },
+    }
+}
+SPEC["paths"]["/policies/for-me"] = {
+    "get": {
+        "summary": "What applies to me: the benefits for a child (birth date or age in months, "
+        "under 3), a district, the nursery chosen and the number of children, with amounts",
+        "parameters": [
+            _q("birth_date", {"type": "string", "format": "date"}, "The child's birth date"),
+            _q(
+                "age_months",
+                {"type": "integer", "minimum": 0, "maximum": 35},
+                "The child's age in months, when no birth date is given",
+            ),
+            _q(
+                "district",
+                {"type": "string", "maxLength": 100},
+                "Region path, e.g. 重庆市/荣昌区; default: the district this service runs for",
+            ),
+            _q("nursery_id", {"type": "integer", "minimum": 1}, "A public nursery"),
+            _q(
+                "children",
+                {"type": "integer", "minimum": 1, "maximum": 10},
+                "Children in the family",
+            ),
+        ],
+        "responses": {
+            "200": _ok(
+                "The benefits that apply and the related ones that do not",
+                {
+                    "type": "object",
+                    "required": ["age_months", "class_types", "results", "not_applicable"],
+                    "properties": {
+                        "age_months": {"type": "integer", "minimum": 0, "maximum": 35},
+                        "class_types": {"type": "array", "items": {"type": "string"}},
+                        "class_note": {"type": "string"},
+                        "price_regime": {"type": ["string", "null"]},
+                        "price_regime_label": _NULLABLE_STR,
+                        "offers": {"type": "array", "items": {"type": "object"}},
+                        "notes": {"type": "array", "items": {"type": "string"}},
+                        "results": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": [
+                                    "code",
+                                    "title",
+                                    "category",
+                                    "amounts",
+                                    "source_title",
+                                ],
+                                "properties": {
+                                    "code": {"type": "string"},
+                                    "title": {"type": "string"},
+                                    "category": {"type": "string"},
+                                    "region": {"type": "string"},
+                                    "source_title": {"type": "string"},
+                                    "source_date": _NULLABLE_STR,
+                                    "amounts": {"type": "array", "items": _AMOUNT},
+                                    "notes": {"type": "array", "items": {"type": "string"}},
+                                },
+                            },
+                        },
+                        "not_applicable": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["code", "title", "reason"],
+                                "properties": {
+                                    "code": {"type": "string"},
+                                    "title": {"type": "string"},
+                                    "reason": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                },
+            ),
+            "400": ERROR,
+        },
+    }
+}
+
+
 @bp.get("/api/v1/openapi.json")
 def openapi():
     return jsonify(SPEC)

@@ -32,6 +32,11 @@ ACTION_LABELS = {
     "complaint_transfer_declined": "退回转办",
     "complaint_closed": "关闭案件",
     "complaint_reopened": "重新办理",
+    "policy.create": "添加政策",
+    "policy.update": "修改政策",
+    "policy.hide": "隐藏政策",
+    "policy.show": "恢复显示政策",
+    "policies.import": "导入政策文件",
 }
 
 

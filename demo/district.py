@@ -33,6 +33,7 @@ from booking.rules import (
 from database import use_case
 from demo.complaints import load_cases
 from demo.filing import load_filings
+from demo.policies import load_policies
 from extensions import db
 from maps.coords import gcj02_to_wgs84, wgs84_to_gcj02
 from maps.domain import (
@@ -873,6 +874,7 @@ def load_demo(seed: int = 2026, now: datetime | None = None) -> dict:
         )
         complaints = load_cases(now)
         filings = load_filings(now, CENTRE)
+        policies = load_policies(now)
     return {
         "streets": len(street_objs),
         "communities": len(communities),
@@ -885,6 +887,7 @@ def load_demo(seed: int = 2026, now: datetime | None = None) -> dict:
         **{f"bookings_{status}": count for status, count in sorted(bookings.items())},
         "subsidies": len(SUBSIDIES),
         "price_rules": len(PRICE_RULES),
+        "policies": policies,
     }
 
 

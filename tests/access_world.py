@@ -16,6 +16,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 from flask import current_app
 from PIL import Image
@@ -33,7 +34,12 @@ from complaints.services import filing
 from extensions import db
 from maps.models import Nursery, NurseryClass, Street
 from maps.standards import ClassSpec
+from policies.document import parse_document
+from policies.models import Policy
+from policies.services import import_policies
 from tests.booking_helpers import birth_for, make_bookable_nursery
+
+SHIPPED_POLICIES = Path(__file__).resolve().parent.parent / "policies" / "policies.json"
 
 PASSWORD = "secret-pass-1"
 # role → account kind (parents, staff and handlers of the same kind are one another's peers)
@@ -232,6 +238,9 @@ def build(app) -> World:
         db.session.add(unfiled)
         db.session.commit()
         world.ids["z"] = unfiled.id
+        # A policy for the admin's policy pages (policies/).
+        import_policies(parse_document(SHIPPED_POLICIES.read_bytes())[:1], None, "访问矩阵")
+        world.ids["policy"] = db.session.scalar(select(Policy.id))
 
         bound = {
             "parent_a": {},

@@ -30,6 +30,7 @@ from complaints.models import Complaint, ComplaintPhoto
 from extensions import db
 from filing.models import FilingApplication, FilingAttachment
 from maps.models import Nursery, NurseryClass
+from policies.models import Policy
 from tests.access_world import add_booking, add_child, build, jpeg_with_exif, png_with_text, tag
 from tests.conftest import _app_on, login
 
@@ -165,6 +166,7 @@ def _candidates(app, world) -> dict[str, list[str]]:
         "photo_id": _all(ComplaintPhoto.id, app),
         "application_id": _all(FilingApplication.id, app),
         "attachment_id": _all(FilingAttachment.id, app),
+        "policy_id": _all(Policy.id, app),
     }
     values = {name: [str(i) for i in found] for name, found in ids.items()}
     codes = list(world.codes.values())

@@ -470,3 +470,41 @@ def test_0010_adds_the_filing_tables_and_keeps_the_registry(empty_app):
                     "'', '[]', '[]', '2026-12-03 10:00:00', '2026-12-03 10:00:00')"
                 )
             )
+
+
+def test_0012_adds_an_empty_policy_table_and_keeps_existing_data(empty_app):
+    """Migration 0012 (policy look-up): a database at the revision before it keeps its nurseries
+    and gains an empty `policies` table; the downgrade drops only that table; upgrading again
+    leaves no drift, and the table refuses an unknown category and a repeated code."""
+    from alembic.script import ScriptDirectory
+    from flask_migrate import downgrade, upgrade
+
+    from tests.booking_helpers import make_bookable_nursery
+
+    before = ScriptDirectory(str(database.MIGRATIONS)).get_revision("0012").down_revision
+    with empty_app.app_context():
+        database.upgrade_schema()
+        make_bookable_nursery()
+        db.session.remove()
+        nurseries = _count("nurseries")
+        downgrade(directory=str(database.MIGRATIONS), revision=before)
+        db.engine.dispose()
+        assert "policies" not in sa.inspect(db.engine).get_table_names()
+        assert _count("nurseries") == nurseries
+        upgrade(directory=str(database.MIGRATIONS))
+        db.engine.dispose()
+        assert database.schema_revision() == database.head_revision()
+        assert database.schema_drift() == []
+        assert _count("policies") == 0 and _count("nurseries") == nurseries
+        insert = (
+            "INSERT INTO policies (code, title, category, summary, body, region,"
+            " inclusive_required, amount_rule, source_title, hidden, updated_at)"
+            " VALUES ('p1', '标题', :category, '摘要', '正文', '全国', false,"
+            " '{\"kind\": \"none\"}', '来源', false, CURRENT_TIMESTAMP)"
+        )
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(insert), {"category": "tax"})
+        for category in ("lottery", "tax"):  # unknown category; then the code p1 again
+            with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+                conn.execute(sa.text(insert), {"category": category})
+        assert _count("policies") == 1
