@@ -55,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     import accounts.api  # noqa: F401  (registers routes on the API blueprint)
     import booking.api  # noqa: F401
     import maps.api  # noqa: F401
+    import ratings.api  # noqa: F401
     from accounts.views import bp as accounts_bp
     from api import bp as api_bp
     from api.openapi import bp as openapi_bp
@@ -68,6 +69,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from maps.views import admin_bp as price_admin_bp
     from maps.views import bp as maps_bp
     from planning.views import bp as planning_bp
+    from ratings.views import admin_bp as rating_admin_bp
+    from ratings.views import bp as ratings_bp
+    from ratings.views import portal_bp as rating_portal_bp
 
     # The API authenticates with bearer tokens; a request riding on a logged-in session cookie
     # is checked by the API blueprint itself (web/security.py).
@@ -86,6 +90,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(planning_bp)
     app.register_blueprint(price_admin_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(ratings_bp)
+    app.register_blueprint(rating_admin_bp)
+    app.register_blueprint(rating_portal_bp)
 
     from workdays import store as workday_store
 
@@ -109,6 +116,7 @@ def _register_commands(app: Flask) -> None:
     import demo.cli
     import maps.cli
     import planning.cli
+    import ratings.cli
     import workdays.cli
 
     @app.cli.command("init-db")
@@ -118,6 +126,7 @@ def _register_commands(app: Flask) -> None:
         click.echo(f"数据库已就绪：{db.engine.url.render_as_string(hide_password=True)}")
 
     modules = (accounts.cli, maps.cli, booking.cli, complaints.cli, planning.cli, workdays.cli)
+    modules += (ratings.cli,)
     for module in (*modules, demo.cli):
         for command in module.COMMANDS:
             app.cli.add_command(command)

@@ -193,6 +193,7 @@ def import_models() -> None:
     import maps.models  # noqa: F401
     import notifications.models  # noqa: F401
     import planning.models  # noqa: F401
+    import ratings.models  # noqa: F401
     import workdays.models  # noqa: F401
 
 
