@@ -28,7 +28,10 @@ for _aspect, _label in ASPECTS.items():
 
 
 class ModerationForm(FlaskForm):
-    reason = ChoiceField("隐藏理由", choices=choices([("", "—"), *HIDE_REASONS.items()]))
+    # The use case checks the reason (only hiding needs one): approving sends none.
+    reason = ChoiceField(
+        "隐藏理由", choices=choices([("", "—"), *HIDE_REASONS.items()]), validate_choice=False
+    )
     note = TextAreaField(f"说明（选填，不超过 {MAX_REASON_NOTE} 字，不会公开）")
 
 

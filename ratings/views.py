@@ -185,8 +185,7 @@ def moderate(rating_id: int):
     form = ModerationForm()
     action = request.form.get("action", "")
     if not form.validate_on_submit():
-        message = "页面已过期，请刷新后重试" if form.errors.get("csrf_token") else "请选择隐藏理由"
-        return render_template("error.html", status=400, message=message), 400
+        return render_template("error.html", status=400, message="页面已过期，请刷新后重试"), 400
     try:
         services.moderate(
             current_user.id, _known_id(rating_id), action, form.reason.data, form.note.data
