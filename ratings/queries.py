@@ -185,7 +185,8 @@ def public_section(nursery_id: int, limit: int = 50) -> dict:
         .order_by(Rating.updated_at.desc(), Rating.id.desc())
         .limit(limit)
     )
-    return {**summary(nursery_id), "comments": [_public_entry(r) for r in rows]}
+    entries = [_public_entry(r) for r in rows]
+    return {"nursery_id": nursery_id, **summary(nursery_id), "comments": entries}
 
 
 def nursery_portal(nursery_id: int) -> dict:
