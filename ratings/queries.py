@@ -9,8 +9,9 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
+from audit import AuditEntry
 from booking.models import Booking, Child
 from booking.queries import own_child
 from database import raw_read
@@ -21,21 +22,44 @@ from maps.models import Nursery
 from .models import Rating, RatingRevision, RatingSummary
 from .rules import ASPECTS, COMMENT_STATES, HIDE_REASONS, term_label, term_of
 
-# A booking that lets a family rate: confirmed (the state a booking keeps after its end date
-# too: an enrolment that has ended stays confirmed) and begun.
-RATEABLE_STATUS = "confirmed"
+
+def rateable_bookings(today: date):
+    """The bookings that let a family rate their nursery (a query condition): confirmed and
+    begun (an enrolment that has ended stays confirmed), or confirmed by the nursery (the audit
+    log's `booking.confirm`), begun, and cancelled by the family on or after its start (a child
+    taken out mid-way). Pending, waitlisted, offered, declined, expired, and bookings cancelled
+    before they began, never count."""
+    was_confirmed = (
+        select(AuditEntry.id)
+        .where(
+            AuditEntry.action == "booking.confirm",
+            AuditEntry.subject_type == "booking",
+            AuditEntry.subject_id == Booking.id,
+        )
+        .exists()
+    )
+    return and_(
+        Booking.start_date <= today,
+        or_(
+            Booking.status == "confirmed",
+            and_(
+                Booking.status == "cancelled",
+                Booking.updated_at >= Booking.start_date,
+                was_confirmed,
+            ),
+        ),
+    )
 
 
 def eligible_booking(parent_id: int, child_id: int, nursery_id: int, today: date):
-    """The child's confirmed booking at the nursery that has begun (the earliest), or None."""
+    """The child's booking at the nursery that lets the family rate it (the earliest), or None."""
     return db.session.scalar(
         select(Booking)
         .where(
             Booking.parent_id == parent_id,
             Booking.child_id == child_id,
             Booking.nursery_id == nursery_id,
-            Booking.status == RATEABLE_STATUS,
-            Booking.start_date <= today,
+            rateable_bookings(today),
         )
         .order_by(Booking.start_date, Booking.id)
         .limit(1)
@@ -119,8 +143,7 @@ def family_overview(parent_id: int, today: date) -> tuple[list[Rateable], list[R
             Booking.parent_id == parent_id,
             Child.parent_id == parent_id,
             Child.deleted_at.is_(None),
-            Booking.status == RATEABLE_STATUS,
-            Booking.start_date <= today,
+            rateable_bookings(today),
         )
         .distinct()
         .order_by(Child.id, Nursery.id)

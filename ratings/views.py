@@ -144,6 +144,7 @@ def edit(rating_id: int):
             return redirect(url_for("ratings.mine"))
     else:
         status = 400
+        form.form_errors.append("页面已过期，请刷新后重试")
     return render_template(
         "ratings/form.html",
         form=form,

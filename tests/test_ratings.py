@@ -152,6 +152,33 @@ def test_no_rating_without_a_started_confirmed_booking(app, world, status, start
         assert _count(Rating) == 0
 
 
+def test_an_enrolment_the_family_ended_after_it_began_still_counts(app, world):
+    """Cancelled on or after its start, having been confirmed by the nursery (the audit log):
+    a child taken out mid-way. Cancelled after its start but never confirmed: it does not."""
+    import audit
+
+    booking_id = world["book"](status="cancelled", start=TODAY - timedelta(days=50))
+    with app.app_context():
+        db.session.get(Booking, booking_id).updated_at = NOW - timedelta(days=10)
+        db.session.commit()
+        _refused(world, "no_eligible_booking", 403)
+        audit.record(world["staff"], "booking.confirm", "booking", booking_id,
+                     at=NOW - timedelta(days=55))  # fmt: skip
+        db.session.commit()
+        assert _rate(world).id
+
+
+def test_an_enrolment_cancelled_before_it_began_does_not_count(app, world):
+    import audit
+
+    booking_id = world["book"](status="cancelled", start=TODAY - timedelta(days=5))
+    with app.app_context():
+        db.session.get(Booking, booking_id).updated_at = NOW - timedelta(days=8)
+        audit.record(world["staff"], "booking.confirm", "booking", booking_id, at=NOW)
+        db.session.commit()
+        _refused(world, "no_eligible_booking", 403)
+
+
 def test_a_booking_at_another_nursery_does_not_count(app, world):
     world["book"](nursery=world["other"])
     with app.app_context():
