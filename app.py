@@ -57,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     import booking.api  # noqa: F401
     import maps.api  # noqa: F401
     import policies.api  # noqa: F401
+    import ratings.api  # noqa: F401
     from accounts.views import bp as accounts_bp
     from api import bp as api_bp
     from api.openapi import bp as openapi_bp
@@ -74,6 +75,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from planning.views import bp as planning_bp
     from policies.views import admin_bp as policy_admin_bp
     from policies.views import bp as policies_bp
+    from ratings.views import admin_bp as rating_admin_bp
+    from ratings.views import bp as ratings_bp
+    from ratings.views import portal_bp as rating_portal_bp
 
     # The API authenticates with bearer tokens; a request riding on a logged-in session cookie
     # is checked by the API blueprint itself (web/security.py).
@@ -98,6 +102,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(filing_admin_bp)
     app.register_blueprint(policies_bp)
     app.register_blueprint(policy_admin_bp)
+    app.register_blueprint(ratings_bp)
+    app.register_blueprint(rating_admin_bp)
+    app.register_blueprint(rating_portal_bp)
 
     from workdays import store as workday_store
 
@@ -119,6 +126,7 @@ def _register_commands(app: Flask) -> None:
     import maps.cli
     import planning.cli
     import policies.cli
+    import ratings.cli
     import workdays.cli
 
     @app.cli.command("init-db")
@@ -136,6 +144,7 @@ def _register_commands(app: Flask) -> None:
         policies.cli,
         workdays.cli,
         filing.cli,
+        ratings.cli,
     )
     for module in (*modules, demo.cli):
         for command in module.COMMANDS:

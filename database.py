@@ -254,6 +254,7 @@ def import_models() -> None:
     import notifications.models  # noqa: F401
     import planning.models  # noqa: F401
     import policies.models  # noqa: F401
+    import ratings.models  # noqa: F401
     import workdays.models  # noqa: F401
 
 

@@ -105,6 +105,7 @@ SPEC = {
                     "inclusive",
                     "care_types",
                     "free_places",
+                    "rating",
                 ],
                 "properties": {
                     "id": {"type": "integer"},
@@ -122,6 +123,16 @@ SPEC = {
                     "free_places": {"type": "object", "additionalProperties": {"type": "integer"}},
                     "price_regime": PRICE_REGIME,
                     "price_regime_label": {"type": "string"},
+                    "rating": {
+                        "type": "object",
+                        "description": "Family ratings (家庭评价): overall average 1–5 (null "
+                        "when unrated) and how many",
+                        "required": ["average", "count"],
+                        "properties": {
+                            "average": {"type": ["number", "null"], "minimum": 1, "maximum": 5},
+                            "count": {"type": "integer", "minimum": 0},
+                        },
+                    },
                 },
             },
             "CircleMember": {
@@ -157,6 +168,17 @@ SPEC = {
                     _q("inclusive", {"type": "integer", "enum": [0, 1]}, "Only inclusive (普惠)"),
                     _q("free", {"type": "integer", "enum": [0, 1]}, "Only with free places"),
                     _q(
+                        "min_rating",
+                        {"type": "number", "minimum": 1, "maximum": 5},
+                        "Only nurseries whose overall family rating is at least this",
+                    ),
+                    _q(
+                        "sort",
+                        {"type": "string", "enum": ["distance", "rating"], "default": "distance"},
+                        "distance (nearest first) or rating (best rated first, then more "
+                        "ratings, then nearest)",
+                    ),
+                    _q(
                         "limit",
                         {"type": "integer", "minimum": 1, "maximum": 500, "default": 20},
                         "Page size",
@@ -189,6 +211,40 @@ SPEC = {
                         },
                     },
                     "400": ERROR,
+                },
+            }
+        },
+        "/nurseries/{nursery_id}/ratings": {
+            "get": {
+                "summary": "A filed nursery's family ratings: averages and approved comments",
+                "parameters": [
+                    {
+                        "name": "nursery_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Averages per aspect, overall, count, approved comments "
+                        "with the nursery's reply (no parent or child is named)",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["count", "overall", "aspects", "comments"],
+                                    "properties": {
+                                        "count": {"type": "integer", "minimum": 0},
+                                        "overall": {"type": ["number", "null"]},
+                                        "aspects": {"type": "array"},
+                                        "comments": {"type": "array"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "404": ERROR,
                 },
             }
         },

@@ -34,6 +34,7 @@ from database import use_case
 from demo.complaints import load_cases
 from demo.filing import load_filings
 from demo.policies import load_policies
+from demo.ratings import load_ratings
 from extensions import db
 from maps.coords import gcj02_to_wgs84, wgs84_to_gcj02
 from maps.domain import (
@@ -79,6 +80,7 @@ OPERATOR_PASSWORD = "operator-demo-2026"
 DEMO_ACCOUNTS: list[tuple[str, str, str, str]] = [
     ("admin", ADMIN_PASSWORD, "admin", "区卫生健康委管理员"),
     *[(f"parent{i}", PARENT_PASSWORD, "parent", f"家长{i}") for i in (1, 2, 3)],
+    ("parent4", PARENT_PASSWORD, "parent", "家长4：孩子已在 nursery1 的机构入托，可以评价"),
     *[
         (
             f"nursery{i}",
@@ -875,6 +877,7 @@ def load_demo(seed: int = 2026, now: datetime | None = None) -> dict:
         complaints = load_cases(now)
         filings = load_filings(now, CENTRE)
         policies = load_policies(now)
+        load_ratings(now)  # demo/ratings.py: ratings, replies, one comment to moderate
     return {
         "streets": len(street_objs),
         "communities": len(communities),

@@ -67,4 +67,22 @@ def search_params(lat: float, lon: float, walk: queries.WalkModel) -> queries.Se
         free_only=arg_flag("free"),
         limit=arg_int("limit", 20, 1, queries.MAX_LIMIT),
         offset=arg_int("offset", 0, 0, 1_000_000),
+        min_rating=_min_rating(),
+        sort=_sort(),
     )
+
+
+def _min_rating() -> float | None:
+    """`min_rating`: only nurseries whose overall rating average is at least this (1–5)."""
+    value = arg_float("min_rating")
+    if value is not None and not 1 <= value <= 5:
+        raise invalid("min_rating", "min_rating 须在 1 到 5 之间")
+    return value
+
+
+def _sort() -> str:
+    """`sort`: distance (the default) or rating (best rated first, then nearest)."""
+    raw = (request.args.get("sort") or "distance").strip()
+    if raw not in queries.SORTS:
+        raise invalid("sort", "sort 须为 distance（按距离）或 rating（按评分）")
+    return raw

@@ -28,6 +28,10 @@ from .geo import distances_m
 from .models import Nursery, NurseryClass, Offer, price_rules
 from .pricing import REGIMES, PriceRuleError, applicable, check_price, regime_for
 
+# Radius that holds the whole Earth: "sort by rating" without `within` ranks every match.
+_EVERYWHERE_M = 2.1e7
+SORTS = ("distance", "rating")
+
 MAX_LIMIT = 500
 MAX_RADIUS_M = 50_000.0
 
@@ -75,6 +79,8 @@ class SearchParams:
     free_only: bool = False
     limit: int = 20
     offset: int = 0
+    min_rating: float | None = None  # overall average at least this (unrated never passes)
+    sort: str = "distance"  # or "rating": best overall average first, then more ratings
 
 
 @dataclass
@@ -94,6 +100,7 @@ class Hit:
     inclusive: bool
     care_types: list[str]
     free_places: dict[str, int] = field(default_factory=dict)
+    rating: dict = field(default_factory=dict)  # {"average", "count"} (ratings/queries.py)
 
     @property
     def price_regime(self) -> str:
@@ -157,13 +164,50 @@ def _ids_with_free_places(care_type: str | None) -> np.ndarray:
     )
 
 
+_rating_arrays: tuple | None = None  # (index version, scores key, averages, counts)
+
+
+def _ratings_for(idx: spatial.NurseryIndex, scores) -> tuple[np.ndarray, np.ndarray]:
+    """Each indexed nursery's overall rating average (NaN when unrated) and count, aligned with
+    the index's positions; rebuilt only when the index or any rating changed."""
+    global _rating_arrays
+    cached = _rating_arrays
+    if cached is not None and cached[0] == idx.version and cached[1] == scores.key:
+        return cached[2], cached[3]
+    averages = np.full(len(idx), np.nan)
+    counts = np.zeros(len(idx), dtype=np.int64)
+    for nursery_id, (average, count) in scores.by_nursery.items():
+        pos = idx.position.get(nursery_id)
+        if pos is not None:
+            averages[pos], counts[pos] = average, count
+    _rating_arrays = (idx.version, scores.key, averages, counts)
+    return averages, counts
+
+
 def search_nurseries(params: SearchParams, walk: WalkModel) -> tuple[int, list[Hit]]:
-    """Public nurseries near a point, nearest first, filtered and paged; returns (count, page)."""
+    """Public nurseries near a point, nearest first (or best rated first), filtered and paged;
+    returns (count, page)."""
+    from ratings.queries import search_scores  # ratings read the registry, not the reverse
+
     idx = nursery_index()
+    scores = search_scores()
     only_ids = _ids_with_free_places(params.care_type) if params.free_only else None
     mask = idx.filter_mask(params.care_type, params.age_months, params.inclusive_only, only_ids)
+    if params.min_rating is not None or params.sort == "rating":
+        averages, counts = _ratings_for(idx, scores)
+    if params.min_rating is not None:
+        # 1e-9: an average of exactly the threshold passes despite floating point.
+        rated = np.nan_to_num(averages, nan=-1.0) >= params.min_rating - 1e-9
+        mask = rated if mask is None else mask & rated
     stop = params.offset + params.limit
-    if params.within_m is not None:
+    if params.sort == "rating":
+        radius = params.within_m if params.within_m is not None else _EVERYWHERE_M
+        positions, dist = idx.within(params.lat, params.lon, radius, mask)
+        count = int(positions.size)
+        best = np.nan_to_num(averages[positions], nan=-1.0)
+        order = np.lexsort((idx.ids[positions], dist, -counts[positions], -best))[:stop]
+        positions = positions[order]
+    elif params.within_m is not None:
         count, positions, _ = idx.within_page(params.lat, params.lon, params.within_m, stop, mask)
     else:
         count = len(idx) if mask is None else int(mask.sum())
@@ -191,6 +235,7 @@ def search_nurseries(params: SearchParams, walk: WalkModel) -> tuple[int, list[H
                 inclusive=n.inclusive,
                 care_types=list(n.care_types),
                 free_places=places.get(n.id, {}),
+                rating=scores.rating(n.id),
             )
         )
     return count, hits

@@ -19,6 +19,7 @@ from flask_login import current_user
 
 from accounts.access import restrict
 from errors import DomainError
+from ratings import queries as rating_queries
 from web.params import invalid
 
 from . import geocoding, queries, services
@@ -142,6 +143,7 @@ def nursery(nursery_id: int):
     return render_template(
         "maps/nursery.html",
         n=details,
+        ratings=rating_queries.public_section(details["id"]),
         map_data=map_data,
         kinds=NURSERY_KINDS,
         care_types=CARE_TYPES,

@@ -209,6 +209,34 @@ def _filings(world: World) -> None:
     world.ids["filing_x"] = application.id
 
 
+def _rating(world: World) -> None:
+    """Parent A's rating of X for child_a_x, its comment still waiting for moderation: only
+    parent A and the moderating admin may read it (written directly: the world's bookings
+    have not started, and the access rules, not eligibility, are under test here)."""
+    from datetime import datetime
+
+    from ratings.models import Rating, RatingSummary
+    from ratings.rules import term_of
+
+    now = datetime.now().replace(microsecond=0)
+    stars = {"safety": 4, "care": 5, "food": 3, "communication": 4, "value": 4}
+    rating = Rating(
+        nursery_id=world.ids["x"],
+        parent_id=world.ids["parent_a"],
+        child_id=world.ids["child_a_x"],
+        term=term_of(now.date()).key,
+        comment="午睡照顾得很好 " + world.mark("comment-rating_a_x", "parent_a", "admin"),
+        comment_status="pending",
+        created_at=now,
+        updated_at=now,
+        **stars,
+    )
+    db.session.add(rating)
+    db.session.add(RatingSummary(nursery_id=world.ids["x"], count=1, revision=1, **stars))
+    db.session.commit()
+    world.ids["rating_a_x"] = rating.id
+
+
 def build(app) -> World:
     """Create the district, its accounts and their tokens (inside an app context)."""
     world = World()
@@ -272,6 +300,9 @@ def build(app) -> World:
         add_booking(world, "parent_b", "child_b_y", "y", "booking_b_y")
 
         _filings(world)
+
+        _rating(world)
+
         _complaint(world, "complaint_x", "x", "hygiene", ("handler_d1", "street_s1"))
         _complaint(world, "complaint_y", "y", "fees", ("handler_d2",))
         routed = {

@@ -62,6 +62,7 @@ def _reset_caches():
     from complaints import modelbook, rulebook
     from maps import geocoding
     from maps import index as spatial
+    from ratings import queries as rating_queries
     from workdays import store as workday_store
 
     spatial.reset()
@@ -69,6 +70,7 @@ def _reset_caches():
     rulebook.reset()  # tables are emptied between tests, and ids restart
     workday_store.reset()  # holiday years too (the revision restarts)
     modelbook.reset()
+    rating_queries.reset_scores()  # the summaries' revision restarts with the tables
 
 
 def _make_app(url: str):

@@ -31,6 +31,7 @@ from complaints.models import Complaint, ComplaintEvent
 from extensions import db
 from filing.models import FilingApplication, FilingEvent
 from maps.models import NurseryClass
+from ratings.models import Rating
 from tests.access_world import ROLES, build
 from tests.conftest import _app_on, login
 
@@ -147,6 +148,17 @@ POLICY: dict[tuple[str, str], list[Case]] = {
     ("booking.cancel", "POST"): owned(*BOOKINGS),
     ("booking.accept", "POST"): owned(*BOOKINGS),
     ("booking.inbox", "GET"): only(ACCOUNTS),
+    # family ratings (ratings/): a parent's own; rating a hidden nursery is 404 for parents
+    ("ratings.mine", "GET"): only(PARENTS),
+    ("ratings.new", "GET"): [*only(PARENTS, nursery_id="{x}"), HIDDEN_FROM_PARENTS],
+    ("ratings.new", "POST"): [*only(PARENTS, nursery_id="{x}"), HIDDEN_FROM_PARENTS],
+    ("ratings.edit", "GET"): owned(({"parent_a"}, {"rating_id": "{rating_a_x}"})),
+    ("ratings.edit", "POST"): owned(({"parent_a"}, {"rating_id": "{rating_a_x}"})),
+    ("rating_portal.ratings", "GET"): only(STAFF),
+    ("rating_portal.reply", "POST"): owned(({"staff_x"}, {"rating_id": "{rating_a_x}"})),
+    ("rating_admin.queue", "GET"): only(ADMIN),
+    ("rating_admin.moderate", "POST"): only(ADMIN, rating_id="{rating_a_x}"),
+    ("api.nursery_ratings", "GET"): [*public(nursery_id="{x}"), HIDDEN_NURSERY],
     ("api.add_child", "POST"): only(PARENTS),
     ("api.list_children", "GET"): only(PARENTS),
     ("api.delete_child", "DELETE"): owned(({"parent_a"}, {"child_id": "{child_a_spare_api}"})),
@@ -405,6 +417,13 @@ def snapshot() -> tuple:
         sorted(db.session.scalars(select(NurseryClass.id))),
         sorted(db.session.execute(select(FilingApplication.id, FilingApplication.status)).all()),
         db.session.scalar(select(func.count()).select_from(FilingEvent)),
+        sorted(
+            db.session.execute(
+                select(
+                    Rating.id, Rating.safety, Rating.comment, Rating.comment_status, Rating.reply
+                )
+            ).all()
+        ),
     )
 
 
@@ -450,6 +469,8 @@ def test_the_world_is_what_the_policy_assumes(matrix):
         ("parent_a", "/children"): "name-child_a_x",
         ("staff_x", "/portal/bookings"): "notes-child_a_x",
         ("staff_y", "/api/v1/nursery/bookings"): "notes-child_b_y",
+        ("parent_a", "/ratings"): "comment-rating_a_x",
+        ("admin", "/admin/ratings"): "comment-rating_a_x",
         ("handler_d1", f"/handle/{world.ids['complaint_x']}"): "desc-complaint_x",
         ("handler_d2", f"/handle/{world.ids['complaint_y']}"): "desc-complaint_y",
     }

@@ -18,6 +18,7 @@ FEATURES = [
     "notifications",
     "filing",
     "policies",
+    "ratings",
 ]
 # Every feature package has these roles, as a module or a package of modules.
 ROLES = ["models", "services", "queries", "views", "api", "forms", "cli"]
@@ -49,6 +50,7 @@ PLAIN_RULES = [
     "filing/rules.py",
     "policies/document.py",
     "policies/eligibility.py",
+    "ratings/rules.py",
 ]
 ROOT_MODULES = {"app.py", "config.py", "database.py", "errors.py", "extensions.py"}
 

@@ -31,6 +31,7 @@ from extensions import db
 from filing.models import FilingApplication, FilingAttachment
 from maps.models import Nursery, NurseryClass
 from policies.models import Policy
+from ratings.models import Rating
 from tests.access_world import add_booking, add_child, build, jpeg_with_exif, png_with_text, tag
 from tests.conftest import _app_on, login
 
@@ -167,6 +168,7 @@ def _candidates(app, world) -> dict[str, list[str]]:
         "application_id": _all(FilingApplication.id, app),
         "attachment_id": _all(FilingAttachment.id, app),
         "policy_id": _all(Policy.id, app),
+        "rating_id": _all(Rating.id, app),
     }
     values = {name: [str(i) for i in found] for name, found in ids.items()}
     codes = list(world.codes.values())

@@ -549,3 +549,26 @@ def test_load_demo_on_the_shared_app_fixture(app):
         taken = {(c.offer_id, c.slot): c.taken for c in db.session.scalars(select(PlaceCounter))}
         assert held == {key: n for key, n in taken.items() if n}
         assert authenticate("admin", "admin-demo-2026") is not None
+
+
+def test_demo_ratings_are_public_moderated_and_parent4_may_rate(demo):
+    """Family ratings on the demo site: approved comments with replies at the staff nurseries,
+    one comment in the admin's queue, and parent4 with a started enrolment not yet rated."""
+    from datetime import date
+
+    from ratings import queries as rating_queries
+    from ratings.models import Rating
+
+    states = dict(
+        db.session.execute(
+            select(Rating.comment_status, func.count()).group_by(Rating.comment_status)
+        ).all()
+    )
+    assert states["approved"] >= 5 and states["pending"] == 1
+    nursery1 = db.session.scalar(select(User).where(User.username == "nursery1")).nursery_id
+    section = rating_queries.public_section(nursery1)
+    assert section["count"] >= 5 and any(c["reply"] for c in section["comments"])
+    assert authenticate("parent4", PARENT_PASSWORD) is not None
+    parent4 = db.session.scalar(select(User).where(User.username == "parent4"))
+    rateable, rated = rating_queries.family_overview(parent4.id, date.today())
+    assert [(r.nursery.id, r.rating) for r in rateable] == [(nursery1, None)] and rated == []

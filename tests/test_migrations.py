@@ -476,12 +476,21 @@ def test_0012_adds_an_empty_policy_table_and_keeps_existing_data(empty_app):
     """Migration 0012 (policy look-up): a database at the revision before it keeps its nurseries
     and gains an empty `policies` table; the downgrade drops only that table; upgrading again
     leaves no drift, and the table refuses an unknown category and a repeated code."""
+
+
+def test_0011_adds_the_ratings_tables_empty_and_refuses_a_second_rating(empty_app):
+    """Migration 0011 (family ratings): the registry and bookings filed before it stay; the
+    three tables start empty; the database itself refuses a second rating of a child at a
+    nursery in one term and stars outside 1–5; downgrade drops only the new tables."""
     from alembic.script import ScriptDirectory
     from flask_migrate import downgrade, upgrade
 
     from tests.booking_helpers import make_bookable_nursery
 
     before = ScriptDirectory(str(database.MIGRATIONS)).get_revision("0012").down_revision
+
+    before = ScriptDirectory(str(database.MIGRATIONS)).get_revision("0011").down_revision
+    new_tables = {"ratings", "rating_revisions", "rating_summaries"}
     with empty_app.app_context():
         database.upgrade_schema()
         make_bookable_nursery()
@@ -508,3 +517,22 @@ def test_0012_adds_an_empty_policy_table_and_keeps_existing_data(empty_app):
             with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
                 conn.execute(sa.text(insert), {"category": category})
         assert _count("policies") == 1
+
+        assert not new_tables & set(sa.inspect(db.engine).get_table_names())
+        assert _count("nurseries") == nurseries
+        upgrade(directory=str(database.MIGRATIONS), revision="0011")
+        db.engine.dispose()
+        assert all(_count(t) == 0 for t in new_tables) and _count("nurseries") == nurseries
+        insert = sa.text(
+            "INSERT INTO ratings (nursery_id, term, safety, care, food, communication, value, "
+            "created_at, updated_at) VALUES ((SELECT min(id) FROM nurseries), '2026-autumn', "
+            ":s, 4, 4, 4, 4, '2026-10-01 09:00:00', '2026-10-01 09:00:00')"
+        )
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+            conn.execute(insert, {"s": 6})
+        with db.engine.begin() as conn:  # no child (anonymised): NULLs never clash
+            conn.execute(insert, {"s": 5})
+            conn.execute(insert, {"s": 5})
+        assert _count("ratings") == 2
+        upgrade(directory=str(database.MIGRATIONS))
+        assert database.schema_drift() == []

@@ -19,6 +19,7 @@ from extensions import db
 from maps.domain import CARE_TYPES, age_band
 from maps.models import Nursery, Offer
 from notifications.services import notify
+from ratings import services as rating_services
 
 from .. import capacity, waitlist
 from .. import slots as slot_keys
@@ -124,6 +125,7 @@ def delete_child(parent_id: int, child_id, settings: Settings, now: datetime | N
         child.name = None
         child.health_notes = None
         child.deleted_at = now
+        rating_services.forget_family(child_ids=[child.id])  # a comment may name the child
         audit.record(parent_id, "child.deleted", "child", child.id, at=now)
 
 

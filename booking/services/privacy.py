@@ -20,6 +20,8 @@ from errors import DomainError
 from extensions import db
 from maps.models import Nursery
 from notifications.models import Notification, OutboxMessage
+from ratings import queries as rating_queries
+from ratings import services as rating_services
 
 from .. import waitlist
 from ..models import Booking, Child, NurseryConsent
@@ -144,6 +146,8 @@ def _family_document(user: User, now: datetime) -> dict:
         # Complaints are filed without an account (a tracking code, DESIGN §3.7): none is
         # linked to this account, so none can be exported with it.
         "complaints": [],
+        # The family's ratings of nurseries, each with its earlier versions (ratings/).
+        "ratings": rating_queries.family_export(user.id),
         "activity": [
             {"at": _iso(e.at), "action": e.action, "ip": e.ip} for e in entries
         ],  # what the audit log holds of this account's own actions (logins, consents, …)
@@ -163,6 +167,7 @@ def _anonymise(child: Child, now: datetime) -> int:
         b.parent_id = None
         b.status_reason = None  # free text (a decline reason) may name the child
         count += 1
+    rating_services.forget_family(child_ids=[child.id])  # stars stay, unlinked, no text
     child.name = None
     child.health_notes = None
     child.birth_date = child.birth_date.replace(day=1)  # the month keeps the age figures
@@ -229,6 +234,7 @@ def delete_account(
         # Bookings of no child of this parent cannot exist, but nothing may stay linked.
         for b in db.session.scalars(select(Booking).where(Booking.parent_id == user.id)):
             b.parent_id, b.status_reason = None, None
+        rating_services.forget_family(parent_id=user.id)
         _forget_notifications(user.id)
         db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
         # '#' is outside the usernames anyone can register: this one can never clash or log in.

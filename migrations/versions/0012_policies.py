@@ -1,7 +1,7 @@
 """Policy look-up (issue 12, 托育政策查询): the policies families search and the helper reads.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-03
 
 Written by hand and reviewed:
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
