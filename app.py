@@ -65,6 +65,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from complaints.views.admin import bp as complaint_admin_bp
     from complaints.views.handling import bp as handling_bp
     from complaints.views.public import bp as complaints_bp
+    from inspections.views import bp as inspections_bp
+    from inspections.views import portal_bp as inspections_portal_bp
     from maps.views import admin_bp as price_admin_bp
     from maps.views import bp as maps_bp
     from planning.views import bp as planning_bp
@@ -83,6 +85,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(complaints_bp)
     app.register_blueprint(handling_bp)
     app.register_blueprint(complaint_admin_bp)
+    app.register_blueprint(inspections_bp)
+    app.register_blueprint(inspections_portal_bp)
     app.register_blueprint(planning_bp)
     app.register_blueprint(price_admin_bp)
     app.register_blueprint(audit_bp)
@@ -107,6 +111,7 @@ def _register_commands(app: Flask) -> None:
     import booking.cli
     import complaints.cli
     import demo.cli
+    import inspections.cli
     import maps.cli
     import planning.cli
     import workdays.cli
@@ -118,6 +123,7 @@ def _register_commands(app: Flask) -> None:
         click.echo(f"数据库已就绪：{db.engine.url.render_as_string(hide_password=True)}")
 
     modules = (accounts.cli, maps.cli, booking.cli, complaints.cli, planning.cli, workdays.cli)
+    modules = (*modules, inspections.cli)
     for module in (*modules, demo.cli):
         for command in module.COMMANDS:
             app.cli.add_command(command)

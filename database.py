@@ -190,6 +190,7 @@ def import_models() -> None:
     import audit.models  # noqa: F401
     import booking.models  # noqa: F401
     import complaints.models  # noqa: F401
+    import inspections.models  # noqa: F401
     import maps.models  # noqa: F401
     import notifications.models  # noqa: F401
     import planning.models  # noqa: F401

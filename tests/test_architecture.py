@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FEATURES = ["accounts", "maps", "booking", "complaints", "planning", "notifications"]
+FEATURES = [
+    "accounts",
+    "maps",
+    "booking",
+    "complaints",
+    "planning",
+    "notifications",
+    "inspections",
+]
 # Every feature package has these roles, as a module or a package of modules.
 ROLES = ["models", "services", "queries", "views", "api", "forms", "cli"]
 # Roles a feature does without, and why (kept short: each is a decision).
@@ -20,6 +28,7 @@ ABSENT = {
     ("notifications", "cli"): "the outbox is drained by every use case and `bookings expire`",
     ("planning", "api"): "planners read pages and CSV/GeoJSON exports",
     ("planning", "forms"): "the dashboard takes query parameters only",
+    ("inspections", "api"): "the public summary is part of GET /api/v1/nurseries/<id> (maps/api.py)",
 }
 # Plain rules: no Flask, no SQLAlchemy, no database access, testable by the hundred.
 PLAIN_RULES = [
@@ -36,6 +45,7 @@ PLAIN_RULES = [
     "complaints/masking.py",
     "complaints/validation.py",
     "workdays/calendar.py",
+    "inspections/rules.py",
 ]
 ROOT_MODULES = {"app.py", "config.py", "database.py", "errors.py", "extensions.py"}
 
