@@ -32,6 +32,7 @@ from booking.rules import (
 )
 from database import use_case
 from demo.complaints import load_cases
+from demo.inspections import load_inspections
 from extensions import db
 from maps.coords import gcj02_to_wgs84, wgs84_to_gcj02
 from maps.domain import (
@@ -867,6 +868,7 @@ def load_demo(seed: int = 2026, now: datetime | None = None) -> dict:
             HandlerStreet(user_id=street_handler.id, street_id=staff_nurseries[1].street_id)
         )
         complaints = load_cases(now)
+        inspected = load_inspections(now, [staff_nurseries[k].id for k in sorted(staff_nurseries)])
     return {
         "streets": len(street_objs),
         "communities": len(communities),
@@ -878,6 +880,7 @@ def load_demo(seed: int = 2026, now: datetime | None = None) -> dict:
         **{f"bookings_{status}": count for status, count in sorted(bookings.items())},
         "subsidies": len(SUBSIDIES),
         "price_rules": len(PRICE_RULES),
+        **{f"inspection_{k}": v for k, v in inspected.items()},
     }
 
 

@@ -104,9 +104,7 @@ class ComplaintVerdict(db.Model):
         UniqueConstraint("complaint_id", name="uq_complaint_verdicts_complaint_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    complaint_id: Mapped[int] = mapped_column(
-        ForeignKey("complaints.id", ondelete="CASCADE")
-    )
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
     verdict: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str | None] = mapped_column(String(16))
     department: Mapped[str] = mapped_column(String(32))

@@ -73,8 +73,12 @@ def _sorted(items: list[Inspection], today: date) -> list[Inspection]:
 
     def key(i: Inspection):
         if i.is_open:
-            return (0, 0 if rules.overdue(i.status, i.rectify_by, today) else 1,
-                    (i.rectify_by or date.max).toordinal(), -i.id)
+            return (
+                0,
+                0 if rules.overdue(i.status, i.rectify_by, today) else 1,
+                (i.rectify_by or date.max).toordinal(),
+                -i.id,
+            )
         return (1, 0, -i.inspected_on.toordinal(), -i.id)
 
     return sorted(items, key=key)
@@ -121,8 +125,13 @@ def can_edit(user: User, i: Inspection) -> bool:
 
 def timeline(i: Inspection) -> list[dict]:
     return [
-        {"at": e.at, "label": e.label, "kind": e.kind,
-         "department": department_name(e.department), "text": e.text}
+        {
+            "at": e.at,
+            "label": e.label,
+            "kind": e.kind,
+            "department": department_name(e.department),
+            "text": e.text,
+        }
         for e in i.events
     ]
 

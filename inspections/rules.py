@@ -3,7 +3,7 @@ database, so the forms, the services and the tests share the same words.
 
 Seeds: 荣昌 第15项 and 大足 第15项 ask for 多部门监督检查 in the one digital service; 大竹 names
 the departments' duties (应急管理局和消防大队 — 消防监督检查; 卫生监督 — 卫生保健), and 绍兴
-重点任务（四）2 asks for 经常性检查 and 联合执法 with shared information.
+重点任务（五）2 asks for 经常性检查 and 联合执法 with shared information.
 """
 
 from __future__ import annotations
@@ -93,9 +93,7 @@ def check_choice(value, choices: dict, field: str, label: str) -> str:
 def check_inspected_on(day: date, today: date) -> date:
     """Not in the future, not absurdly old."""
     if day > today:
-        raise DomainError(
-            "inspection_in_future", "检查日期不能晚于今天", field="inspected_on"
-        )
+        raise DomainError("inspection_in_future", "检查日期不能晚于今天", field="inspected_on")
     if day < today - timedelta(days=MAX_AGE_DAYS):
         raise DomainError(
             "inspection_too_old", "检查日期过早：只能录入三年以内的检查", field="inspected_on"
@@ -109,16 +107,12 @@ def check_result(result: str, inspected_on: date, rectify_by: date | None) -> da
     合格."""
     if result == "pass":
         if rectify_by is not None:
-            raise DomainError(
-                "deadline_not_needed", "检查合格时不需要整改期限", field="rectify_by"
-            )
+            raise DomainError("deadline_not_needed", "检查合格时不需要整改期限", field="rectify_by")
         return None
     if rectify_by is None and result == "rectify":
         raise DomainError("missing_rectify_by", "责令限期整改须填写整改期限", field="rectify_by")
     if rectify_by is not None and rectify_by <= inspected_on:
-        raise DomainError(
-            "rectify_by_too_early", "整改期限须晚于检查日期", field="rectify_by"
-        )
+        raise DomainError("rectify_by_too_early", "整改期限须晚于检查日期", field="rectify_by")
     if rectify_by is not None and rectify_by > inspected_on + timedelta(days=366):
         raise DomainError(
             "rectify_by_too_late", "整改期限不能超过检查日期后一年", field="rectify_by"

@@ -56,9 +56,7 @@ def _check_area(user: User, nursery: Nursery) -> None:
     if user.department_code == STREET and (
         nursery.street_id is None or nursery.street_id != _street_of(user)
     ):
-        raise DomainError(
-            "outside_street", "镇街只能检查本镇街（属地）的托育机构", status=403
-        )
+        raise DomainError("outside_street", "镇街只能检查本镇街（属地）的托育机构", status=403)
 
 
 def record(
@@ -123,9 +121,7 @@ def _own(user: User, inspection_id) -> Inspection:
     if inspection is None:
         raise NotFound("inspection_not_found", "未找到该检查记录")
     if inspection.department != department:
-        raise DomainError(
-            "other_department", "只有录入该检查的部门可以跟进或复查", status=403
-        )
+        raise DomainError("other_department", "只有录入该检查的部门可以跟进或复查", status=403)
     _check_area(user, inspection.nursery)
     return inspection
 
@@ -188,16 +184,18 @@ def record_verdict(user: User, complaint_id, verdict, outcome, now=None) -> Comp
             raise DomainError("not_lead", "只有牵头部门可以记录核查结论", status=403)
         if c.nursery_id is None or c.status not in ("resolved", "closed"):
             raise DomainError(
-                "not_concluded", "只有已办结的、针对已登记机构的投诉举报才能记录核查结论", status=409
+                "not_concluded",
+                "只有已办结的、针对已登记机构的投诉举报才能记录核查结论",
+                status=409,
             )
-        row = db.session.scalar(select(ComplaintVerdict).where(ComplaintVerdict.complaint_id == c.id))
+        row = db.session.scalar(
+            select(ComplaintVerdict).where(ComplaintVerdict.complaint_id == c.id)
+        )
         if row is None:
             row = ComplaintVerdict(complaint_id=c.id)
             db.session.add(row)
         row.verdict, row.outcome, row.department = verdict, outcome, department
         row.recorded_by, row.recorded_at = user.id, now
-        audit.record(
-            user.id, "complaint_verdict", "complaint", c.id, f"{verdict} {outcome or ''}".strip(), at=now
-        )
+        reason = f"{verdict} {outcome or ''}".strip()
+        audit.record(user.id, "complaint_verdict", "complaint", c.id, reason, at=now)
     return row
-

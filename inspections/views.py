@@ -2,7 +2,7 @@
 pages) and the nursery's own read-only list in its portal (/portal/inspections).
 
 Handlers of every department read every inspection and a nursery's whole inspection history
-(联合执法 and shared information, 绍兴 重点任务（四）2); only the department that recorded an
+(联合执法 and shared information, 绍兴 重点任务（五）2); only the department that recorded an
 inspection follows it up and closes it. A nursery's complaints show in full only where the
 handler's department is routed to them; the others are counts. Every change goes through a use
 case of inspections/services.py; these views parse forms, call it and render.
@@ -186,7 +186,7 @@ def close(inspection_id: int):
 # --- a nursery's history ---------------------------------------------------------------------
 
 
-def _nursery_page(nursery: Nursery, status: int = 200, verdict_form=None, failed=None, message=None):
+def _nursery_page(nursery: Nursery, status=200, verdict_form=None, failed=None, message=None):
     history = queries.complaint_history(current_user, nursery.id)
     return (
         render_template(
@@ -223,7 +223,8 @@ def nursery(nursery_id: int):
 def verdict(nursery_id: int, complaint_id: int):
     n = queries.filed_nursery(nursery_id)
     form = VerdictForm(prefix=f"v{complaint_id}")
-    if not any(c["id"] == complaint_id for c in queries.complaint_history(current_user, n.id)["routed"]):
+    routed = queries.complaint_history(current_user, n.id)["routed"]
+    if not any(c["id"] == complaint_id for c in routed):
         return render_template("error.html", status=404, message="未找到该案件"), 404
     if not form.validate_on_submit():
         return _nursery_page(n, 400, form, complaint_id)

@@ -29,6 +29,7 @@ from accounts.models import User
 from booking.models import Booking, Child
 from complaints.models import Complaint, ComplaintEvent
 from extensions import db
+from inspections.models import ComplaintVerdict, Inspection, InspectionEvent
 from maps.models import NurseryClass
 from tests.access_world import ROLES, build
 from tests.conftest import _app_on, login
@@ -205,6 +206,39 @@ POLICY: dict[tuple[str, str], list[Case]] = {
         ),
         *owned((ON_Y, {"complaint_id": "{complaint_y}"}), action="transfer"),
     ],
+    # --- inspections: departments write, every handler reads, the nursery its own ---------
+    ("inspections.index", "GET"): only(HANDLERS),
+    ("inspections.new", "GET"): only(HANDLERS),
+    ("inspections.new", "POST"): only(HANDLERS),
+    ("inspections.show", "GET"): only(HANDLERS, inspection_id="{inspection_x}"),
+    # d1 recorded it: the other departments read it but are refused (403) its follow-up
+    ("inspections.follow_up", "POST"): [
+        Case(
+            frozenset({"handler_d1"}),
+            {"inspection_id": "{inspection_x}"},
+            forbidden=ON_Y | {"street_s1"},
+        )
+    ],
+    ("inspections.close", "POST"): [
+        Case(
+            frozenset({"handler_d1"}),
+            {"inspection_id": "{inspection_x}"},
+            forbidden=ON_Y | {"street_s1"},
+        )
+    ],
+    ("inspections.nursery", "GET"): [
+        *only(HANDLERS, nursery_id="{x}"),
+        Case(frozenset(), {"nursery_id": "{z}"}, peers=HANDLERS),  # not filed
+    ],
+    # a verdict on a complaint routed to the handler (the form is empty: refused as a 400)
+    ("inspections.verdict", "POST"): owned(
+        (ON_X, {"nursery_id": "{x}", "complaint_id": "{complaint_x}"}),
+        (ON_Y, {"nursery_id": "{y}", "complaint_id": "{complaint_y}"}),
+    ),
+    ("inspections_portal.portal_list", "GET"): only(STAFF),
+    ("inspections_portal.portal_show", "GET"): owned(
+        ({"staff_x"}, {"inspection_id": "{inspection_x}"})
+    ),
     # --- the district admin ----------------------------------------------------------------
     ("audit.log", "GET"): only(ADMIN),
     # a parent's own data: the page, the JSON download, deletion (an empty form deletes nothing)
@@ -358,6 +392,9 @@ def snapshot() -> tuple:
         sorted(db.session.execute(select(Complaint.id, Complaint.status)).all()),
         db.session.scalar(select(func.count()).select_from(ComplaintEvent)),
         sorted(db.session.scalars(select(NurseryClass.id))),
+        sorted(db.session.execute(select(Inspection.id, Inspection.status)).all()),
+        db.session.scalar(select(func.count()).select_from(InspectionEvent)),
+        db.session.scalar(select(func.count()).select_from(ComplaintVerdict)),
     )
 
 
@@ -405,6 +442,8 @@ def test_the_world_is_what_the_policy_assumes(matrix):
         ("staff_y", "/api/v1/nursery/bookings"): "notes-child_b_y",
         ("handler_d1", f"/handle/{world.ids['complaint_x']}"): "desc-complaint_x",
         ("handler_d2", f"/handle/{world.ids['complaint_y']}"): "desc-complaint_y",
+        ("handler_d2", f"/handle/inspections/{world.ids['inspection_x']}"): "findings-inspection_x",
+        ("staff_x", f"/portal/inspections/{world.ids['inspection_x']}"): "findings-inspection_x",
     }
     for (role, path), label in seen.items():
         body = call(app, world, clients, role, "GET", path).get_data(as_text=True)

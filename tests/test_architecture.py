@@ -28,7 +28,7 @@ ABSENT = {
     ("notifications", "cli"): "the outbox is drained by every use case and `bookings expire`",
     ("planning", "api"): "planners read pages and CSV/GeoJSON exports",
     ("planning", "forms"): "the dashboard takes query parameters only",
-    ("inspections", "api"): "the public summary is part of GET /api/v1/nurseries/<id> (maps/api.py)",
+    ("inspections", "api"): "its public summary is in GET /api/v1/nurseries/<id> (maps/api.py)",
 }
 # Plain rules: no Flask, no SQLAlchemy, no database access, testable by the hundred.
 PLAIN_RULES = [
