@@ -28,6 +28,7 @@ from sqlalchemy import select
 from booking.models import Booking, Child
 from complaints.models import Complaint, ComplaintPhoto
 from extensions import db
+from inspections.models import Inspection
 from maps.models import Nursery, NurseryClass
 from tests.access_world import add_booking, add_child, build, jpeg_with_exif, png_with_text, tag
 from tests.conftest import _app_on, login
@@ -162,6 +163,7 @@ def _candidates(app, world) -> dict[str, list[str]]:
         "class_id": _all(NurseryClass.id, app),
         "complaint_id": _all(Complaint.id, app),
         "photo_id": _all(ComplaintPhoto.id, app),
+        "inspection_id": _all(Inspection.id, app),
     }
     values = {name: [str(i) for i in found] for name, found in ids.items()}
     codes = list(world.codes.values())
