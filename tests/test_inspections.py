@@ -540,3 +540,38 @@ def test_the_dashboard_shows_the_new_figures(app, world):
     assert 'id="ind-cert_rate"' in html and "托育机构从业人员持证率" in html
     assert 'id="inspection-outcomes"' in html and "各镇街监督检查结果" in html
     assert "荣昌 重点任务第15项" in html
+
+
+def test_the_pages_follow_up_and_close_a_rectification(app, world):
+    app.config["WTF_CSRF_ENABLED"] = False
+    with app.app_context():
+        i = services.record(
+            u(world, "fire"), world["x"], "fire", TODAY - timedelta(2), "堵塞", "rectify",
+            TODAY + timedelta(9),
+        )  # fmt: skip
+        iid, name = i.id, u(world, "fire").username
+    client = app.test_client()
+    login(client, (name, PASSWORD))
+    listing = client.get("/handle/inspections").get_data(as_text=True)
+    assert f"/handle/inspections/{iid}" in listing.split('id="other-inspections"')[0]
+    r = client.post(f"/handle/inspections/{iid}/follow-up", data={"follow-note": "已电话督促"})
+    assert r.status_code == 302
+    r = client.post(
+        f"/handle/inspections/{iid}/close",
+        data={"close-closed_on": (TODAY + timedelta(1)).isoformat(), "close-note": "复查合格"},
+    )
+    assert r.status_code == 400 and "复查日期不能晚于今天" in r.get_data(as_text=True)
+    r = client.post(
+        f"/handle/inspections/{iid}/close",
+        data={"close-closed_on": TODAY.isoformat(), "close-note": "复查合格"},
+    )
+    assert r.status_code == 302
+    page = client.get(f"/handle/inspections/{iid}").get_data(as_text=True)
+    assert "已电话督促" in page and 'data-status="closed"' in page
+    assert 'id="action-close"' not in page
+    with app.app_context():
+        assert [e.kind for e in db.session.get(Inspection, iid).events] == [
+            "recorded",
+            "follow_up",
+            "closed",
+        ]
