@@ -282,13 +282,13 @@ def compute(
         "grade_coverage": _figure(
             "grade_coverage", sum(1 for n in nurseries if n.graded), len(nurseries)
         ),
-        "demonstration_units": _figure(
-            "demonstration_units", sum(1 for n in nurseries if n.demonstration)
-        ),
         # nurseries without a staff list are not reported: in neither the numerator nor the
         # denominator (no list is not 0 %)
         "cert_rate": _figure(
             "cert_rate", sum(n.certified for n in nurseries), sum(n.staff for n in nurseries)
+        ),
+        "demonstration_units": _figure(
+            "demonstration_units", sum(1 for n in nurseries if n.demonstration)
         ),
     }
 
