@@ -70,6 +70,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from complaints.views.public import bp as complaints_bp
     from filing.views import admin_bp as filing_admin_bp
     from filing.views import bp as filing_bp
+    from inspections.views import bp as inspections_bp
+    from inspections.views import portal_bp as inspections_portal_bp
     from maps.views import admin_bp as price_admin_bp
     from maps.views import bp as maps_bp
     from planning.views import bp as planning_bp
@@ -95,6 +97,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(complaints_bp)
     app.register_blueprint(handling_bp)
     app.register_blueprint(complaint_admin_bp)
+    app.register_blueprint(inspections_bp)
+    app.register_blueprint(inspections_portal_bp)
     app.register_blueprint(planning_bp)
     app.register_blueprint(price_admin_bp)
     app.register_blueprint(audit_bp)
@@ -123,6 +127,7 @@ def _register_commands(app: Flask) -> None:
     import complaints.cli
     import demo.cli
     import filing.cli
+    import inspections.cli
     import maps.cli
     import planning.cli
     import policies.cli
@@ -145,6 +150,7 @@ def _register_commands(app: Flask) -> None:
         workdays.cli,
         filing.cli,
         ratings.cli,
+        inspections.cli,
     )
     for module in (*modules, demo.cli):
         for command in module.COMMANDS:

@@ -250,6 +250,7 @@ def import_models() -> None:
     import complaints.models  # noqa: F401
     import filing.models  # noqa: F401
     import idempotency.models  # noqa: F401
+    import inspections.models  # noqa: F401
     import maps.models  # noqa: F401
     import notifications.models  # noqa: F401
     import planning.models  # noqa: F401

@@ -277,6 +277,15 @@ SPEC = {
                                             "or cap that binds it: amount, low, high, "
                                             "price_unit, source, text; null if none)",
                                         },
+                                        "inspections": {
+                                            "type": "object",
+                                            "description": "Added by issue 12: `latest` (per "
+                                            "inspection kind the latest result: kind, "
+                                            "inspected_on, department, result, rectify_by, "
+                                            "status, closed_on, overdue), `suspended` and "
+                                            "`substantiated_complaints` (count, outcomes). "
+                                            "Never findings, complaint texts or identities.",
+                                        },
                                     },
                                 }
                             }

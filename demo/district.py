@@ -33,6 +33,7 @@ from booking.rules import (
 from database import use_case
 from demo.complaints import load_cases
 from demo.filing import load_filings
+from demo.inspections import load_inspections
 from demo.policies import load_policies
 from demo.ratings import load_ratings
 from extensions import db
@@ -878,6 +879,7 @@ def load_demo(seed: int = 2026, now: datetime | None = None) -> dict:
         filings = load_filings(now, CENTRE)
         policies = load_policies(now)
         load_ratings(now)  # demo/ratings.py: ratings, replies, one comment to moderate
+        inspected = load_inspections(now, [staff_nurseries[k].id for k in sorted(staff_nurseries)])
     return {
         "streets": len(street_objs),
         "communities": len(communities),
@@ -891,6 +893,7 @@ def load_demo(seed: int = 2026, now: datetime | None = None) -> dict:
         "subsidies": len(SUBSIDIES),
         "price_rules": len(PRICE_RULES),
         "policies": policies,
+        **{f"inspection_{k}": v for k, v in inspected.items()},
     }
 
 

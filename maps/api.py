@@ -27,7 +27,10 @@ def list_nurseries():
 
 @bp.get("/nurseries/<int:nursery_id>")
 def get_nursery(nursery_id: int):
-    return jsonify(queries.nursery_details(queries.public_nursery(nursery_id)))
+    from inspections.queries import public_summary  # an added field (issue 12)
+
+    details = queries.nursery_details(queries.public_nursery(nursery_id))
+    return jsonify({**details, "inspections": public_summary(details["id"])})
 
 
 @bp.get("/circles")

@@ -140,10 +140,13 @@ def nursery(nursery_id: int):
         ],
         "circlesAround": _display(details["lat"], details["lon"]),
     }
+    from inspections.queries import public_summary  # the inspection results (issue 12)
+
     return render_template(
         "maps/nursery.html",
         n=details,
         ratings=rating_queries.public_section(details["id"]),
+        inspection_summary=public_summary(details["id"]),
         map_data=map_data,
         kinds=NURSERY_KINDS,
         care_types=CARE_TYPES,

@@ -25,11 +25,12 @@ from sqlalchemy import select
 
 from extensions import db
 from maps.domain import PUBLIC_KINDS
-from maps.models import Community, Nursery, NurseryClass, Street
+from maps.models import Community, Nursery, NurseryClass, NurseryStaff, Street
 
 from .coverage import SiteTree
 from .definitions import INDICATORS as DEFINITIONS
 from .definitions import SEEDS
+from .definitions import TABLES as DEFINITIONS_TABLES
 
 LARGE_TOWN_POPULATION = 50_000  # 绍兴 具体目标第11项: 5万以上常住人口的乡镇（街道）
 UNDER2_SHARE = {"infant": 1.0, "toddler": 1.0, "older": 0.0, "mixed": 1 / 3}
@@ -53,6 +54,19 @@ class NurseryRow:
     taken: int  # children in care today (booking.rules.IN_CARE)
     graded: bool = False  # an 等级评定 result is on file
     demonstration: bool = False  # 托育服务示范单位
+    staff: int = 0  # people on the filed staff list (0: no list reported)
+    certified: int = 0  # of them, those with a certificate number
+
+
+@dataclass(frozen=True)
+class InspectionRow:
+    """One inspection (inspections.models.Inspection), for the outcomes by street."""
+
+    street_id: int | None
+    inspected_on: date
+    result: str  # pass | rectify | suspend
+    status: str  # passed | open | closed
+    rectify_by: date | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,7 @@ class DistrictData:
     nurseries: list[NurseryRow]
     communities: list[CommunityRow]
     street_kinds: dict[int, str] = field(default_factory=dict)  # id → maps.domain.STREET_KINDS
+    inspections: list[InspectionRow] = field(default_factory=list)
     _tree: SiteTree | None = field(default=None, repr=False)
     # queries.distances per (mode, threshold[, graph]): a page asks for the same distances for
     # its report, its site suggestions and the coverage comparison.
@@ -113,6 +128,13 @@ def load(today: date | None = None) -> DistrictData:
     from booking.queries import children_in_care  # booking imports maps: planning alone
 
     taken = children_in_care(today)
+    staff: dict[int, list[int]] = {}  # nursery → [on the list, certified]
+    for nursery_id, certificate_no in db.session.execute(
+        select(NurseryStaff.nursery_id, NurseryStaff.certificate_no)
+    ):
+        counts = staff.setdefault(nursery_id, [0, 0])
+        counts[0] += 1
+        counts[1] += 1 if (certificate_no or "").strip() else 0
     nurseries = [
         NurseryRow(
             id=n.id,
@@ -128,6 +150,8 @@ def load(today: date | None = None) -> DistrictData:
             taken=int(taken.get(n.id, 0)),
             graded=bool(n.grade),
             demonstration=bool(n.demonstration),
+            staff=staff.get(n.id, [0, 0])[0],
+            certified=staff.get(n.id, [0, 0])[1],
         )
         for n in db.session.scalars(
             select(Nursery).where(Nursery.filing_no.is_not(None)).order_by(Nursery.id)
@@ -146,7 +170,23 @@ def load(today: date | None = None) -> DistrictData:
         )
         for c in db.session.scalars(select(Community).order_by(Community.id))
     ]
-    return DistrictData(streets, nurseries, communities, kinds)
+    from inspections.models import Inspection  # the departments' inspections (issue 12)
+
+    street_of = {n.id: n.street_id for n in nurseries}
+    inspections = [
+        InspectionRow(street_of[nid], day, result, status, rectify_by)
+        for nid, day, result, status, rectify_by in db.session.execute(
+            select(
+                Inspection.nursery_id,
+                Inspection.inspected_on,
+                Inspection.result,
+                Inspection.status,
+                Inspection.rectify_by,
+            )
+        )
+        if nid in street_of  # filed nurseries only, as every other figure
+    ]
+    return DistrictData(streets, nurseries, communities, kinds, inspections)
 
 
 def _ratio(numerator: float, denominator: float, scale: float = 1.0) -> float | None:
@@ -242,9 +282,63 @@ def compute(
         "grade_coverage": _figure(
             "grade_coverage", sum(1 for n in nurseries if n.graded), len(nurseries)
         ),
+        # nurseries without a staff list are not reported: in neither the numerator nor the
+        # denominator (no list is not 0 %)
+        "cert_rate": _figure(
+            "cert_rate", sum(n.certified for n in nurseries), sum(n.staff for n in nurseries)
+        ),
         "demonstration_units": _figure(
             "demonstration_units", sum(1 for n in nurseries if n.demonstration)
         ),
+    }
+
+
+INSPECTION_WINDOW_DAYS = 365
+OUTCOME_KEYS = ("pass", "rectify", "suspend", "open", "overdue")
+
+
+def inspection_outcomes(data: DistrictData, today: date, street_id: int | None = None) -> dict:
+    """Inspection outcomes per street: the results of inspections dated within the last
+    INSPECTION_WINDOW_DAYS (pass / rectify / suspend), and the rectifications open now (and
+    of them overdue: past the deadline on the notice, calendar days), whenever inspected."""
+    since = date.fromordinal(today.toordinal() - INSPECTION_WINDOW_DAYS)
+    d = DEFINITIONS_TABLES["inspection_outcomes"]
+
+    def counts(rows: list[InspectionRow]) -> dict:
+        recent = [r for r in rows if since <= r.inspected_on <= today]
+        open_rows = [r for r in rows if r.status == "open"]
+        return {
+            "pass": sum(1 for r in recent if r.result == "pass"),
+            "rectify": sum(1 for r in recent if r.result == "rectify"),
+            "suspend": sum(1 for r in recent if r.result == "suspend"),
+            "open": len(open_rows),
+            "overdue": sum(
+                1 for r in open_rows if r.rectify_by is not None and today > r.rectify_by
+            ),
+        }
+
+    scope = [r for r in data.inspections if street_id is None or r.street_id == street_id]
+    sids = sorted(data.streets, key=lambda sid: data.streets[sid][0])
+    if street_id is not None:
+        sids = [street_id]
+    streets = [
+        {
+            "code": data.streets[sid][0],
+            "name": data.streets[sid][1],
+            **counts([r for r in scope if r.street_id == sid]),
+        }
+        for sid in sids
+    ]
+    unassigned = [r for r in scope if r.street_id is None]
+    if unassigned and street_id is None:
+        streets.append({"code": "", "name": "未划入镇街", **counts(unassigned)})
+    return {
+        "label": d.label,
+        "definition": d.definition,
+        "sources": list(d.cites),
+        "since": since.isoformat(),
+        "streets": streets,
+        "total": counts(scope),
     }
 
 

@@ -164,6 +164,9 @@ def report(
         else {"code": data.streets[street_id][0], "name": data.streets[street_id][1]},
         **{key: figure["value"] for key, figure in figures.items()},
         "indicators": figures,
+        "inspection_outcomes": indicators.inspection_outcomes(
+            data, today or date.today(), street_id
+        ),
     }
     if street_id is None:
         rows = []

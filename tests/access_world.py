@@ -5,7 +5,9 @@ a child booked at X, one booked at Y and one kept back (for deletion); parent B 
 booked at Y; complaints about X (hygiene: the health commission leads, the street co-handles)
 and about Y (fees: market regulation leads, the street is informed), each with a photo whose
 file carries a marker the re-encoding must drop. Every person's data carries a marker string
-(`World.markers`) with the roles that may see it; any other role must never receive it.
+(`World.markers`) with the roles that may see it; any other role must never receive it. X has
+an inspection by the health commission with a rectification open (its findings: handlers and
+X's staff only).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from booking.waitlist import Settings
 from complaints.models import Complaint
 from complaints.services import filing
 from extensions import db
+from inspections import services as inspection_services
 from maps.models import Nursery, NurseryClass, Street
 from maps.standards import ClassSpec
 from policies.document import parse_document
@@ -318,4 +321,19 @@ def build(app) -> World:
             db.session.scalar(select(Booking.status).where(Booking.id == world.ids["booking_a_x"]))
             == "pending"
         )
+        # An inspection of X by the health commission (d1) with a rectification open: every
+        # handler reads it, only d1 follows it up; X's staff read it, Y's do not (404).
+        findings = "消毒记录缺失 " + world.mark(
+            "findings-inspection_x", "handler_d1", "handler_d2", "street_s1", "staff_x"
+        )
+        inspection = inspection_services.record(
+            db.session.get(User, world.ids["handler_d1"]),
+            world.ids["x"],
+            "health",
+            date.today() - timedelta(days=3),
+            findings,
+            "rectify",
+            date.today() + timedelta(days=20),
+        )
+        world.ids["inspection_x"] = inspection.id
     return world

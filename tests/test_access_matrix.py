@@ -30,6 +30,7 @@ from booking.models import Booking, Child
 from complaints.models import Complaint, ComplaintEvent
 from extensions import db
 from filing.models import FilingApplication, FilingEvent
+from inspections.models import ComplaintVerdict, Inspection, InspectionEvent
 from maps.models import NurseryClass
 from ratings.models import Rating
 from tests.access_world import ROLES, build
@@ -248,6 +249,39 @@ POLICY: dict[tuple[str, str], list[Case]] = {
         ),
         *owned((ON_Y, {"complaint_id": "{complaint_y}"}), action="transfer"),
     ],
+    # --- inspections: departments write, every handler reads, the nursery its own ---------
+    ("inspections.index", "GET"): only(HANDLERS),
+    ("inspections.new", "GET"): only(HANDLERS),
+    ("inspections.new", "POST"): only(HANDLERS),
+    ("inspections.show", "GET"): only(HANDLERS, inspection_id="{inspection_x}"),
+    # d1 recorded it: the other departments read it but are refused (403) its follow-up
+    ("inspections.follow_up", "POST"): [
+        Case(
+            frozenset({"handler_d1"}),
+            {"inspection_id": "{inspection_x}"},
+            forbidden=ON_Y | {"street_s1"},
+        )
+    ],
+    ("inspections.close", "POST"): [
+        Case(
+            frozenset({"handler_d1"}),
+            {"inspection_id": "{inspection_x}"},
+            forbidden=ON_Y | {"street_s1"},
+        )
+    ],
+    ("inspections.nursery", "GET"): [
+        *only(HANDLERS, nursery_id="{x}"),
+        Case(frozenset(), {"nursery_id": "{z}"}, peers=HANDLERS),  # not filed
+    ],
+    # a verdict on a complaint routed to the handler (the form is empty: refused as a 400)
+    ("inspections.verdict", "POST"): owned(
+        (ON_X, {"nursery_id": "{x}", "complaint_id": "{complaint_x}"}),
+        (ON_Y, {"nursery_id": "{y}", "complaint_id": "{complaint_y}"}),
+    ),
+    ("inspections_portal.portal_list", "GET"): only(STAFF),
+    ("inspections_portal.portal_show", "GET"): owned(
+        ({"staff_x"}, {"inspection_id": "{inspection_x}"})
+    ),
     # --- the district admin ----------------------------------------------------------------
     ("audit.log", "GET"): only(ADMIN),
     # a parent's own data: the page, the JSON download, deletion (an empty form deletes nothing)
@@ -424,6 +458,9 @@ def snapshot() -> tuple:
                 )
             ).all()
         ),
+        sorted(db.session.execute(select(Inspection.id, Inspection.status)).all()),
+        db.session.scalar(select(func.count()).select_from(InspectionEvent)),
+        db.session.scalar(select(func.count()).select_from(ComplaintVerdict)),
     )
 
 
@@ -473,6 +510,8 @@ def test_the_world_is_what_the_policy_assumes(matrix):
         ("admin", "/admin/ratings"): "comment-rating_a_x",
         ("handler_d1", f"/handle/{world.ids['complaint_x']}"): "desc-complaint_x",
         ("handler_d2", f"/handle/{world.ids['complaint_y']}"): "desc-complaint_y",
+        ("handler_d2", f"/handle/inspections/{world.ids['inspection_x']}"): "findings-inspection_x",
+        ("staff_x", f"/portal/inspections/{world.ids['inspection_x']}"): "findings-inspection_x",
     }
     for (role, path), label in seen.items():
         body = call(app, world, clients, role, "GET", path).get_data(as_text=True)

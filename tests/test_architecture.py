@@ -19,6 +19,7 @@ FEATURES = [
     "filing",
     "policies",
     "ratings",
+    "inspections",
 ]
 # Every feature package has these roles, as a module or a package of modules.
 ROLES = ["models", "services", "queries", "views", "api", "forms", "cli"]
@@ -31,6 +32,7 @@ ABSENT = {
     ("planning", "api"): "planners read pages and CSV/GeoJSON exports",
     ("planning", "forms"): "the dashboard takes query parameters only",
     ("filing", "api"): "applications carry uploaded documents: pages only (issue 12)",
+    ("inspections", "api"): "its public summary is in GET /api/v1/nurseries/<id> (maps/api.py)",
 }
 # Plain rules: no Flask, no SQLAlchemy, no database access, testable by the hundred.
 PLAIN_RULES = [
@@ -51,6 +53,7 @@ PLAIN_RULES = [
     "policies/document.py",
     "policies/eligibility.py",
     "ratings/rules.py",
+    "inspections/rules.py",
 ]
 ROOT_MODULES = {"app.py", "config.py", "database.py", "errors.py", "extensions.py"}
 

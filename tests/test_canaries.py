@@ -29,6 +29,7 @@ from booking.models import Booking, Child
 from complaints.models import Complaint, ComplaintPhoto
 from extensions import db
 from filing.models import FilingApplication, FilingAttachment
+from inspections.models import Inspection
 from maps.models import Nursery, NurseryClass
 from policies.models import Policy
 from ratings.models import Rating
@@ -169,6 +170,7 @@ def _candidates(app, world) -> dict[str, list[str]]:
         "attachment_id": _all(FilingAttachment.id, app),
         "policy_id": _all(Policy.id, app),
         "rating_id": _all(Rating.id, app),
+        "inspection_id": _all(Inspection.id, app),
     }
     values = {name: [str(i) for i in found] for name, found in ids.items()}
     codes = list(world.codes.values())

@@ -482,6 +482,12 @@ def test_0011_adds_the_ratings_tables_empty_and_refuses_a_second_rating(empty_ap
     """Migration 0011 (family ratings): the registry and bookings filed before it stay; the
     three tables start empty; the database itself refuses a second rating of a child at a
     nursery in one term and stars outside 1–5; downgrade drops only the new tables."""
+
+
+def test_0013_adds_the_inspection_tables_and_keeps_the_nurseries(empty_app):
+    """Migration 0013 (inspections): upgrading a database with nurseries on file keeps them and
+    adds empty inspection, event and verdict tables whose CHECKs refuse an unknown kind; the
+    downgrade drops only those tables; upgrading again leaves no drift."""
     from alembic.script import ScriptDirectory
     from flask_migrate import downgrade, upgrade
 
@@ -535,4 +541,37 @@ def test_0011_adds_the_ratings_tables_empty_and_refuses_a_second_rating(empty_ap
             conn.execute(insert, {"s": 5})
         assert _count("ratings") == 2
         upgrade(directory=str(database.MIGRATIONS))
+
+    before = ScriptDirectory(str(database.MIGRATIONS)).get_revision("0013").down_revision
+    new = {"inspections", "inspection_events", "complaint_verdicts"}
+    with empty_app.app_context():
+        database.import_models()
+        upgrade(directory=str(database.MIGRATIONS), revision=before)
+        db.engine.dispose()
+        assert not new & _tables()
+        make_bookable_nursery()
+        db.session.remove()
+        nurseries = _count("nurseries")
+        upgrade(directory=str(database.MIGRATIONS), revision="0013")
+        db.engine.dispose()
+        assert new <= _tables()
+        assert _count("nurseries") == nurseries and _count("inspections") == 0
+        insert = (
+            "INSERT INTO inspections (nursery_id, department, kind, inspected_on, findings, "
+            "result, status, recorded_at, updated_at) VALUES ((SELECT min(id) FROM nurseries), "
+            "'fire', :kind, '2026-11-02', '通道畅通', 'pass', 'passed', "
+            "'2026-11-02 10:00:00', '2026-11-02 10:00:00')"
+        )
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(insert), {"kind": "fire"})
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+            conn.execute(sa.text(insert), {"kind": "noise"})
+        assert _count("inspections") == 1
+        downgrade(directory=str(database.MIGRATIONS), revision=before)
+        db.engine.dispose()
+        assert not new & _tables()
+        assert _count("nurseries") == nurseries
+        upgrade(directory=str(database.MIGRATIONS))
+        db.engine.dispose()
+        assert new <= _tables() and _count("inspections") == 0
         assert database.schema_drift() == []

@@ -248,6 +248,7 @@ def book(
         now = _now(now)  # read after the write lock, so queue times follow the order of commits
         child = own_child(parent_id, child_id)
         nursery = _filed_nursery(nursery_id)
+        _check_not_suspended(nursery)
         waitlist.expire_due(settings, now, nursery.id)
         offer, req = _checked(req, child, nursery, settings, now)
         _check_no_overlap(child.id, req, nursery.id)
@@ -256,6 +257,19 @@ def book(
         _take_or_queue(booking, offer, settings, now)
     position = waitlist.positions([booking]).get(booking.id)
     return booking, position
+
+
+def _check_not_suspended(nursery: Nursery) -> None:
+    """A nursery ordered to suspend (停业整顿, issue 12) takes no new bookings until the
+    department verifies the rectification; bookings already made stay as they are."""
+    from inspections.queries import suspended
+
+    if suspended(nursery.id):
+        raise DomainError(
+            "nursery_suspended",
+            "该机构正在停业整顿，整改复查合格前暂停接受预约",
+            status=409,
+        )
 
 
 def _filed_nursery(nursery_id) -> Nursery:

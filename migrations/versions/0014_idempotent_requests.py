@@ -1,7 +1,7 @@
 """Idempotent writes (issue 14): the answers to requests sent with an Idempotency-Key.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-03
 
 Written by hand and reviewed:
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -32,6 +32,7 @@ LABELS = [  # in the seeds' words (planning/definitions.py), in the dashboard's 
     "5分钟托育服务圈人口覆盖率",
     "15分钟托育服务圈人口覆盖率",
     "托育机构等级覆盖率",
+    "托育机构从业人员持证率",
     "重庆市托育服务示范单位",
 ]
 # Figures without a numeric target: no seed sets them, or the seed gives no number (15 minutes).
@@ -127,7 +128,8 @@ def test_planner_reads_indicators_sees_the_map_asks_for_three_sites_and_exports(
         lines = card.locator("svg.gauge line.target").count()
         assert (lines == 0) if label in NO_TARGET_LINE else (lines >= 1), label
         assert "口径" in card.locator("details.definition summary").inner_text()
-    assert page.locator(".pending-indicator").count() >= 10  # the seeds' indicators without data
+    # the seeds' indicators without data (持证率 left the list with the staff lists, issue 12)
+    assert page.locator(".pending-indicator").count() >= 9
     assert_fits_the_phone(page, "the dashboard")
 
     data = page.request.get("/planning/map.json").json()
