@@ -87,6 +87,8 @@ def test_readyz_refuses_a_database_behind_the_newest_migration(app):
 
 
 def test_readyz_warns_when_several_workers_count_rate_limits_apart(app, monkeypatch):
+    app.config["RATELIMIT_STORAGE_URI"] = "memory://"  # as without REDIS_URL
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
     client = app.test_client()
     assert "warnings" not in client.get("/readyz").get_json()
     monkeypatch.setenv("WEB_CONCURRENCY", "4")

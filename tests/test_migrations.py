@@ -472,31 +472,54 @@ def test_0010_adds_the_filing_tables_and_keeps_the_registry(empty_app):
             )
 
 
-def test_0012_adds_an_empty_policy_table_and_keeps_existing_data(empty_app):
-    """Migration 0012 (policy look-up): a database at the revision before it keeps its nurseries
-    and gains an empty `policies` table; the downgrade drops only that table; upgrading again
-    leaves no drift, and the table refuses an unknown category and a repeated code."""
-
-
 def test_0011_adds_the_ratings_tables_empty_and_refuses_a_second_rating(empty_app):
     """Migration 0011 (family ratings): the registry and bookings filed before it stay; the
     three tables start empty; the database itself refuses a second rating of a child at a
     nursery in one term and stars outside 1–5; downgrade drops only the new tables."""
+    from alembic.script import ScriptDirectory
+    from flask_migrate import downgrade, upgrade
+
+    from tests.booking_helpers import make_bookable_nursery
+
+    before = ScriptDirectory(str(database.MIGRATIONS)).get_revision("0011").down_revision
+    new_tables = {"ratings", "rating_revisions", "rating_summaries"}
+    with empty_app.app_context():
+        database.upgrade_schema()
+        make_bookable_nursery()
+        db.session.remove()
+        nurseries = _count("nurseries")
+        downgrade(directory=str(database.MIGRATIONS), revision=before)
+        db.engine.dispose()
+        assert not new_tables & set(sa.inspect(db.engine).get_table_names())
+        assert _count("nurseries") == nurseries
+        upgrade(directory=str(database.MIGRATIONS), revision="0011")
+        db.engine.dispose()
+        assert all(_count(t) == 0 for t in new_tables) and _count("nurseries") == nurseries
+        insert = sa.text(
+            "INSERT INTO ratings (nursery_id, term, safety, care, food, communication, value, "
+            "created_at, updated_at) VALUES ((SELECT min(id) FROM nurseries), '2026-autumn', "
+            ":s, 4, 4, 4, 4, '2026-10-01 09:00:00', '2026-10-01 09:00:00')"
+        )
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+            conn.execute(insert, {"s": 6})
+        with db.engine.begin() as conn:  # no child (anonymised): NULLs never clash
+            conn.execute(insert, {"s": 5})
+            conn.execute(insert, {"s": 5})
+        assert _count("ratings") == 2
+        upgrade(directory=str(database.MIGRATIONS))
+        assert database.schema_drift() == []
 
 
-def test_0013_adds_the_inspection_tables_and_keeps_the_nurseries(empty_app):
-    """Migration 0013 (inspections): upgrading a database with nurseries on file keeps them and
-    adds empty inspection, event and verdict tables whose CHECKs refuse an unknown kind; the
-    downgrade drops only those tables; upgrading again leaves no drift."""
+def test_0012_adds_an_empty_policy_table_and_keeps_existing_data(empty_app):
+    """Migration 0012 (policy look-up): a database at the revision before it keeps its nurseries
+    and gains an empty `policies` table; the downgrade drops only that table; upgrading again
+    leaves no drift, and the table refuses an unknown category and a repeated code."""
     from alembic.script import ScriptDirectory
     from flask_migrate import downgrade, upgrade
 
     from tests.booking_helpers import make_bookable_nursery
 
     before = ScriptDirectory(str(database.MIGRATIONS)).get_revision("0012").down_revision
-
-    before = ScriptDirectory(str(database.MIGRATIONS)).get_revision("0011").down_revision
-    new_tables = {"ratings", "rating_revisions", "rating_summaries"}
     with empty_app.app_context():
         database.upgrade_schema()
         make_bookable_nursery()
@@ -524,23 +547,15 @@ def test_0013_adds_the_inspection_tables_and_keeps_the_nurseries(empty_app):
                 conn.execute(sa.text(insert), {"category": category})
         assert _count("policies") == 1
 
-        assert not new_tables & set(sa.inspect(db.engine).get_table_names())
-        assert _count("nurseries") == nurseries
-        upgrade(directory=str(database.MIGRATIONS), revision="0011")
-        db.engine.dispose()
-        assert all(_count(t) == 0 for t in new_tables) and _count("nurseries") == nurseries
-        insert = sa.text(
-            "INSERT INTO ratings (nursery_id, term, safety, care, food, communication, value, "
-            "created_at, updated_at) VALUES ((SELECT min(id) FROM nurseries), '2026-autumn', "
-            ":s, 4, 4, 4, 4, '2026-10-01 09:00:00', '2026-10-01 09:00:00')"
-        )
-        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
-            conn.execute(insert, {"s": 6})
-        with db.engine.begin() as conn:  # no child (anonymised): NULLs never clash
-            conn.execute(insert, {"s": 5})
-            conn.execute(insert, {"s": 5})
-        assert _count("ratings") == 2
-        upgrade(directory=str(database.MIGRATIONS))
+
+def test_0013_adds_the_inspection_tables_and_keeps_the_nurseries(empty_app):
+    """Migration 0013 (inspections): upgrading a database with nurseries on file keeps them and
+    adds empty inspection, event and verdict tables whose CHECKs refuse an unknown kind; the
+    downgrade drops only those tables; upgrading again leaves no drift."""
+    from alembic.script import ScriptDirectory
+    from flask_migrate import downgrade, upgrade
+
+    from tests.booking_helpers import make_bookable_nursery
 
     before = ScriptDirectory(str(database.MIGRATIONS)).get_revision("0013").down_revision
     new = {"inspections", "inspection_events", "complaint_verdicts"}
@@ -575,3 +590,34 @@ def test_0013_adds_the_inspection_tables_and_keeps_the_nurseries(empty_app):
         db.engine.dispose()
         assert new <= _tables() and _count("inspections") == 0
         assert database.schema_drift() == []
+
+
+def test_0014_adds_an_empty_idempotency_table_and_keeps_the_bookings(empty_app):
+    """Migration 0014 (Idempotency-Key): a new, empty table; the downgrade drops only it (retries
+    are then new requests); the key digest is unique."""
+    from alembic.script import ScriptDirectory
+    from flask_migrate import downgrade, upgrade
+
+    from tests.booking_helpers import make_bookable_nursery
+
+    before = ScriptDirectory(str(database.MIGRATIONS)).get_revision("0014").down_revision
+    with empty_app.app_context():
+        database.upgrade_schema()
+        make_bookable_nursery()
+        db.session.remove()
+        nurseries = _count("nurseries")
+        downgrade(directory=str(database.MIGRATIONS), revision=before)
+        db.engine.dispose()
+        assert "idempotent_requests" not in _tables() and _count("nurseries") == nurseries
+        upgrade(directory=str(database.MIGRATIONS))
+        db.engine.dispose()
+        assert database.schema_revision() == database.head_revision()
+        assert database.schema_drift() == [] and _count("idempotent_requests") == 0
+        row = (
+            "INSERT INTO idempotent_requests (key_digest, fingerprint, status, answer, created_at)"
+            " VALUES ('d', 'f', 201, :a, '2026-12-03 10:00:00')"
+        )
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(row), {"a": b"x"})
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+            conn.execute(sa.text(row), {"a": b"y"})

@@ -32,6 +32,31 @@ def admin(live_server, server_env):
     return ADMIN
 
 
+# Afterwards the approved nursery is unfiled again (not public): the browser tests share one
+# server, and the search tests count the filed nurseries around the test community.
+UNFILE = """
+import sys
+from sqlalchemy import select
+from app import app
+from extensions import db
+from maps.models import Nursery, bump_registry_version
+with app.app_context():
+    for n in db.session.scalars(select(Nursery).where(Nursery.name == sys.argv[1])):
+        n.filing_no = None
+    bump_registry_version()
+    db.session.commit()
+"""
+
+
+@pytest.fixture
+def unfiled_afterwards(live_server, server_env):
+    yield
+    subprocess.run(
+        [str(BIN / "python"), "-c", UNFILE, NAME],
+        cwd=ROOT, env=server_env, check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+
+
 def fits_the_phone(page, what: str) -> None:
     widths = page.evaluate(
         "() => [document.documentElement.scrollWidth, document.body.scrollWidth]"
@@ -40,7 +65,7 @@ def fits_the_phone(page, what: str) -> None:
 
 
 def test_operator_files_admin_approves_and_the_nursery_is_public(
-    page, browser, live_server, admin, artifacts
+    page, browser, live_server, admin, artifacts, unfiled_afterwards
 ):
     # 1. the applicant registers and lands on the application form
     page.goto("/filing/register")
