@@ -20,7 +20,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/flask init-db
 	$(BIN)/flask demo-data --if-empty
-	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - app:app
+	GUNICORN_BIND=$(HOST):$(PORT) GUNICORN_THREADS=$${GUNICORN_THREADS:-4} $(BIN)/gunicorn app:app
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

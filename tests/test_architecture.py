@@ -55,7 +55,15 @@ PLAIN_RULES = [
     "ratings/rules.py",
     "inspections/rules.py",
 ]
-ROOT_MODULES = {"app.py", "config.py", "database.py", "errors.py", "extensions.py"}
+# gunicorn.conf.py: the server's settings, read by gunicorn from the working directory.
+ROOT_MODULES = {
+    "app.py",
+    "config.py",
+    "database.py",
+    "errors.py",
+    "extensions.py",
+    "gunicorn.conf.py",
+}
 
 
 def _source_files():
