@@ -13,7 +13,9 @@ from . import classifier, rulebook
 from .routing import load_rules
 from .services import rules, training
 
-complaints = AppGroup("complaints", help="投诉举报：分办规则导入导出，文本分类模型训练与回退。")
+complaints = AppGroup(
+    "complaints", help="投诉举报：分办规则导入导出，文本分类模型训练与回退，期限提醒。"
+)
 
 
 @complaints.command("import-rules")
@@ -104,6 +106,15 @@ def rollback_model_command(version: int):
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"已回退到版本 {version} 的模型（新版本 {new}），现已生效。")
+
+
+@complaints.command("remind")
+def remind_command():
+    """Remind the lead departments of deadlines due within a working day or passed (cron;
+    safe on several hosts at once: each reminder is sent once)."""
+    from .services.reminders import send_deadline_reminders
+
+    click.echo(f"已发送 {send_deadline_reminders()} 条期限提醒。")
 
 
 COMMANDS = [complaints]

@@ -588,3 +588,24 @@ class CategoryCorrection(db.Model):
     source: Mapped[str] = mapped_column(String(16))  # recategorise | transfer
     corrected_at: Mapped[datetime] = mapped_column(DateTime)
     corrected_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class DeadlineReminder(db.Model):
+    """A deadline reminder sent to a case's lead department: one per case, deadline, due time and
+    stage (due soon, overdue), unique in the database, so `flask complaints remind` run by cron
+    on several hosts at once, or twice, never sends it twice; an extended deadline is another
+    due time and is reminded afresh. Holds no text of the case."""
+
+    __tablename__ = "complaint_deadline_reminders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), index=True
+    )
+    deadline: Mapped[str] = mapped_column(String(16))  # accept | conclude
+    due: Mapped[datetime] = mapped_column(DateTime)
+    stage: Mapped[str] = mapped_column(String(8))  # soon | overdue
+    sent_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "deadline", "due", "stage", name="uq_deadline_reminder"),
+    )

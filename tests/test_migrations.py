@@ -621,3 +621,32 @@ def test_0014_adds_an_empty_idempotency_table_and_keeps_the_bookings(empty_app):
             conn.execute(sa.text(row), {"a": b"x"})
         with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
             conn.execute(sa.text(row), {"a": b"y"})
+
+
+def test_0015_adds_the_reminders_table_and_keeps_the_complaints(empty_app):
+    """Migration 0015 (deadline reminders): complaints filed before it stay; the new table is
+    empty and refuses the same reminder twice; the downgrade drops only it."""
+    from alembic.script import ScriptDirectory
+    from flask_migrate import downgrade, upgrade
+
+    before = ScriptDirectory(str(database.MIGRATIONS)).get_revision("0015").down_revision
+    with empty_app.app_context():
+        database.upgrade_schema()
+        complaint = _file_a_complaint()
+        complaints = _count("complaints")
+        downgrade(directory=str(database.MIGRATIONS), revision=before)
+        db.engine.dispose()
+        assert "complaint_deadline_reminders" not in _tables()
+        assert _count("complaints") == complaints
+        upgrade(directory=str(database.MIGRATIONS))
+        db.engine.dispose()
+        assert database.schema_revision() == database.head_revision()
+        assert database.schema_drift() == [] and _count("complaint_deadline_reminders") == 0
+        row = (
+            "INSERT INTO complaint_deadline_reminders (complaint_id, deadline, due, stage, "
+            "sent_at) VALUES (:c, 'accept', '2026-12-04 17:00:00', 'soon', '2026-12-03 17:00:00')"
+        )
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(row), {"c": complaint})
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+            conn.execute(sa.text(row), {"c": complaint})
