@@ -113,7 +113,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from workdays import store as workday_store
 
     workday_store.install()  # deadlines count on the shipped and imported holiday years
-    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    from maps.postgis import include_object
+
+    # PostGIS's column, index and table live outside the models (migration 0016).
+    migrate.init_app(app, db, directory=str(MIGRATIONS), include_object=include_object)
     _register_commands(app)
     register_error_handlers(app)
 

@@ -14,6 +14,13 @@ def _flag(name: str, default: bool) -> bool:
     return os.environ.get(name, "1" if default else "0").strip().lower() in ("1", "true", "yes")
 
 
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = os.environ.get(name, default).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
 def _secret_key(instance_path: str) -> str:
     """SECRET_KEY from the environment, else one generated once and kept in the instance folder."""
     if os.environ.get("SECRET_KEY"):
@@ -95,6 +102,9 @@ def from_environment(instance_path: str) -> dict:
         "PLANNING_TARGETS": os.environ.get("PLANNING_TARGETS", ""),
         # Idempotency-Key answers are replayed for this long, then purged (`privacy purge`).
         "IDEMPOTENCY_HOURS": int(os.environ.get("IDEMPOTENCY_HOURS", "24")),
+        # Where search, circles and coverage run: "index" (each process's in-memory KD-tree,
+        # the default) or "postgis" (the database, PostgreSQL with PostGIS: maps/postgis.py).
+        "SPATIAL_BACKEND": _choice("SPATIAL_BACKEND", ("index", "postgis"), "index"),
         # Online filing (备案): the commission decides within this many working days of a
         # (re)submission (the seeds set no period: our default); issued numbers read
         # <prefix>〔<year>〕<seq>号; a minimum floor area per place (0: none, the seeds set none).

@@ -285,9 +285,12 @@ def schema_drift() -> list:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    from maps.postgis import include_object
+
     import_models()
     with db.engine.connect() as conn:
-        return compare_metadata(MigrationContext.configure(conn), db.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include_object})
+        return compare_metadata(context, db.metadata)
 
 
 def head_revision() -> str:
@@ -320,9 +323,24 @@ def create_schema(stamp: bool = True) -> None:
     unversioned, like databases made before migrations."""
     import_models()
     db.create_all()
+    _postgis_positions()
     if stamp:
         _stamp_head()
     _ensure_fixed_rows()
+
+
+def _postgis_positions() -> None:
+    """What the models cannot declare: nurseries.geog where PostGIS can be had, by the very
+    function migration 0016 runs (one definition of it)."""
+    from alembic.script import ScriptDirectory
+
+    from maps.postgis import geography_present
+
+    if db.engine.dialect.name != "postgresql":
+        return
+    with db.engine.begin() as conn:
+        if not geography_present(conn):
+            ScriptDirectory(str(MIGRATIONS)).get_revision("0016").module.install(conn)
 
 
 def _stamp_head() -> None:

@@ -14,7 +14,7 @@ from database import raw_read
 from errors import NotFound
 from extensions import db
 
-from . import availability
+from . import availability, postgis
 from . import index as spatial
 from .domain import (
     CARE_TYPES,
@@ -121,22 +121,27 @@ def _version_key():
     return (str(db.engine.url), rows[0][0] if rows else 0)
 
 
-def load_public_nurseries() -> list[spatial.IndexedNursery]:
-    """The index's view of every filed nursery (Core queries: 100k rows in well under a second)."""
+def load_public_nurseries(ids: list[int] | None = None) -> list[spatial.IndexedNursery]:
+    """The index's view of every filed nursery (Core queries: 100k rows in well under a second),
+    or of those with the given ids, in id order."""
     conn = db.session.connection()
     classes, care = defaultdict(list), defaultdict(set)
-    for nursery_id, class_type in conn.execute(
-        select(NurseryClass.nursery_id, NurseryClass.class_type)
-    ):
-        classes[nursery_id].append(class_type)
-    for nursery_id, care_type in conn.execute(select(Offer.nursery_id, Offer.care_type)):
-        care[nursery_id].add(care_type)
-    rows = conn.execute(
+    class_rows = select(NurseryClass.nursery_id, NurseryClass.class_type)
+    offer_rows = select(Offer.nursery_id, Offer.care_type)
+    rows = (
         select(Nursery.id, Nursery.name, Nursery.address, Nursery.lat, Nursery.lon,
                Nursery.kind, Nursery.inclusive)
         .where(Nursery.filing_no.is_not(None))
         .order_by(Nursery.id)
     )  # fmt: skip
+    if ids is not None:
+        class_rows = class_rows.where(NurseryClass.nursery_id.in_(ids))
+        offer_rows = offer_rows.where(Offer.nursery_id.in_(ids))
+        rows = rows.where(Nursery.id.in_(ids))
+    for nursery_id, class_type in conn.execute(class_rows):
+        classes[nursery_id].append(class_type)
+    for nursery_id, care_type in conn.execute(offer_rows):
+        care[nursery_id].add(care_type)
     return [
         spatial.IndexedNursery(
             id=id_,
@@ -149,7 +154,7 @@ def load_public_nurseries() -> list[spatial.IndexedNursery]:
             care_types=tuple(c for c in CARE_TYPES if c in care[id_]),
             months=frozenset(admitted_months(kind, classes[id_])),
         )
-        for id_, name, address, lat, lon, kind, inclusive in rows
+        for id_, name, address, lat, lon, kind, inclusive in conn.execute(rows)
     ]
 
 
@@ -164,7 +169,7 @@ def _ids_with_free_places(care_type: str | None) -> np.ndarray:
     )
 
 
-_rating_arrays: tuple | None = None  # (index version, scores key, averages, counts)
+_rating_arrays: tuple | None = None  # (index, scores key, averages, counts)
 
 
 def _ratings_for(idx: spatial.NurseryIndex, scores) -> tuple[np.ndarray, np.ndarray]:
@@ -172,7 +177,9 @@ def _ratings_for(idx: spatial.NurseryIndex, scores) -> tuple[np.ndarray, np.ndar
     the index's positions; rebuilt only when the index or any rating changed."""
     global _rating_arrays
     cached = _rating_arrays
-    if cached is not None and cached[0] == idx.version and cached[1] == scores.key:
+    # The index object itself, not its version: a rebuilt index (another database, or the same
+    # version number after the tests empty the tables) has other positions.
+    if cached is not None and cached[0] is idx and cached[1] == scores.key:
         return cached[2], cached[3]
     averages = np.full(len(idx), np.nan)
     counts = np.zeros(len(idx), dtype=np.int64)
@@ -180,46 +187,45 @@ def _ratings_for(idx: spatial.NurseryIndex, scores) -> tuple[np.ndarray, np.ndar
         pos = idx.position.get(nursery_id)
         if pos is not None:
             averages[pos], counts[pos] = average, count
-    _rating_arrays = (idx.version, scores.key, averages, counts)
+    _rating_arrays = (idx, scores.key, averages, counts)
     return averages, counts
 
 
 def search_nurseries(params: SearchParams, walk: WalkModel) -> tuple[int, list[Hit]]:
     """Public nurseries near a point, nearest first (or best rated first), filtered and paged;
-    returns (count, page)."""
+    returns (count, page). The in-process index answers, or PostGIS (SPATIAL_BACKEND)."""
     from ratings.queries import search_scores  # ratings read the registry, not the reverse
 
-    idx = nursery_index()
     scores = search_scores()
-    only_ids = _ids_with_free_places(params.care_type) if params.free_only else None
-    mask = idx.filter_mask(params.care_type, params.age_months, params.inclusive_only, only_ids)
-    if params.min_rating is not None or params.sort == "rating":
-        averages, counts = _ratings_for(idx, scores)
-    if params.min_rating is not None:
-        # 1e-9: an average of exactly the threshold passes despite floating point.
-        rated = np.nan_to_num(averages, nan=-1.0) >= params.min_rating - 1e-9
-        mask = rated if mask is None else mask & rated
-    stop = params.offset + params.limit
-    if params.sort == "rating":
-        radius = params.within_m if params.within_m is not None else _EVERYWHERE_M
-        positions, dist = idx.within(params.lat, params.lon, radius, mask)
-        count = int(positions.size)
-        best = np.nan_to_num(averages[positions], nan=-1.0)
-        order = np.lexsort((idx.ids[positions], dist, -counts[positions], -best))[:stop]
-        positions = positions[order]
-    elif params.within_m is not None:
-        count, positions, _ = idx.within_page(params.lat, params.lon, params.within_m, stop, mask)
+    free_ids = _ids_with_free_places(params.care_type) if params.free_only else None
+    if postgis.enabled():
+        count, found = postgis.search(
+            params.lat,
+            params.lon,
+            params.within_m,
+            postgis.Filters(
+                params.care_type,
+                params.age_months,
+                params.inclusive_only,
+                None if free_ids is None else free_ids.tolist(),
+                scores.by_nursery,
+                params.min_rating,
+            ),
+            params.offset + params.limit,
+            by_rating=params.sort == "rating",
+        )
+        page_ids = [i for i, _ in found[params.offset :]]
+        by_id = {n.id: n for n in load_public_nurseries(page_ids)}
+        page = [by_id[i] for i in page_ids if i in by_id]
     else:
-        count = len(idx) if mask is None else int(mask.sum())
-        positions, _ = idx.nearest(params.lat, params.lon, stop, mask)
-    page = slice(params.offset, params.offset + params.limit)
-    positions = positions[page]
-    # The page's distances from pyproj's ellipsoidal geodesic (the index's agree to < 1 mm).
-    dist = distances_m(params.lat, params.lon, idx.lats[positions], idx.lons[positions])
-    places = availability.free_places(idx.ids[positions], date.today())
+        count, page = _search_index(params, scores, free_ids)
+    # The page's distances from pyproj's ellipsoidal geodesic (both backends agree to < 1 mm).
+    dist = distances_m(
+        params.lat, params.lon, np.array([n.lat for n in page]), np.array([n.lon for n in page])
+    )
+    places = availability.free_places(np.array([n.id for n in page], dtype=np.int64), date.today())
     hits = []
-    for pos, d in zip(positions.tolist(), dist.tolist(), strict=True):
-        n = idx.nurseries[pos]
+    for n, d in zip(page, dist.tolist(), strict=True):
         hits.append(
             Hit(
                 id=n.id,
@@ -239,6 +245,33 @@ def search_nurseries(params: SearchParams, walk: WalkModel) -> tuple[int, list[H
             )
         )
     return count, hits
+
+
+def _search_index(params: SearchParams, scores, free_ids) -> tuple[int, list]:
+    """search_nurseries on this process's index: (count, the page's indexed nurseries)."""
+    idx = nursery_index()
+    mask = idx.filter_mask(params.care_type, params.age_months, params.inclusive_only, free_ids)
+    if params.min_rating is not None or params.sort == "rating":
+        averages, counts = _ratings_for(idx, scores)
+    if params.min_rating is not None:
+        # 1e-9: an average of exactly the threshold passes despite floating point.
+        rated = np.nan_to_num(averages, nan=-1.0) >= params.min_rating - 1e-9
+        mask = rated if mask is None else mask & rated
+    stop = params.offset + params.limit
+    if params.sort == "rating":
+        radius = params.within_m if params.within_m is not None else _EVERYWHERE_M
+        positions, dist = idx.within(params.lat, params.lon, radius, mask)
+        count = int(positions.size)
+        best = np.nan_to_num(averages[positions], nan=-1.0)
+        order = np.lexsort((idx.ids[positions], dist, -counts[positions], -best))[:stop]
+        positions = positions[order]
+    elif params.within_m is not None:
+        count, positions, _ = idx.within_page(params.lat, params.lon, params.within_m, stop, mask)
+    else:
+        count = len(idx) if mask is None else int(mask.sum())
+        positions, _ = idx.nearest(params.lat, params.lon, stop, mask)
+    positions = positions[params.offset : params.offset + params.limit]
+    return count, [idx.nurseries[p] for p in positions.tolist()]
 
 
 @dataclass
@@ -261,19 +294,25 @@ class CircleReport:
 
 def check_circles(lat: float, lon: float, walk: WalkModel) -> CircleReport:
     """The nurseries whose service circles contain the home at (lat, lon)."""
-    idx = nursery_index()
-    positions, _ = idx.within(lat, lon, walk.radius_15min_m)
-    dist = distances_m(lat, lon, idx.lats[positions], idx.lons[positions])
+    if postgis.enabled():
+        ids = [i for i, _ in postgis.within(lat, lon, walk.radius_15min_m)]
+        by_id = {n.id: n for n in load_public_nurseries(ids)}
+        found = [by_id[i] for i in ids if i in by_id]
+    else:
+        idx = nursery_index()
+        positions, _ = idx.within(lat, lon, walk.radius_15min_m)
+        found = [idx.nurseries[p] for p in positions.tolist()]
+    dist = distances_m(lat, lon, np.array([n.lat for n in found]), np.array([n.lon for n in found]))
     within_15 = [
         {
-            "id": idx.nurseries[p].id,
-            "name": idx.nurseries[p].name,
-            "lat": idx.nurseries[p].lat,
-            "lon": idx.nurseries[p].lon,
+            "id": n.id,
+            "name": n.name,
+            "lat": n.lat,
+            "lon": n.lon,
             "distance_m": round(d, 1),
             "walk_minutes": walk.minutes(d),
         }
-        for p, d in zip(positions.tolist(), dist.tolist(), strict=True)
+        for n, d in zip(found, dist.tolist(), strict=True)
     ]
     within_5 = [x for x, d in zip(within_15, dist.tolist(), strict=True) if walk.in_5min(d)]
     return CircleReport(walk.radius_5min_m, walk.radius_15min_m, within_5, within_15)

@@ -89,6 +89,9 @@ class DistrictData:
     street_kinds: dict[int, str] = field(default_factory=dict)  # id → maps.domain.STREET_KINDS
     inspections: list[InspectionRow] = field(default_factory=list)
     _tree: SiteTree | None = field(default=None, repr=False)
+    # Straight-line coverage asked of PostGIS (SPATIAL_BACKEND=postgis): then the nurseries
+    # above must be the database's filed ones, as load() reads them.
+    in_database: bool = False
     # queries.distances per (mode, threshold[, graph]): a page asks for the same distances for
     # its report, its site suggestions and the coverage comparison.
     distance_cache: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
@@ -107,6 +110,10 @@ class DistrictData:
     def straight_distances(self, max_m: float) -> np.ndarray:
         """Each community's straight-line distance to the nearest nursery (inf beyond max_m)."""
         lats, lons = self.community_arrays()
+        if self.in_database:
+            from maps import postgis
+
+            return postgis.nearest_m(lats, lons, max_m)
         return self.tree().nearest_m(lats, lons, max_m)[0]
 
 
@@ -186,7 +193,11 @@ def load(today: date | None = None) -> DistrictData:
         )
         if nid in street_of  # filed nurseries only, as every other figure
     ]
-    return DistrictData(streets, nurseries, communities, kinds, inspections)
+    from maps import postgis
+
+    return DistrictData(
+        streets, nurseries, communities, kinds, inspections, in_database=postgis.enabled()
+    )
 
 
 def _ratio(numerator: float, denominator: float, scale: float = 1.0) -> float | None:

@@ -60,12 +60,13 @@ def postgres_url():
 
 def _reset_caches():
     from complaints import modelbook, rulebook
-    from maps import geocoding
+    from maps import geocoding, postgis
     from maps import index as spatial
     from ratings import queries as rating_queries
     from workdays import store as workday_store
 
     spatial.reset()
+    postgis.reset()
     geocoding.reset()
     rulebook.reset()  # tables are emptied between tests, and ids restart
     workday_store.reset()  # holiday years too (the revision restarts)

@@ -29,7 +29,8 @@ def empty_app(request, tmp_path):
 
 
 def _tables() -> set[str]:
-    return set(sa.inspect(db.engine).get_table_names())
+    # PostGIS's own table (migration 0016 creates the extension) is not the service's.
+    return set(sa.inspect(db.engine).get_table_names()) - {"spatial_ref_sys"}
 
 
 def test_an_empty_database_upgrades_to_head_and_back_down(empty_app):
@@ -650,3 +651,41 @@ def test_0015_adds_the_reminders_table_and_keeps_the_complaints(empty_app):
             conn.execute(sa.text(row), {"c": complaint})
         with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
             conn.execute(sa.text(row), {"c": complaint})
+
+
+def test_0016_adds_geography_positions_where_postgis_is_there(empty_app):
+    """Migration 0016 (PostGIS): on PostgreSQL with PostGIS, nurseries filed before it get a
+    geography position equal to their lon/lat, kept right on later updates, with a GiST index;
+    on SQLite nothing changes. No drift either way; the downgrade drops only the column."""
+    from alembic.script import ScriptDirectory
+    from flask_migrate import downgrade, upgrade
+
+    from maps.models import Nursery
+    from maps.postgis import geography_present
+
+    before = ScriptDirectory(str(database.MIGRATIONS)).get_revision("0016").down_revision
+    with empty_app.app_context():
+        upgrade(directory=str(database.MIGRATIONS), revision=before)
+        db.session.add(Nursery(name="旧园", address="旧址", lat=29.5, lon=106.5, filing_no="F-1"))
+        db.session.commit()
+        upgrade(directory=str(database.MIGRATIONS))
+        db.engine.dispose()
+        assert database.schema_revision() == database.head_revision()
+        assert database.schema_drift() == []
+        with db.engine.begin() as conn:
+            postgres = conn.dialect.name == "postgresql"
+            assert geography_present(conn) is postgres
+            if postgres:
+                point = "SELECT ST_Y(geog::geometry), ST_X(geog::geometry) FROM nurseries"
+                assert conn.execute(sa.text(point)).one() == (29.5, 106.5)
+                conn.execute(sa.text("UPDATE nurseries SET lat = 29.6"))
+                assert conn.execute(sa.text(point)).one() == (29.6, 106.5)
+                index = conn.execute(
+                    sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_nurseries_geog'")
+                ).scalar_one()
+                assert "USING gist (geog)" in index
+        downgrade(directory=str(database.MIGRATIONS), revision=before)
+        db.engine.dispose()
+        with db.engine.connect() as conn:
+            assert not geography_present(conn)
+        assert _count("nurseries") == 1

@@ -3,7 +3,8 @@
 - `/healthz`: the process answers (it never touches the database): restart it when this fails.
 - `/readyz`: this process can serve now: the database answers within a short timeout, its
   schema is at the newest migration, and the nurseries' spatial index is loaded (loading it
-  here warms a new worker before traffic reaches it). 503 with the failing checks otherwise:
+  here warms a new worker before traffic reaches it; with SPATIAL_BACKEND=postgis, that the
+  database has the geography column instead). 503 with the failing checks otherwise:
   take the worker out of rotation, do not restart it. Rate limits kept per process (no Redis)
   while more than one worker serves are reported as a warning: the service still answers,
   but every limit is multiplied by the number of workers.
@@ -77,6 +78,7 @@ def warn_at_startup(app) -> None:
 
 @bp.get("/readyz")
 def readyz():
+    from maps import postgis
     from maps.queries import nursery_index
 
     failures = {}
@@ -89,12 +91,17 @@ def readyz():
             failures["migrations"] = failure
         else:
             try:
-                indexed = len(nursery_index())
+                misconfigured = postgis.misconfigured()
+                if misconfigured:
+                    failures["spatial_backend"] = misconfigured
+                # With PostGIS the database searches: no index to warm in this process.
+                indexed = None if postgis.enabled() else len(nursery_index())
             except SQLAlchemyError as exc:
                 failures["spatial_index"] = f"空间索引无法载入（{type(exc).__name__}）"
     body = {"status": "unavailable" if failures else "ready", "checks": failures}
     if not failures:
         body["nurseries_indexed"] = indexed
+        body["spatial_backend"] = "postgis" if postgis.enabled() else "index"
     warning = rate_limit_warning()
     if warning:
         body["warnings"] = {"rate_limits": warning}
