@@ -11,7 +11,7 @@ import random
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from conftest import _app_on
+from conftest import _app_on, service_missing
 
 from extensions import db
 
@@ -26,8 +26,14 @@ TOLERANCE_M = 1.0
 
 @pytest.fixture
 def app(postgres_url):
-    """PostgreSQL only (conftest's make_nursery writes through this app)."""
-    yield from _app_on(postgres_url, empty_first=True)
+    """PostgreSQL with PostGIS only (conftest's make_nursery writes through this app)."""
+    from maps.postgis import geography_present
+
+    for application in _app_on(postgres_url, empty_first=True):
+        with application.app_context(), db.engine.connect() as conn:
+            if not geography_present(conn):
+                service_missing("PostGIS is not installed on the PostgreSQL server")
+        yield application
 
 
 @pytest.fixture
