@@ -14,6 +14,7 @@ from extensions import csrf, db, limiter, login_manager, migrate
 from web import health, input_guard, security
 from web.errors import register_error_handlers
 from web.http import DatabaseIdConverter, JSONProvider
+from web.logs import install as install_logs
 
 
 def _use_timezone(name: str) -> None:
@@ -39,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     _use_timezone(app.config["TIMEZONE"])
+    install_logs(app)  # first: the start-up warnings below are log lines too
 
     db.init_app(app)
     csrf.init_app(app)

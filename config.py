@@ -102,6 +102,9 @@ def from_environment(instance_path: str) -> dict:
         "PLANNING_TARGETS": os.environ.get("PLANNING_TARGETS", ""),
         # Idempotency-Key answers are replayed for this long, then purged (`privacy purge`).
         "IDEMPOTENCY_HOURS": int(os.environ.get("IDEMPOTENCY_HOURS", "24")),
+        # "json": the application's log lines as JSON objects (web/logs.py; gunicorn.conf.py sets
+        # it when serving), else Flask's plain text.
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
         # Where search, circles and coverage run: "index" (each process's in-memory KD-tree,
         # the default) or "postgis" (the database, PostgreSQL with PostGIS: maps/postgis.py).
         "SPATIAL_BACKEND": _choice("SPATIAL_BACKEND", ("index", "postgis"), "index"),

@@ -9,7 +9,9 @@ directory; `make run` and production use it; flags on the command line override 
 - Timeouts: a request is cut after 60 s (the import runs from the command line, not the web);
   on SIGTERM workers finish their requests for up to 30 s (graceful shutdown), keep-alive 5 s
   behind a reverse proxy.
-- Logs: JSON lines on stdout, without personal data (web/access_log.py).
+- Logs: JSON lines without personal data: the access log on stdout (web/access_log.py),
+  gunicorn's and the application's messages on stderr (web/logs.py; LOG_FORMAT defaults to
+  json here).
 """
 
 import multiprocessing
@@ -28,6 +30,7 @@ def _workers() -> int:
     return 1
 
 
+os.environ.setdefault("LOG_FORMAT", "json")  # read by the app in each worker (web/logs.py)
 workers = _workers()
 threads = max(1, int(os.environ.get("GUNICORN_THREADS", "1")))
 timeout = 60

@@ -104,5 +104,67 @@ def test_gunicorn_with_the_config_logs_json_lines_without_codes_or_queries(tmp_p
     paths = [r["path"] for r in records if r["type"] == "access"]
     assert "/track/***" in paths and "/readyz" in paths
     assert CODE not in text and "29.6012" not in text and "%E6%B5%8B" not in text
-    assert all(r["client_net"] == "127.0.0.0/24" for r in records)
+    assert all(r["client_net"] == "127.0.0.0/24" for r in _records(text, "access"))
     assert "生产环境请设置 REDIS_URL" in text  # the start-up warning of each worker
+    # gunicorn's own messages and the app's are JSON records too (web/logs.py)
+    logs = _records(text, "log")
+    assert any(r["logger"] == "gunicorn.error" and "Booting worker" in r["message"] for r in logs)
+    assert any("REDIS_URL" in r["message"] and r["level"] == "warning" for r in logs)
+    assert all(line.startswith('{"') for line in text.splitlines() if line.strip())
+
+
+def _records(text: str, kind: str) -> list[dict]:
+    return [
+        r
+        for r in (json.loads(line) for line in text.splitlines() if line.startswith('{"time"'))
+        if r["type"] == kind
+    ]
+
+
+def test_log_lines_are_json_with_the_request_and_a_masked_code(sqlite_app, caplog):
+    """web/logs.py: one JSON object per record: level, logger, message, the request's method
+    and path with its tracking code masked, the traceback in one field."""
+    import logging
+
+    from web.logs import JsonFormatter
+
+    formatter = JsonFormatter()
+    with sqlite_app.test_request_context(f"/track/{CODE}?lat=29.6012"):
+        try:
+            raise ValueError("坏了")
+        except ValueError:
+            record = logging.getLogger("tuoyu.test").makeRecord(
+                "tuoyu.test", logging.ERROR, __file__, 1, "处理 %s 失败", ("投诉",), sys.exc_info()
+            )
+        entry = json.loads(formatter.format(record))
+    assert entry["level"] == "error" and entry["logger"] == "tuoyu.test"
+    assert entry["message"] == "处理 投诉 失败" and entry["type"] == "log"
+    assert entry["method"] == "GET" and entry["path"] == "/track/***"
+    assert "ValueError: 坏了" in entry["exception"]
+    assert CODE not in json.dumps(entry) and "29.6012" not in json.dumps(entry)
+    outside = json.loads(formatter.format(logging.makeLogRecord({"msg": "启动", "name": "x"})))
+    assert "path" not in outside and outside["message"] == "启动"
+
+
+def test_log_format_json_routes_every_logger_through_one_json_handler(tmp_path):
+    import logging
+
+    from app import create_app
+    from web.logs import JsonFormatter
+
+    def json_handlers():
+        return [h for h in logging.getLogger().handlers if isinstance(h.formatter, JsonFormatter)]
+
+    before = logging.getLogger().level
+    try:
+        config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'l.sqlite3'}"}
+        create_app({**config, "LOG_FORMAT": "text"})
+        assert json_handlers() == []
+        for _ in range(2):
+            app = create_app({**config, "LOG_FORMAT": "json"})
+        assert len(json_handlers()) == 1  # twice in one process: still one handler
+        assert app.logger.handlers == []  # the app's records reach the root's JSON handler
+    finally:
+        for handler in json_handlers():
+            logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(before)

@@ -56,7 +56,15 @@ def access_record(status: str, method: str, path: str, size, seconds: float, rem
 
 
 class AccessLogger(Logger):
-    """Writes each access as one JSON object per line (gunicorn's `access()` hook)."""
+    """Writes each access as one JSON object per line (gunicorn's `access()` hook), and
+    gunicorn's own messages (workers booting, timeouts, errors) as JSON too."""
+
+    def setup(self, cfg):
+        from .logs import JsonFormatter  # web.logs imports this module's mask_path
+
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
 
     def access(self, resp, req, environ, request_time):
         if not self.access_log_enabled:
