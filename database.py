@@ -323,24 +323,28 @@ def create_schema(stamp: bool = True) -> None:
     unversioned, like databases made before migrations."""
     import_models()
     db.create_all()
-    _postgis_positions()
+    postgis_positions()
     if stamp:
         _stamp_head()
     _ensure_fixed_rows()
 
 
-def _postgis_positions() -> None:
+def postgis_positions() -> bool:
     """What the models cannot declare: nurseries.geog where PostGIS can be had, by the very
-    function migration 0016 runs (one definition of it)."""
+    function migration 0016 runs (one definition of it); True when the column is there. For
+    create_schema, and for `flask nurseries postgis` once a DBA has created the extension."""
     from alembic.script import ScriptDirectory
 
-    from maps.postgis import geography_present
+    from maps.postgis import geography_present, reset
 
     if db.engine.dialect.name != "postgresql":
-        return
+        return False
     with db.engine.begin() as conn:
-        if not geography_present(conn):
-            ScriptDirectory(str(MIGRATIONS)).get_revision("0016").module.install(conn)
+        if geography_present(conn):
+            return True
+        done = ScriptDirectory(str(MIGRATIONS)).get_revision("0016").module.install(conn)
+    reset()  # this process asked before: ask again
+    return done
 
 
 def _stamp_head() -> None:

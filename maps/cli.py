@@ -91,6 +91,19 @@ def import_communities_command(file: str):
     _run_import(services.import_communities, file, "小区")
 
 
+@nurseries.command("postgis")
+def postgis_command():
+    """Store positions as PostGIS geography (migration 0016's step, once the extension exists)."""
+    from database import postgis_positions
+
+    if not postgis_positions():
+        raise click.ClickException(
+            "数据库不支持 PostGIS：需要 PostgreSQL，安装 postgresql-15-postgis-3，"
+            "并由超级用户在本库执行 CREATE EXTENSION postgis"
+        )
+    click.echo("nurseries.geog 与 GiST 索引已就绪：可设置 SPATIAL_BACKEND=postgis")
+
+
 @nurseries.command("check-capacity")
 def check_capacity_command():
     """Report nurseries whose classes or offers break the national limits (exit 1 if any)."""

@@ -234,3 +234,48 @@ def test_an_unknown_backend_is_refused_at_start(monkeypatch, tmp_path):
     monkeypatch.setenv("SPATIAL_BACKEND", "oracle")
     with pytest.raises(ValueError, match="SPATIAL_BACKEND"):
         config.from_environment(str(tmp_path))
+
+
+def test_a_role_that_cannot_create_postgis_still_upgrades_then_adds_it_later(postgres_url):
+    """docs/operations.md: init-db as the application's own role (no superuser) reaches head
+    without PostGIS; once a DBA creates the extension, `flask nurseries postgis` adds the
+    column, and the search can use it."""
+    from conftest import PG_URL, _make_app, new_postgres_database
+
+    role = "tuoyu_app_test"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN")
+    try:
+        with new_postgres_database("tuoyu_role") as url:
+            database_name = sa.engine.make_url(url).database
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'ALTER DATABASE "{database_name}" OWNER TO {role}')
+            as_role = sa.engine.make_url(url).set(username=role).render_as_string(False)
+            app = _make_app(as_role)
+            with app.app_context():
+                import database
+                from maps import postgis
+
+                database.upgrade_schema()
+                assert database.schema_revision() == database.head_revision()
+                with db.engine.connect() as conn:
+                    assert not postgis.geography_present(conn)
+                result = app.test_cli_runner().invoke(args=["nurseries", "postgis"])
+                assert result.exit_code != 0 and "CREATE EXTENSION postgis" in result.output
+                superuser = sa.create_engine(url)
+                with superuser.begin() as conn:
+                    conn.exec_driver_sql("CREATE EXTENSION postgis")
+                superuser.dispose()
+                result = app.test_cli_runner().invoke(args=["nurseries", "postgis"])
+                assert result.exit_code == 0, result.output
+                with db.engine.connect() as conn:
+                    assert postgis.geography_present(conn)
+                assert database.schema_drift() == []
+                db.session.remove()
+                db.engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+        admin.dispose()
