@@ -74,6 +74,9 @@ def from_environment(instance_path: str) -> dict:
         "CIRCLE_15MIN_M": _float("CIRCLE_15MIN_M", 1000.0),
         "WALK_SPEED_KMH": _float("WALK_SPEED_KMH", 4.5),
         "DETOUR_FACTOR": _float("DETOUR_FACTOR", 1.25),
+        # Network mode: a home or nursery farther than this from every walkable way is off the
+        # network (reported, never walked by a detour: planning/network.py).
+        "WALK_MAX_SNAP_M": _float("WALK_MAX_SNAP_M", 200.0),
         # "gazetteer" (local, default) or "geopy:<GeocoderClass>" with GEOCODER_OPTIONS as JSON.
         "GEOCODER": os.environ.get("GEOCODER", "gazetteer"),
         "GEOCODER_OPTIONS": os.environ.get("GEOCODER_OPTIONS", "{}"),

@@ -12,7 +12,17 @@ roughly double the time of loading a city's 100k+ nodes on PostgreSQL.
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Float, Integer, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from extensions import db
@@ -47,7 +57,9 @@ class WalkNode(db.Model):
 
 
 class WalkEdge(db.Model):
-    """A straight piece of a way between two consecutive nodes, walkable both ways.
+    """A straight piece of a way between two consecutive nodes, walkable both ways unless
+    `oneway` (an escalator: u → v only); `ground` is False off street level (a tunnel, a
+    bridge, indoors), which snapping avoids when a street is within a few metres.
 
     length_m is the geodesic length; cost_m the flat-walking metres it is worth (longer than
     the length on steps, see planning.network.STEPS_FACTOR). Distances on the network are sums
@@ -64,3 +76,5 @@ class WalkEdge(db.Model):
     v: Mapped[int] = mapped_column(Integer)
     length_m: Mapped[float] = mapped_column(Float)
     cost_m: Mapped[float] = mapped_column(Float)
+    oneway: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    ground: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

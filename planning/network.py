@@ -17,10 +17,12 @@ same graph:
   no route anywhere, so they are dropped, and the number of dropped nodes is reported.
 - **All or nothing.** Any error leaves the stored network untouched; a good file replaces it in
   one transaction and bumps the version every process's cached graph is keyed by.
-- **Searching** (`WalkGraph`): scipy's Dijkstra over a sparse matrix. Points are snapped to the
-  nearest graph node (a KD-tree over Earth-centred coordinates) and the straight distance to it
-  is walked too; long edges are cut into pieces of at most PIECE_M so that a home halfway along a
-  long street snaps beside itself, not to a far corner.
+- **Searching** (`WalkGraph`): scipy's Dijkstra over a sparse matrix of arcs (one-way for
+  escalators). Points are projected onto their nearest walkable edge (shapely's STRtree over
+  the edges in local metres; street level preferred over a tunnel or bridge within
+  PREFER_GROUND_M), walk the straight line to it, and enter the graph there with the two
+  partial lengths of that edge; a point and a site on the same edge may walk straight along
+  it. A point farther than MAX_SNAP_M from every way is off the network (inf).
 """
 
 from __future__ import annotations
@@ -41,14 +43,13 @@ from defusedxml import DefusedXmlException
 from pyproj import Transformer
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
-from scipy.spatial import cKDTree
 from sqlalchemy import delete, insert
 
 from database import raw_read
 from errors import DomainError
 from extensions import db
 from maps.coords import in_china
-from maps.geo import GEOD, ecef
+from maps.geo import GEOD
 
 from .models import WalkEdge, WalkNetwork, WalkNode
 
@@ -66,7 +67,12 @@ STEPS_FACTOR = 2.0
 # A district's extract is tens of MB; a whole province is well over this and should be cut
 # down (osmium extract) before loading. Checked after decompression too.
 MAX_OSM_BYTES = 256 * 1024 * 1024
-PIECE_M = 50.0  # longest edge piece in the in-memory graph (snapping precision)
+# A point farther than this from every walkable way is not on the network: refused with the
+# reason, never walked by a detour (WALK_MAX_SNAP_M overrides it).
+MAX_SNAP_M = 200.0
+# A street-level way at most this much farther than the nearest tunnel or bridge is taken
+# instead: a home beside a street is not on the metro tunnel under it.
+PREFER_GROUND_M = 5.0
 ISOCHRONE_BUFFER_M = 25.0  # half the width of the strip drawn along each reached street
 BOUNDARY_EPS_M = 1e-6  # a point exactly on the limit counts as inside (as maps.index does)
 
@@ -93,9 +99,20 @@ class ParsedNetwork:
     way_count: int  # walkable ways read
     ignored_ways: int  # ways that are not walkable (or have fewer than two nodes)
     dropped_nodes: int  # nodes outside the largest connected part
+    oneway: np.ndarray | None = None  # bool: walkable u → v only (escalators)
+    ground: np.ndarray | None = None  # bool: at street level (not a tunnel, bridge, indoors)
 
-    def graph(self) -> WalkGraph:
-        return WalkGraph(self.lats, self.lons, self.u, self.v, self.length_m, self.cost_m)
+    def __post_init__(self):
+        if self.oneway is None:
+            self.oneway = np.zeros(self.u.size, dtype=bool)
+        if self.ground is None:
+            self.ground = np.ones(self.u.size, dtype=bool)
+
+    def graph(self, max_snap_m: float = MAX_SNAP_M) -> WalkGraph:
+        return WalkGraph(
+            self.lats, self.lons, self.u, self.v, self.length_m, self.cost_m,
+            oneway=self.oneway, ground=self.ground, max_snap_m=max_snap_m,
+        )  # fmt: skip
 
 
 def from_osm_bytes(data: bytes, filename: str) -> ParsedNetwork:
@@ -285,7 +302,7 @@ def _build(raw: _RawOsm) -> ParsedNetwork:
     edge_steps = steps[np.searchsorted(starts, first, side="right") - 1]
     length = np.asarray(GEOD.inv(lons[a], lats[a], lons[b], lats[b])[2], dtype=float)
     cost = np.where(edge_steps, length * STEPS_FACTOR, length)
-    a, b, length, cost = _dedupe(a, b, length, cost)
+    a, b, length, cost, oneway, ground = _dedupe(a, b, length, cost)
     if a.size == 0:  # every way went from a node back to itself
         raise refuse("文件中没有可步行的道路（道路都只有一个节点）。")
 
@@ -300,6 +317,8 @@ def _build(raw: _RawOsm) -> ParsedNetwork:
         v=new_pos[b[edge_keep]],
         length_m=length[edge_keep],
         cost_m=cost[edge_keep],
+        oneway=oneway[edge_keep],
+        ground=ground[edge_keep],
         way_count=len(raw.way_ids),
         ignored_ways=raw.ignored,
         dropped_nodes=int((~keep).sum()),
@@ -318,24 +337,31 @@ def _check_in_china(osm_ids, lats, lons) -> None:
             )
 
 
-def _dedupe(a, b, length, cost):
-    """Undirected edges without self-loops, one per node pair (the cheapest).
+def _dedupe(a, b, length, cost, oneway=None, ground=None):
+    """Edges without self-loops, one per node pair and direction rule (the cheapest): two-way
+    edges are keyed by their unordered pair, one-way edges by (from, to).
 
     Needed for correctness, not only size: building a sparse matrix adds up duplicate entries,
     which would turn two parallel pieces into one twice as long.
     """
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    oneway = np.zeros(a.size, dtype=bool) if oneway is None else np.asarray(oneway, dtype=bool)
+    ground = np.ones(a.size, dtype=bool) if ground is None else np.asarray(ground, dtype=bool)
+    lo = np.where(oneway, a, np.minimum(a, b))
+    hi = np.where(oneway, b, np.maximum(a, b))
     proper = lo != hi
     lo, hi, length, cost = lo[proper], hi[proper], length[proper], cost[proper]
-    order = np.lexsort((cost, hi, lo))
+    oneway, ground = oneway[proper], ground[proper]
+    order = np.lexsort((cost, oneway, hi, lo))
     lo, hi, length, cost = lo[order], hi[order], length[order], cost[order]
+    oneway, ground = oneway[order], ground[order]
     first = np.ones(lo.size, dtype=bool)
-    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
-    return lo[first], hi[first], length[first], cost[first]
+    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1]) | (oneway[1:] != oneway[:-1])
+    return lo[first], hi[first], length[first], cost[first], oneway[first], ground[first]
 
 
 def _largest_component(n: int, a, b) -> np.ndarray:
-    """Mask of the nodes in the largest connected part."""
+    """Mask of the nodes in the largest connected part (directions ignored: an escalator up
+    and the stairs beside it belong to one network)."""
     matrix = coo_matrix((np.ones(a.size), (a, b)), shape=(n, n))
     _count, labels = connected_components(matrix, directed=False)
     return labels == np.argmax(np.bincount(labels))
@@ -345,69 +371,162 @@ def _largest_component(n: int, a, b) -> np.ndarray:
 # The graph in memory
 
 
-class WalkGraph:
-    """An undirected walking graph, immutable once built; safe to share between threads."""
+@dataclass(frozen=True)
+class Snap:
+    """Where points enter the network: the projection onto their nearest walkable edge."""
 
-    def __init__(self, lats, lons, u, v, length_m, cost_m=None, key=None):
+    edge: np.ndarray  # int64 edge index, -1 where no walkable way lies within max_snap_m
+    t: np.ndarray  # fraction along the edge from its u to its v (0..1)
+    dist_m: np.ndarray  # metres from the point to its projection (inf where refused)
+    xy: np.ndarray  # the points in the graph's local metres, (k, 2)
+
+    @property
+    def ok(self) -> np.ndarray:
+        return self.edge >= 0
+
+
+class WalkGraph:
+    """A walking graph, immutable once built; safe to share between threads.
+
+    Edges are straight pieces between nodes, walkable both ways unless `oneway` (an escalator:
+    u → v only). Points enter it by projection onto the nearest walkable edge (a shapely
+    STRtree over the edges in a local transverse Mercator, true to scale within a district),
+    preferring a street-level edge within PREFER_GROUND_M of a nearer tunnel or bridge, and
+    walk the two parts of that edge to its ends; a point farther than max_snap_m from every
+    walkable way is not on the network (inf), never silently detoured.
+    """
+
+    def __init__(
+        self, lats, lons, u, v, length_m, cost_m=None, key=None, oneway=None, ground=None,
+        max_snap_m=MAX_SNAP_M,
+    ):  # fmt: skip
         lats = np.asarray(lats, dtype=float)
         lons = np.asarray(lons, dtype=float)
         length = np.asarray(length_m, dtype=float)
         cost = length if cost_m is None else np.asarray(cost_m, dtype=float)
-        u, v, length, cost = _dedupe(
-            np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64), length, cost
-        )
+        u, v, length, cost, oneway, ground = _dedupe(
+            np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64), length, cost,
+            oneway, ground,
+        )  # fmt: skip
         self.key = key
-        self.input_nodes = lats.size  # nodes 0..input_nodes-1 are the input's, in its order
-        self.lats, self.lons, self.u, self.v, self.cost = _cut_long_edges(
-            lats, lons, u, v, length, cost
-        )
+        self.max_snap_m = float(max_snap_m)
+        self.lats, self.lons = lats, lons
+        self.u, self.v, self.length, self.cost = u, v, length, cost
+        self.oneway, self.ground = oneway, ground
         n = self.lats.size
         self.node_count = n
-        # One spare row and column (index n) for the virtual source that seeds searches.
-        self._matrix = csr_matrix(
-            (
-                np.concatenate((self.cost, self.cost)),
-                (np.concatenate((self.u, self.v)), np.concatenate((self.v, self.u))),
-            ),
-            shape=(n + 1, n + 1),
+        # Arcs u → v for every edge, v → u for the two-way ones; one spare row and column
+        # (index n) for the virtual source that seeds searches. Parallel arcs would add up in
+        # the sparse matrix: only the cheapest of each (from, to) is kept.
+        two = ~oneway
+        frm = np.concatenate((u, v[two]))
+        to = np.concatenate((v, u[two]))
+        w = np.concatenate((cost, cost[two]))
+        order = np.lexsort((w, to, frm))
+        frm, to, w = frm[order], to[order], w[order]
+        first = np.ones(frm.size, dtype=bool)
+        first[1:] = (frm[1:] != frm[:-1]) | (to[1:] != to[:-1])
+        self._forward = csr_matrix((w[first], (frm[first], to[first])), shape=(n + 1, n + 1))
+        self._backward = self._forward.T.tocsr()  # walking *to* a place: arcs reversed
+        # Planar metres for snapping and drawing.
+        lat0 = float(lats.mean()) if n else 0.0
+        lon0 = float(lons.mean()) if n else 0.0
+        self._local = (
+            f"+proj=tmerc +lat_0={lat0} +lon_0={lon0} +k=1 +x_0=0 +y_0=0 +datum=WGS84 +units=m"
         )
-        self._tree = cKDTree(ecef(self.lats, self.lons))
+        self._to_local = Transformer.from_crs("EPSG:4326", self._local, always_xy=True)
+        x, y = self._to_local.transform(lons, lats)
+        self.xy = np.column_stack((np.asarray(x, dtype=float), np.asarray(y, dtype=float)))
+        self._segments = shapely.linestrings(np.stack((self.xy[u], self.xy[v]), axis=1))
+        self._tree = shapely.STRtree(self._segments)
+        self._ground_edges = np.flatnonzero(ground)
+        self._ground_tree = (
+            shapely.STRtree(self._segments[self._ground_edges]) if not ground.all() else None
+        )
 
     @property
     def edge_count(self) -> int:
         return int(self.u.size)
 
-    def snap(self, lats, lons) -> tuple[np.ndarray, np.ndarray]:
-        """The nearest graph node of each point and the geodesic metres to it.
+    def local_points(self, lats, lons) -> np.ndarray:
+        lons, lats = np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)
+        x, y = self._to_local.transform(lons, lats)
+        return np.column_stack((np.atleast_1d(x), np.atleast_1d(y)))
 
-        Nearest by chord through the Earth, which orders points as the geodesic does at these
-        distances; the distance returned is the exact geodesic.
-        """
+    def to_lonlat(self, geometry):
+        """A shapely geometry in the graph's local metres, back in lon/lat."""
+        back = Transformer.from_crs(self._local, "EPSG:4326", always_xy=True)
+        return shapely.transform(geometry, lambda pts: np.column_stack(back.transform(*pts.T)))
+
+    def snap(self, lats, lons) -> Snap:
+        """Each point's projection onto its nearest walkable edge (street level preferred)."""
         lats = np.atleast_1d(np.asarray(lats, dtype=float))
         lons = np.atleast_1d(np.asarray(lons, dtype=float))
-        if lats.size == 0:
-            return np.empty(0, dtype=np.int64), np.empty(0)
-        _, node = self._tree.query(ecef(lats, lons), k=1, workers=-1)
-        node = np.asarray(node, dtype=np.int64)
-        dist = GEOD.inv(lons, lats, self.lons[node], self.lats[node])[2]
-        return node, np.asarray(dist, dtype=float)
+        edge = np.full(lats.size, -1, dtype=np.int64)
+        dist = np.full(lats.size, np.inf)
+        xy = self.local_points(lats, lons) if lats.size else np.empty((0, 2))
+        if lats.size == 0 or self.edge_count == 0:
+            return Snap(edge, np.zeros(lats.size), dist, xy)
+        points = shapely.points(xy)
+        (inp, hit), d = self._tree.query_nearest(
+            points, max_distance=self.max_snap_m + BOUNDARY_EPS_M, return_distance=True,
+            all_matches=False,
+        )  # fmt: skip
+        edge[inp], dist[inp] = hit, d
+        if self._ground_tree is not None:
+            # A tunnel or bridge nearest: a street-level way within a few metres more wins.
+            off = np.flatnonzero((edge >= 0) & ~self.ground[np.maximum(edge, 0)])
+            for k in off.tolist():
+                found, gd = self._ground_tree.query_nearest(
+                    points[k], max_distance=dist[k] + PREFER_GROUND_M, return_distance=True
+                )
+                if found.size:
+                    edge[k], dist[k] = self._ground_edges[found[0]], gd[0]
+        t = np.zeros(lats.size)
+        ok = edge >= 0
+        if ok.any():
+            with np.errstate(invalid="ignore"):
+                t[ok] = shapely.line_locate_point(
+                    self._segments[edge[ok]], points[ok], normalized=True
+                )
+            t = np.nan_to_num(np.clip(t, 0.0, 1.0))  # a zero-length edge: its start
+        return Snap(edge, t, dist, xy)
 
-    def node_distances(self, nodes, offsets, max_m: float = math.inf) -> np.ndarray:
-        """Walking metres from the nearest of several starts to every node (inf beyond max_m).
+    def _seeds(self, s: Snap, leaving: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Graph nodes and metres for points entering the network: walking away from the
+        points (leaving) or walking to them. Along an edge u → v every point may go towards v
+        (leaving) or be reached from u; the other way only on a two-way edge, or where the
+        point stands on that end's node itself."""
+        e = s.edge[s.ok]
+        t, d = s.t[s.ok], s.dist_m[s.ok]
+        c, two = self.cost[e], ~self.oneway[e]
+        if leaving:
+            ahead, behind, part_ahead, part_behind = self.v[e], self.u[e], (1 - t) * c, t * c
+            back = two | (t <= 0.0)
+        else:
+            ahead, behind, part_ahead, part_behind = self.u[e], self.v[e], t * c, (1 - t) * c
+            back = two | (t >= 1.0)
+        nodes = np.concatenate((ahead, behind[back]))
+        metres = np.concatenate((d + part_ahead, (d + part_behind)[back]))
+        return nodes, metres
 
-        Start k sits at node nodes[k], offsets[k] metres away (its snap distance). scipy's
-        Dijkstra cannot start with distances already walked, so a virtual source node is
-        joined to each start node by an edge of that length, and one search runs from it.
+    def node_distances(self, nodes, offsets, max_m: float = math.inf, towards=False):
+        """Walking metres from the nearest of several starts to every node (inf beyond max_m);
+        `towards`: from every node to the nearest start instead (arcs reversed).
+
+        Start k sits at node nodes[k], offsets[k] metres away. scipy's Dijkstra cannot start
+        with distances already walked, so a virtual source node is joined to each start node
+        by an arc of that length, and one search runs from it.
         """
         n = self.node_count
         nodes = np.asarray(nodes, dtype=np.int64)
         best = np.full(n, np.inf)
         np.minimum.at(best, nodes, np.asarray(offsets, dtype=float))
-        seeds = np.flatnonzero(best <= max_m)
+        seeds = np.flatnonzero(best <= max_m + BOUNDARY_EPS_M)
         if seeds.size == 0:
             return np.full(n, np.inf)
-        m = self._matrix
-        # The virtual source is the last row: its edges go at the end of the CSR arrays.
+        m = self._backward if towards else self._forward
+        # The virtual source is the last row: its arcs go at the end of the CSR arrays.
         indptr = m.indptr.copy()
         indptr[-1] += seeds.size
         graph = csr_matrix(
@@ -422,117 +541,138 @@ class WalkGraph:
         dist = dijkstra(graph, directed=True, indices=n, limit=limit)
         return dist[:n]
 
+    def _along_same_edge(self, dist, a: Snap, b: Snap, a_to_b: bool) -> None:
+        """Lower dist[k] (from point k of `a`, or to it) by the walk along a shared edge with
+        any point of `b`, where that is shorter than going round by the edge's ends."""
+        if not (a.ok.any() and b.ok.any()):
+            return
+        by_edge: dict[int, list[tuple[float, float]]] = {}
+        rows = zip(b.edge[b.ok].tolist(), b.t[b.ok].tolist(), b.dist_m[b.ok].tolist(), strict=True)
+        for e, t, d in rows:
+            by_edge.setdefault(e, []).append((t, d))
+        for k in np.flatnonzero(a.ok).tolist():
+            others = by_edge.get(int(a.edge[k]))
+            if not others:
+                continue
+            e, t = int(a.edge[k]), float(a.t[k])
+            c, two = float(self.cost[e]), not self.oneway[e]
+            for t2, d2 in others:
+                forward = t2 >= t if a_to_b else t >= t2  # the walk goes u → v
+                if forward or two:
+                    dist[k] = min(dist[k], a.dist_m[k] + abs(t2 - t) * c + d2)
+
+    def _to_points(self, node_dist, s: Snap, max_m: float, towards: bool) -> np.ndarray:
+        """Metres to (or from, `towards`) each snapped point, from node distances."""
+        dist = np.full(s.edge.size, np.inf)
+        if s.ok.any():
+            e, t, d = s.edge[s.ok], s.t[s.ok], s.dist_m[s.ok]
+            c, two = self.cost[e], ~self.oneway[e]
+            # Arriving at a point (from the search's starts) comes in from u, or from v on a
+            # two-way edge; leaving it (towards the starts) goes out to v, or to u if two-way.
+            near_u, near_v = t * c, (1 - t) * c
+            via_u, via_v = node_dist[self.u[e]] + near_u, node_dist[self.v[e]] + near_v
+            if towards:  # a point standing on u itself may leave by any of u's arcs
+                best = np.minimum(via_v, np.where(two | (t <= 0.0), via_u, np.inf))
+            else:
+                best = np.minimum(via_u, np.where(two | (t >= 1.0), via_v, np.inf))
+            dist[s.ok] = best + d
+        return dist
+
     def nearest_site_m(self, site_lats, site_lons, point_lats, point_lons, max_m=math.inf):
-        """Each point's walking metres to its nearest site, inf beyond max_m.
+        """Each point's walking metres to its nearest site, inf beyond max_m or off the
+        network (a point or site farther than max_snap_m from every way).
 
-        One multi-source search from all sites gives every node its distance to the nearest
-        site (snap distance of the site included); a point adds its own snap distance.
+        One search from all sites over the reversed arcs gives every node its metres to the
+        nearest site (the site's own part of its edge and snap included); a point adds its
+        own. A point on the same edge as a site may also walk straight along it.
         """
-        point_lats = np.atleast_1d(np.asarray(point_lats, dtype=float))
-        site_node, site_snap = self.snap(site_lats, site_lons)
-        if site_node.size == 0 or point_lats.size == 0:
-            return np.full(point_lats.shape, np.inf)
-        return self._to_points(
-            self.node_distances(site_node, site_snap, max_m), point_lats, point_lons, max_m
-        )
-
-    def distances_from(self, lat: float, lon: float, lats, lons, max_m=math.inf) -> np.ndarray:
-        """Walking metres from one point (a home) to each of many (nurseries), inf beyond max_m."""
-        node, snap = self.snap([lat], [lon])
-        lats = np.atleast_1d(np.asarray(lats, dtype=float))
-        if lats.size == 0:
-            return np.empty(0)
-        return self._to_points(self.node_distances(node, snap, max_m), lats, lons, max_m)
-
-    def _to_points(self, node_dist, lats, lons, max_m) -> np.ndarray:
-        node, snap = self.snap(lats, lons)
-        dist = snap + node_dist[node]
+        points = self.snap(point_lats, point_lons)
+        sites = self.snap(site_lats, site_lons)
+        if not sites.ok.any() or points.edge.size == 0:
+            return np.full(points.edge.size, np.inf)
+        nodes, metres = self._seeds(sites, leaving=False)
+        node_dist = self.node_distances(nodes, metres, max_m, towards=True)
+        dist = self._to_points(node_dist, points, max_m, towards=True)
+        self._along_same_edge(dist, points, sites, a_to_b=True)
         dist[dist > max_m + BOUNDARY_EPS_M] = np.inf
         return dist
 
-    def isochrone(self, lat: float, lon: float, max_m: float, buffer_m=ISOCHRONE_BUFFER_M):
-        """The area reachable on foot within max_m from a point, as a lon/lat (Multi)Polygon.
+    def distances_from(self, lat: float, lon: float, lats, lons, max_m=math.inf) -> np.ndarray:
+        """Walking metres from one point (a home) to each of many (nurseries), inf beyond
+        max_m or off the network."""
+        origin = self.snap([lat], [lon])
+        targets = self.snap(lats, lons)
+        if targets.edge.size == 0:
+            return np.empty(0)
+        if not origin.ok[0]:
+            return np.full(targets.edge.size, np.inf)
+        nodes, metres = self._seeds(origin, leaving=True)
+        dist = self._to_points(self.node_distances(nodes, metres, max_m), targets, max_m, False)
+        self._along_same_edge(dist, targets, origin, a_to_b=False)
+        dist[dist > max_m + BOUNDARY_EPS_M] = np.inf
+        return dist
 
-        Every street piece walked is drawn as a strip buffer_m either side, pieces partly
-        walked up to where the metres run out (from either end). Measured in an azimuthal
-        equidistant projection centred on the point, true to scale around it. None when even
-        the nearest street is farther than max_m.
-        """
-        origin, snap = self.snap([lat], [lon])
-        if snap[0] > max_m:
-            return None
-        dist = self.node_distances(origin, snap, max_m)
-        left_u = max_m - dist[self.u]  # metres left on arriving at each end (-inf: not reached)
-        left_v = max_m - dist[self.v]
+    def reached_pieces(self, s: Snap, max_m: float, towards: bool) -> np.ndarray:
+        """The street pieces within max_m of the snapped points (walking from them, or
+        `towards` them), as (k, 2, 2) local segments: whole edges, edges walked in part from
+        either end, the points' own edges either side of them, and each point's walk to its
+        street."""
+        node_dist = self.node_distances(*self._seeds(s, leaving=not towards), max_m, towards)
+        c = self.cost
+        two = ~self.oneway
+        left_u, left_v = max_m - node_dist[self.u], max_m - node_dist[self.v]
+        # Walking from the starts, an edge is entered at u (any edge) or at v (two-way);
+        # walking to them, it is left at v (any edge) or at u (two-way).
+        if towards:
+            left_u = np.where(two, left_u, -np.inf)
+        else:
+            left_v = np.where(two, left_v, -np.inf)
         with np.errstate(divide="ignore", invalid="ignore"):
-            part_u = np.where(self.cost > 0, np.clip(left_u / self.cost, 0, 1), left_u >= 0)
-            part_v = np.where(self.cost > 0, np.clip(left_v / self.cost, 0, 1), left_v >= 0)
+            part_u = np.where(c > 0, np.clip(left_u / c, 0, 1), left_u >= 0)
+            part_v = np.where(c > 0, np.clip(left_v / c, 0, 1), left_v >= 0)
         whole = part_u + part_v >= 1
-        from_u = ~whole & (part_u > 0)
-        from_v = ~whole & (part_v > 0)
+        from_u, from_v = ~whole & (part_u > 0), ~whole & (part_v > 0)
+        pu, pv = self.xy[self.u], self.xy[self.v]
+        starts = [pu[whole], pu[from_u], pv[from_v]]
+        ends = [
+            pv[whole],
+            pu[from_u] + part_u[from_u, None] * (pv[from_u] - pu[from_u]),
+            pv[from_v] + part_v[from_v, None] * (pu[from_v] - pv[from_v]),
+        ]
+        near = s.ok & (s.dist_m <= max_m + BOUNDARY_EPS_M)
+        if near.any():
+            e, t, d = s.edge[near], s.t[near], s.dist_m[near]
+            a, b = self.xy[self.u[e]], self.xy[self.v[e]]
+            at = a + t[:, None] * (b - a)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                reach = np.where(c[e] > 0, (max_m - d) / c[e], 1.0)
+            # Towards v: allowed leaving (u → v), or arriving from v on a two-way edge.
+            go_v = np.clip(t + reach, 0, 1)
+            go_u = np.clip(t - reach, 0, 1)
+            ok_v = np.ones(e.size, dtype=bool) if not towards else two[e]
+            ok_u = two[e] if not towards else np.ones(e.size, dtype=bool)
+            starts += [at[ok_v], at[ok_u], s.xy[near]]
+            ends += [
+                (a + go_v[:, None] * (b - a))[ok_v],
+                (a + go_u[:, None] * (b - a))[ok_u],
+                at,
+            ]
+        return np.stack((np.concatenate(starts), np.concatenate(ends)), axis=1)
 
-        to_local = Transformer.from_crs(
-            "EPSG:4326",
-            f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m",
-            always_xy=True,
-        )
-        x, y = to_local.transform(self.lons, self.lats)
-        xy = np.column_stack((x, y))
-        pu, pv = xy[self.u], xy[self.v]
-        starts = np.concatenate((pu[whole], pu[from_u], pv[from_v], [[0.0, 0.0]]))
-        ends = np.concatenate(
-            (
-                pv[whole],
-                pu[from_u] + part_u[from_u, None] * (pv[from_u] - pu[from_u]),
-                pv[from_v] + part_v[from_v, None] * (pu[from_v] - pv[from_v]),
-                xy[origin],  # the walk from the point to the street
-            )
-        )
-        pieces = shapely.linestrings(np.stack((starts, ends), axis=1))
-        # Join pieces into whole streets first (4× fewer shapes), then buffer each street and
-        # merge the strips: much faster than buffering one overlapping multi-line at once.
+    def isochrone(self, lat: float, lon: float, max_m: float, buffer_m=ISOCHRONE_BUFFER_M):
+        """The area reachable on foot within max_m from a point, as a lon/lat (Multi)Polygon:
+        every street piece walked, drawn as a strip buffer_m either side. None when the point
+        is off the network or its street is farther than max_m."""
+        origin = self.snap([lat], [lon])
+        if not origin.ok[0] or origin.dist_m[0] > max_m:
+            return None
+        pieces = shapely.linestrings(self.reached_pieces(origin, max_m, towards=False))
+        # Joining pieces into whole streets first (4× fewer shapes), then buffering each street
+        # and merging the strips: much faster than buffering one overlapping multi-line at once.
         # Simplifying to 1 m keeps the outline light for the map.
         streets = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(pieces)))
         area = shapely.union_all(shapely.buffer(streets, buffer_m, quad_segs=4)).simplify(1.0)
-        to_lonlat = Transformer.from_crs(to_local.target_crs, "EPSG:4326", always_xy=True)
-        return shapely.transform(area, lambda pts: np.column_stack(to_lonlat.transform(*pts.T)))
-
-
-def _cut_long_edges(lats, lons, u, v, length, cost):
-    """Cut edges longer than PIECE_M into equal pieces through new nodes (appended after the
-    input's nodes), so that snapping to a node is never more than PIECE_M/2 along a street off.
-
-    New nodes are placed by linear interpolation of latitude and longitude, which over a few
-    hundred metres lies within millimetres of the geodesic; the pieces' costs add up exactly.
-    """
-    pieces = np.maximum(1, np.ceil(length / PIECE_M)).astype(np.int64)
-    long = pieces > 1
-    if not long.any():
-        return lats, lons, u, v, cost
-    k = pieces[long]
-    lu, lv, lcost = u[long], v[long], cost[long]
-    # New nodes: k-1 per long edge, numbered after the existing ones, edge after edge.
-    inner = k - 1
-    first_new = lats.size + np.cumsum(inner) - inner  # number of each edge's first new node
-    edge_of = np.repeat(np.arange(k.size), inner)  # the long edge each new node lies on
-    step = np.arange(int(inner.sum())) - np.repeat(np.cumsum(inner) - inner, inner) + 1
-    t = step / k[edge_of]  # 1/k, 2/k, … of the way from u to v
-    new_lats = lats[lu[edge_of]] + t * (lats[lv[edge_of]] - lats[lu[edge_of]])
-    new_lons = lons[lu[edge_of]] + t * (lons[lv[edge_of]] - lons[lu[edge_of]])
-    # Pieces: u → first new node → … → last new node → v, each costing cost/k.
-    edge_of_piece = np.repeat(np.arange(k.size), k)
-    piece = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)  # 0..k-1 along the edge
-    base = first_new[edge_of_piece]
-    chain_u = np.where(piece == 0, lu[edge_of_piece], base + piece - 1)
-    chain_v = np.where(piece == k[edge_of_piece] - 1, lv[edge_of_piece], base + piece)
-    chain_cost = lcost[edge_of_piece] / k[edge_of_piece]
-    return (
-        np.concatenate((lats, new_lats)),
-        np.concatenate((lons, new_lons)),
-        np.concatenate((u[~long], chain_u)),
-        np.concatenate((v[~long], chain_v)),
-        np.concatenate((cost[~long], chain_cost)),
-    )
+        return self.to_lonlat(area)
 
 
 def walk_minutes(metres: float, speed_kmh: float) -> int | None:
@@ -563,9 +703,12 @@ def store_network(parsed: ParsedNetwork, source: str) -> int:
     _bulk_insert(
         conn,
         WalkEdge.__table__,
-        ("id", "u", "v", "length_m", "cost_m"),
-        (np.arange(parsed.u.size), parsed.u, parsed.v, parsed.length_m, parsed.cost_m),
-    )
+        ("id", "u", "v", "length_m", "cost_m", "oneway", "ground"),
+        (
+            np.arange(parsed.u.size), parsed.u, parsed.v, parsed.length_m, parsed.cost_m,
+            parsed.oneway, parsed.ground,
+        ),
+    )  # fmt: skip
     meta = db.session.get(WalkNetwork, 1)
     if meta is None:
         meta = WalkNetwork(id=1, version=0)
@@ -679,12 +822,14 @@ def _read_graph() -> WalkGraph | None:
     for _attempt in range(5):
         before = _key()
         nodes = raw_read("SELECT lat, lon FROM walk_nodes ORDER BY id")
-        edges = raw_read("SELECT u, v, length_m, cost_m FROM walk_edges ORDER BY id")
+        edges = raw_read(
+            "SELECT u, v, length_m, cost_m, oneway, ground FROM walk_edges ORDER BY id"
+        )
         if before is None:
             return None
         if _key() == before:
             node_arr = np.array(nodes, dtype=float).reshape(-1, 2)
-            edge_arr = np.array(edges, dtype=float).reshape(-1, 4)
+            edge_arr = np.array(edges, dtype=float).reshape(-1, 6)
             return WalkGraph(
                 node_arr[:, 0],
                 node_arr[:, 1],
@@ -693,8 +838,17 @@ def _read_graph() -> WalkGraph | None:
                 edge_arr[:, 2],
                 edge_arr[:, 3],
                 key=before,
+                oneway=edge_arr[:, 4] != 0,
+                ground=edge_arr[:, 5] != 0,
+                max_snap_m=_max_snap_m(),
             )
     raise RuntimeError("the walking network kept changing while being read")
+
+
+def _max_snap_m() -> float:
+    from flask import current_app, has_app_context
+
+    return current_app.config["WALK_MAX_SNAP_M"] if has_app_context() else MAX_SNAP_M
 
 
 def reset() -> None:
@@ -711,50 +865,27 @@ AREA_SIMPLIFY_M = 4.0  # outline detail kept for display
 
 
 def reach_area(graph: WalkGraph, site_lats, site_lons, max_m: float):
-    """The area within max_m walking metres of any site, as a WGS-84 shapely geometry, or None
-    when no street is within reach.
+    """The area from which some site is within max_m walking metres, as a WGS-84 shapely
+    geometry, or None when no street is within reach.
 
-    The union of every site's isochrone at once: one multi-source search gives each node its
-    walking metres to the nearest site, and the street pieces walked within max_m are drawn as
-    strips (as WalkGraph.isochrone does for one start) — ~1 s for the demo's 143 nurseries at
-    5 minutes, where 143 isochrones and their union took ~35 s.
+    The union of every site's isochrone at once: one multi-source search over the reversed
+    arcs gives each node its walking metres to the nearest site, and the street pieces within
+    max_m are drawn as strips (as WalkGraph.isochrone does for one start) — ~1 s for the
+    demo's 143 nurseries at 5 minutes, where 143 isochrones and their union took ~35 s.
     """
     site_lats = np.asarray(site_lats, dtype=float)
     site_lons = np.asarray(site_lons, dtype=float)
     if site_lats.size == 0:
         return None
-    node, snap = graph.snap(site_lats, site_lons)
-    dist = graph.node_distances(node, snap, max_m)
-    left_u, left_v = max_m - dist[graph.u], max_m - dist[graph.v]
-    cost = graph.cost
-    with np.errstate(divide="ignore", invalid="ignore"):
-        part_u = np.where(cost > 0, np.clip(left_u / cost, 0, 1), left_u >= 0)
-        part_v = np.where(cost > 0, np.clip(left_v / cost, 0, 1), left_v >= 0)
-    whole = part_u + part_v >= 1
-    from_u, from_v = ~whole & (part_u > 0), ~whole & (part_v > 0)
-    reached = snap <= max_m
-    if not (whole.any() or from_u.any() or from_v.any() or reached.any()):
+    sites = graph.snap(site_lats, site_lons)
+    if not (sites.ok & (sites.dist_m <= max_m)).any():
         return None
-    # A local azimuthal equidistant projection: true to scale within a district.
-    local = f"+proj=aeqd +lat_0={site_lats.mean()} +lon_0={site_lons.mean()} +datum=WGS84 +units=m"
-    to_local = Transformer.from_crs("EPSG:4326", local, always_xy=True)
-    xy = np.column_stack(to_local.transform(graph.lons, graph.lats))
-    sites_xy = np.column_stack(to_local.transform(site_lons, site_lats))
-    pu, pv = xy[graph.u], xy[graph.v]
-    starts = np.concatenate((pu[whole], pu[from_u], pv[from_v], sites_xy[reached]))
-    ends = np.concatenate(
-        (
-            pv[whole],
-            pu[from_u] + part_u[from_u, None] * (pv[from_u] - pu[from_u]),
-            pv[from_v] + part_v[from_v, None] * (pu[from_v] - pv[from_v]),
-            xy[node[reached]],  # from each nursery to its street
-        )
-    )
-    pieces = shapely.linestrings(np.stack((starts, ends), axis=1))
+    segments = graph.reached_pieces(sites, max_m, towards=True)
+    if segments.shape[0] == 0:
+        return None
+    pieces = shapely.linestrings(segments)
     # Joining the pieces into longer lines first makes buffering and merging ~3× faster.
     lines = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(pieces)))
     lines = shapely.simplify(lines, AREA_SIMPLIFY_M / 2)
     area = shapely.union_all(shapely.buffer(lines, AREA_BUFFER_M, quad_segs=2))
-    area = area.simplify(AREA_SIMPLIFY_M)
-    to_lonlat = Transformer.from_crs(local, "EPSG:4326", always_xy=True)
-    return shapely.transform(area, lambda pts: np.column_stack(to_lonlat.transform(*pts.T)))
+    return graph.to_lonlat(area.simplify(AREA_SIMPLIFY_M))

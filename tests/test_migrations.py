@@ -695,3 +695,28 @@ def test_0016_adds_geography_positions_where_postgis_is_there(empty_app):
         with db.engine.connect() as conn:
             assert not geography_present(conn)
         assert _count("nurseries") == 1
+
+
+def test_0017_keeps_a_loaded_network_two_way_at_street_level(empty_app):
+    """Migration 0017 (walking edges' direction and level): a network loaded before it reads as
+    it did, every edge two-way at street level; the downgrade drops only the two columns."""
+    from alembic.script import ScriptDirectory
+    from flask_migrate import downgrade, upgrade
+
+    before = ScriptDirectory(str(database.MIGRATIONS)).get_revision("0017").down_revision
+    with empty_app.app_context():
+        upgrade(directory=str(database.MIGRATIONS), revision=before)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO walk_edges (id, u, v, length_m, cost_m)"
+                                 " VALUES (0, 0, 1, 10.0, 20.0)"))  # fmt: skip
+        upgrade(directory=str(database.MIGRATIONS))
+        db.engine.dispose()
+        assert database.schema_drift() == []
+        with db.engine.connect() as conn:
+            row = conn.execute(sa.text("SELECT oneway, ground, cost_m FROM walk_edges")).one()
+        assert (bool(row[0]), bool(row[1]), row[2]) == (False, True, 20.0)
+        downgrade(directory=str(database.MIGRATIONS), revision=before)
+        db.engine.dispose()
+        columns = {c["name"] for c in sa.inspect(db.engine).get_columns("walk_edges")}
+        assert "oneway" not in columns and "ground" not in columns
+        assert _count("walk_edges") == 1

@@ -155,34 +155,110 @@ def test_walking_distances_on_the_tiny_graph_match_the_hand_reckoning(tiny):
         assert expected[name] >= distance_m(*at("A"), *at(name)) - 1e-9
 
 
-def test_points_off_the_network_walk_to_their_nearest_node(tiny):
+def _projection(graph: WalkGraph, snap, k: int) -> np.ndarray:
+    """Where point k entered the network, in the graph's local metres."""
+    e, t = int(snap.edge[k]), float(snap.t[k])
+    return graph.xy[graph.u[e]] + t * (graph.xy[graph.v[e]] - graph.xy[graph.u[e]])
+
+
+def test_points_off_the_network_walk_to_their_street(tiny):
     graph = tiny.graph()
     home = moved("C", -10.0)  # 10 m south of C, off the street
     site = moved("A", 0.0, -8.0)  # 8 m west of A
-    node, snap = graph.snap([home[0], site[0]], [home[1], site[1]])
-    assert snap == pytest.approx([10.0, 8.0], abs=1e-6)
-    assert graph.lats[node[0]] == at("C")[0] and graph.lons[node[0]] == at("C")[1]
+    snap = graph.snap([home[0], site[0]], [home[1], site[1]])
+    assert snap.dist_m == pytest.approx([10.0, 8.0], abs=1e-3)
+    c = graph.local_points(*zip(at("C"), strict=True))[0]
+    assert np.abs(_projection(graph, snap, 0) - c).max() < 1e-3  # enters the network at C
     want = 8.0 + seg("A", "B") + seg("B", "C") + 10.0
     got = graph.nearest_site_m([site[0]], [site[1]], [home[0]], [home[1]])
-    assert got[0] == pytest.approx(want, abs=1e-6)
+    assert got[0] == pytest.approx(want, abs=1e-3)
     # The limit: exactly at it counts, a centimetre short of it does not.
-    assert graph.nearest_site_m([site[0]], [site[1]], [home[0]], [home[1]], want)[0] < math.inf
+    assert graph.nearest_site_m([site[0]], [site[1]], [home[0]], [home[1]], got[0])[0] < math.inf
     assert (
-        graph.nearest_site_m([site[0]], [site[1]], [home[0]], [home[1]], want - 0.01)[0] == math.inf
+        graph.nearest_site_m([site[0]], [site[1]], [home[0]], [home[1]], got[0] - 0.01)[0]
+        == math.inf
     )
     # No sites: nothing is reachable.
     assert graph.nearest_site_m([], [], [home[0]], [home[1]], 1000.0).tolist() == [math.inf]
 
 
-def test_a_home_halfway_along_a_long_street_snaps_beside_itself(tiny):
+def test_a_home_halfway_along_a_long_street_enters_it_beside_itself(tiny):
     graph = tiny.graph()
-    # Halfway from A to B (97 m apart), 5 m north of the street: long edges are cut into
-    # pieces, so the nearest node is on the street beside the home, not 48 m away at a corner.
+    # Halfway from A to B (97 m apart), 5 m north of the street: projected onto the street
+    # beside the home, it walks half the street to B, not round by a corner.
     lat, lon = moved("A", 5.0, seg("A", "B") / 2)
-    _, snap = graph.snap([lat], [lon])
-    assert snap[0] < 6.0
+    snap = graph.snap([lat], [lon])
+    assert snap.dist_m[0] == pytest.approx(5.0, abs=0.01)
+    assert snap.t[0] == pytest.approx(0.5, abs=1e-3)
     assert graph.distances_from(lat, lon, [at("B")[0]], [at("B")[1]])[0] == pytest.approx(
-        5.0 + seg("A", "B") / 2, abs=0.1
+        5.0 + seg("A", "B") / 2, abs=0.05
+    )
+
+
+def test_two_points_on_one_street_walk_straight_along_it(tiny):
+    """A home and a nursery between the same two corners walk the piece between them, in
+    either direction, not out to a corner and back."""
+    graph = tiny.graph()
+    home = moved("A", 4.0, 20.0)
+    site = moved("A", -6.0, 70.0)
+    there = graph.distances_from(*home, [site[0]], [site[1]])[0]
+    back = graph.nearest_site_m([home[0]], [home[1]], [site[0]], [site[1]])[0]
+    assert there == pytest.approx(4.0 + 50.0 + 6.0, abs=0.05)
+    assert back == pytest.approx(there, abs=1e-6)
+
+
+def _street_and_tunnel(street_offset_m: float) -> WalkGraph:
+    """A tunnel (layer -1) 400 m long along lat 29.6, and a street parallel to it
+    street_offset_m to the north; joined at both ends."""
+    lat0, lon0 = 29.6, 106.52
+    east, _, _ = GEOD.fwd(lon0, lat0, 90.0, 400.0)
+    north = GEOD.fwd(lon0, lat0, 0.0, street_offset_m)[1]
+    lats = [lat0, lat0, north, north]
+    lons = [lon0, east, lon0, east]
+    u, v = [0, 2, 0, 1], [1, 3, 2, 3]
+    length = GEOD.inv(np.array(lons)[u], np.array(lats)[u], np.array(lons)[v], np.array(lats)[v])[2]
+    return WalkGraph(lats, lons, u, v, length, ground=[False, True, True, True])
+
+
+def test_a_street_within_a_few_metres_wins_over_the_tunnel_under_the_home():
+    lat0, lon0 = 29.6, 106.52
+    mid = GEOD.fwd(lon0, lat0, 90.0, 200.0)
+    near = _street_and_tunnel(3.0)
+    snap = near.snap([mid[1]], [mid[0]])  # right above the tunnel, 3 m from the street
+    assert near.ground[snap.edge[0]] and snap.dist_m[0] == pytest.approx(3.0, abs=0.01)
+    far = _street_and_tunnel(12.0)  # 12 m to the street: the tunnel it is (an entrance)
+    snap = far.snap([mid[1]], [mid[0]])
+    assert not far.ground[snap.edge[0]] and snap.dist_m[0] == pytest.approx(0.0, abs=0.01)
+
+
+def test_a_point_too_far_from_every_way_is_off_the_network(tiny):
+    graph = tiny.graph(max_snap_m=200.0)
+    lost = moved("A", -250.0)
+    snap = graph.snap([lost[0]], [lost[1]])
+    assert not snap.ok[0] and snap.dist_m[0] == math.inf
+    assert graph.distances_from(*lost, [at("B")[0]], [at("B")[1]]).tolist() == [math.inf]
+    assert graph.nearest_site_m([lost[0]], [lost[1]], [at("B")[0]], [at("B")[1]]).tolist() == [
+        math.inf
+    ]
+    assert graph.snap([moved("A", -150.0)[0]], [moved("A", -150.0)[1]]).ok[0]
+
+
+def test_an_escalator_is_walked_one_way_only():
+    lats, lons = [29.6, 29.6, 29.601], [106.52, 106.521, 106.5205]
+    length = GEOD.inv(lons[:2] + [lons[2], lons[2]], lats[:2] + [lats[2], lats[2]],
+                      lons[1:] + lons[:1] + [lons[1]],
+                      lats[1:] + lats[:1] + [lats[1]])[2]  # fmt: skip
+    # 0 → 1 an escalator (one way); 0–2–1 stairs round the other way, both ways.
+    graph = WalkGraph(lats, lons, [0, 2, 0], [1, 1, 2],
+                      [length[0], length[3], length[2]], oneway=[True, False, False])  # fmt: skip
+    up = graph.distances_from(lats[0], lons[0], [lats[1]], [lons[1]])[0]
+    down = graph.distances_from(lats[1], lons[1], [lats[0]], [lons[0]])[0]
+    assert up == pytest.approx(length[0], abs=1e-6)
+    assert down == pytest.approx(length[3] + length[2], abs=1e-6)
+    # The multi-source search walks to the sites: the same directions.
+    assert graph.nearest_site_m([lats[1]], [lons[1]], [lats[0]], [lons[0]])[0] == pytest.approx(up)
+    assert graph.nearest_site_m([lats[0]], [lons[0]], [lats[1]], [lons[1]])[0] == pytest.approx(
+        down
     )
 
 
@@ -194,17 +270,39 @@ def test_an_edge_given_twice_is_walked_once_by_its_cheaper_copy():
     assert got.tolist() == pytest.approx([0.0, 100.0, 107.0])
 
 
-def test_snapping_finds_the_geodesically_nearest_node():
+def _point_segments_m(lat, lon, lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Metres from a point to each straight piece, measured independently: in an azimuthal
+    equidistant projection centred on the point (true distances from it), by the textbook
+    clamp-and-project formula."""
+    from pyproj import Transformer
+
+    local = Transformer.from_crs(
+        "EPSG:4326", f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84", always_xy=True
+    )
+    x1, y1 = local.transform(lon1, lat1)
+    x2, y2 = local.transform(lon2, lat2)
+    dx, dy = x2 - x1, y2 - y1
+    den = dx * dx + dy * dy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(den == 0, 0.0, np.clip(-(x1 * dx + y1 * dy) / den, 0.0, 1.0))
+    return np.hypot(x1 + t * dx, y1 + t * dy)
+
+
+def test_snapping_finds_the_nearest_point_on_any_edge():
     rng = np.random.default_rng(7)
-    graph = _random_graph(rng, 80)
-    lats = 29.6 + rng.uniform(-0.02, 0.02, 300)
-    lons = 106.5 + rng.uniform(-0.02, 0.02, 300)
-    node, snap = graph.snap(lats, lons)
+    graph = _random_graph(rng, 60)
+    lats = 29.6 + rng.uniform(-0.012, 0.012, 120)
+    lons = 106.5 + rng.uniform(-0.012, 0.012, 120)
+    snap = graph.snap(lats, lons)
+    a, b = graph.u, graph.v
     for k in range(lats.size):
-        brute = GEOD.inv(np.full(graph.node_count, lons[k]), np.full(graph.node_count, lats[k]),
-                         graph.lons, graph.lats)[2]  # fmt: skip
-        assert snap[k] == pytest.approx(brute.min(), abs=1e-6)
-        assert brute[node[k]] == pytest.approx(brute.min(), abs=1e-6)
+        brute = _point_segments_m(
+            lats[k], lons[k], graph.lats[a], graph.lons[a], graph.lats[b], graph.lons[b]
+        ).min()
+        if brute <= graph.max_snap_m:
+            assert snap.dist_m[k] == pytest.approx(brute, abs=0.01)
+        else:
+            assert not snap.ok[k]
 
 
 def _random_graph(rng, n: int) -> WalkGraph:
@@ -248,38 +346,65 @@ def test_multi_source_search_equals_the_best_single_source_run(seed):
     cost = length * np.where(rng.random(u.size) < 0.3, STEPS_FACTOR, 1.0)
     graph = WalkGraph(lats, lons, u, v, length, cost)
     # The reference walks the input edges (a pair given twice is walked by its cheaper copy);
-    # sites and points stand exactly on input nodes, so no snapping is involved.
+    # sites and points stand exactly on nodes of some edge, so they enter the network there.
+    # (A node on no edge is not on the network: it is projected onto the nearest street.)
     edges = [(int(a), int(b), float(w)) for a, b, w in zip(u, v, cost, strict=True) if a != b]
-    sites = rng.choice(n, size=int(rng.integers(1, 6)), replace=False)
+    on_edge = np.zeros(n, dtype=bool)
+    on_edge[[a for a, _, _ in edges] + [b for _, b, _ in edges]] = True
+    sites = rng.choice(np.flatnonzero(on_edge), size=int(rng.integers(1, 6)), replace=False)
     runs = [_plain_dijkstra(n, edges, int(s)) for s in sites]
-    want = np.array([min(run[p] for run in runs) for p in range(n)])
-    got = graph.nearest_site_m(lats[sites], lons[sites], lats, lons)
+    lats, lons = lats[on_edge], lons[on_edge]
+    want = np.array([min(run[p] for run in runs) for p in np.flatnonzero(on_edge)])
+    got = graph.nearest_site_m(graph.lats[sites], graph.lons[sites], lats, lons)
     assert np.allclose(got, want, rtol=1e-9, atol=1e-6, equal_nan=False)
     assert np.array_equal(np.isinf(got), np.isinf(want))
     # With a limit, what lies beyond it is inf and the rest is unchanged.
     limit = float(np.median(want[np.isfinite(want)]))
-    capped = graph.nearest_site_m(lats[sites], lons[sites], lats, lons, limit)
+    capped = graph.nearest_site_m(graph.lats[sites], graph.lons[sites], lats, lons, limit)
     inside = want <= limit
     assert np.allclose(capped[inside], want[inside], atol=1e-6)
     assert np.isinf(capped[~inside]).all()
 
 
-def test_multi_source_search_counts_the_sites_snap_distances():
+def _split_reference(graph: WalkGraph, snaps) -> tuple[int, list, list[list[int]]]:
+    """A reference graph with every snapped point as a node of its own: each edge is split at
+    the projections on it (sorted along it), and each point hangs off its projection by its
+    snap distance. Returns (node count, undirected edges, the point nodes of each snap)."""
+    n = graph.node_count
+    cuts: dict[int, list[tuple[float, int]]] = {}
+    hanging, owners = [], []
+    for snap in snaps:
+        mine = []
+        for k in range(snap.edge.size):
+            projection, point = n, n + 1
+            n += 2
+            cuts.setdefault(int(snap.edge[k]), []).append((float(snap.t[k]), projection))
+            hanging.append((projection, point, float(snap.dist_m[k])))
+            mine.append(point)
+        owners.append(mine)
+    edges = []
+    for e, (a, b, c) in enumerate(zip(graph.u.tolist(), graph.v.tolist(), graph.cost.tolist(),
+                                      strict=True)):  # fmt: skip
+        stops = [(0.0, a)] + sorted(cuts.get(e, [])) + [(1.0, b)]
+        for (t1, p1), (t2, p2) in zip(stops, stops[1:], strict=False):
+            edges.append((p1, p2, (t2 - t1) * c))
+    return n, edges + hanging, owners
+
+
+def test_multi_source_search_counts_the_sites_and_points_entry_into_the_network():
     rng = np.random.default_rng(11)
     graph = _random_graph(rng, 50)
     site_lats = 29.6 + rng.uniform(-0.01, 0.01, 4)
     site_lons = 106.5 + rng.uniform(-0.01, 0.01, 4)
     point_lats = 29.6 + rng.uniform(-0.01, 0.01, 30)
     point_lons = 106.5 + rng.uniform(-0.01, 0.01, 30)
-    s_node, s_snap = graph.snap(site_lats, site_lons)
-    p_node, p_snap = graph.snap(point_lats, point_lons)
-    # Reference on the graph as built (long edges cut into pieces), one run per site.
-    edges = list(zip(graph.u.tolist(), graph.v.tolist(), graph.cost.tolist(), strict=True))
-    runs = [_plain_dijkstra(graph.node_count, edges, int(s)) for s in s_node]
-    want = [
-        min(s_snap[k] + runs[k][p_node[j]] for k in range(len(runs))) + p_snap[j]
-        for j in range(point_lats.size)
-    ]
+    sites = graph.snap(site_lats, site_lons)
+    points = graph.snap(point_lats, point_lons)
+    assert sites.ok.all() and points.ok.all()
+    # Reference: a plain Dijkstra from each site on the graph split at every projection.
+    n, edges, (site_nodes, point_nodes) = _split_reference(graph, [sites, points])
+    runs = [_plain_dijkstra(n, edges, s) for s in site_nodes]
+    want = [min(run[p] for run in runs) for p in point_nodes]
     got = graph.nearest_site_m(site_lats, site_lons, point_lats, point_lons)
     assert got == pytest.approx(want, abs=1e-6)
     # One point to many sites is the same search the other way round.
