@@ -89,6 +89,7 @@ class Record:
     seconds: float
     status: int  # 0: no answer
     retry_after: bool
+    error: str = ""  # why there was no answer
 
     @property
     def end(self) -> float:
@@ -178,7 +179,11 @@ def _examples(rs: list[Record], t0: float, n: int = 5) -> str:
     """The first few, their start in seconds since `t0` (the run's first request)."""
     if not rs:
         return ""
-    shown = [f"{r.name} {r.status} at {r.start - t0:.2f}+{r.seconds:.2f}s" for r in rs[:n]]
+    shown = [
+        f"{r.name} {r.status} at {r.start - t0:.2f}+{r.seconds:.2f}s"
+        + (f" {r.error}" if r.error else "")
+        for r in rs[:n]
+    ]
     return f"{len(rs)}: " + "; ".join(shown)
 
 
@@ -322,12 +327,13 @@ def drive(port: int, plan, users: int, seconds: float, mix: str, faults_plan: di
     locustfile.PLAN = plan
     records: list[Record] = []
 
-    def on_request(name, response_time, response=None, start_time=None, **_):
+    def on_request(name, response_time, response=None, start_time=None, exception=None, **_):
         status = getattr(response, "status_code", 0) or 0
         headers = getattr(response, "headers", None) or {}
         retry_after = status >= 500 and bool(headers.get("Retry-After"))
         start = start_time or time.time() - response_time / 1000
-        records.append(Record(name, start, response_time / 1000, status, retry_after))
+        error = repr(exception)[:120] if status == 0 and exception else ""
+        records.append(Record(name, start, response_time / 1000, status, retry_after, error))
 
     env = Environment(user_classes=locustfile.MIXES[mix], host=f"http://127.0.0.1:{port}")
     env.events.request.add_listener(on_request)

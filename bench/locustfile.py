@@ -73,13 +73,19 @@ class Person(FastHttpUser):
     def on_start(self) -> None:
         self.headers = {"X-Forwarded-For": new_address()}
 
+    # One connection per request, as nginx talks to gunicorn by default (HTTP/1.0 upstream):
+    # a kept-alive connection that gunicorn's threaded worker closes after its keep-alive time
+    # just as the client reuses it loses that request unread (a race of HTTP/1.1 clients, seen
+    # in the SQLite runs), which would hide the answers a killed worker loses.
+    CLOSE = {"Connection": "close"}
+
     def send(
         self, method: str, path: str, name: str, ok=(200,), key=False, retry=None, **kw
     ) -> dict | list | None:
         """One request, sent again after a lost or 503 answer when `retry` (reads, and writes
         that carry an Idempotency-Key: `key`); the JSON body of an answer with a status in
         `ok`, else None."""
-        headers = {**self.headers, **kw.pop("headers", {})}
+        headers = {**self.CLOSE, **self.headers, **kw.pop("headers", {})}
         if key:
             headers["Idempotency-Key"] = str(uuid.uuid4())
         if "form" in kw:
