@@ -329,10 +329,12 @@ def drive(port: int, plan, users: int, seconds: float, mix: str, faults_plan: di
 
     def on_request(name, response_time, response=None, start_time=None, exception=None, **_):
         status = getattr(response, "status_code", 0) or 0
+        error = ""
+        if isinstance(exception, locustfile.LostAnswer):
+            status, error = 0, str(exception)
         headers = getattr(response, "headers", None) or {}
         retry_after = status >= 500 and bool(headers.get("Retry-After"))
         start = start_time or time.time() - response_time / 1000
-        error = repr(exception)[:120] if status == 0 and exception else ""
         records.append(Record(name, start, response_time / 1000, status, retry_after, error))
 
     env = Environment(user_classes=locustfile.MIXES[mix], host=f"http://127.0.0.1:{port}")

@@ -50,6 +50,11 @@ class Plan:
     codes_seen: list[str] = field(default_factory=list)  # tracking codes answered 201
 
 
+class LostAnswer(Exception):
+    """No whole answer came: the connection was refused, reset or cut mid-body (a killed
+    worker). Recorded with status 0, whatever status line may have arrived first."""
+
+
 PLAN: Plan | None = None
 _addresses = itertools.count(1)
 
@@ -97,16 +102,19 @@ class Person(FastHttpUser):
             with self.client.request(
                 method, path, name=name, headers=headers, catch_response=True, **kw
             ) as r:
-                if r.status_code in ok:
+                # set before the block when the body could not be read to its end
+                lost = getattr(r, "error", None) or r.request_meta.get("exception")
+                if r.status_code == 0 or lost:
+                    r.failure(LostAnswer(repr(lost)[:120]))
+                    pause = 0.5
+                elif r.status_code in ok:
                     r.success()
-                    try:
-                        return r.json() if r.content else {}
-                    except ValueError:
-                        return {}
-                r.failure(f"{r.status_code} {(r.text or '')[:120]}")
-                if r.status_code not in RETRY_STATUSES:
-                    return None
-                pause = _retry_after(r) if r.status_code else 0.5
+                    return r.json() if r.content else {}
+                else:
+                    r.failure(f"{r.status_code} {(r.text or '')[:120]}")
+                    if r.status_code not in RETRY_STATUSES:
+                        return None
+                    pause = _retry_after(r)
             gevent.sleep(pause)
         return None
 
