@@ -29,6 +29,7 @@ from urllib.parse import urlencode
 
 import gevent
 from locust import FastHttpUser, between, task
+from locust.contrib.fasthttp import LocustBadStatusCode
 
 MAX_ATTEMPTS = 6  # a write is given up after this many lost or 503 answers
 RETRY_STATUSES = (0, 502, 503, 504)  # 0: no answer at all (connection reset or refused)
@@ -102,10 +103,11 @@ class Person(FastHttpUser):
             with self.client.request(
                 method, path, name=name, headers=headers, catch_response=True, **kw
             ) as r:
-                # set before the block when the body could not be read to its end
-                lost = getattr(r, "error", None) or r.request_meta.get("exception")
-                if r.status_code == 0 or lost:
-                    r.failure(LostAnswer(repr(lost)[:120]))
+                # Set before the block: a status other than 2xx (LocustBadStatusCode), or the
+                # reason the answer, or its body, could not be read to its end.
+                error = r.request_meta.get("exception") or getattr(r, "error", None)
+                if r.status_code == 0 or not isinstance(error, LocustBadStatusCode | None):
+                    r.failure(LostAnswer(repr(error)[:120]))
                     pause = 0.5
                 elif r.status_code in ok:
                     r.success()

@@ -211,3 +211,63 @@ def test_the_answer_checks_fail_on_a_5xx_outside_the_outage_or_without_retry_aft
     assert all(c.ok for c in load.window_checks(lost, at_kill, outage=True, kill=True))
     failed = {c.name for c in load.window_checks(lost, faults, outage=True, kill=False) if not c.ok}
     assert failed == {"no answer lost except at the worker kill"}
+
+
+# Runs in its own process: locust needs the standard library patched by gevent before it loads.
+FAKE_SERVER_RUN = r"""
+from gevent import monkey
+
+monkey.patch_all()
+import collections, json, random, socket
+
+import gevent
+from locust import constant
+
+import load, locustfile
+
+random.seed(14)
+locustfile.Searcher.wait_time = constant(0.05)  # many requests in a short run
+
+BODIES = {
+    "search": b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 2\r\n\r\n{}",
+    "nursery": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 900\r\n\r\n{",
+}
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(64)
+
+
+def serve():
+    while True:
+        conn, _ = listener.accept()
+        line = conn.recv(65536).split(b"\r\n", 1)[0]
+        conn.sendall(BODIES["search" if b"?" in line else "nursery"])  # the nursery's is cut
+        conn.close()
+
+
+gevent.spawn(serve)
+plan = locustfile.Plan([1], [1], iter(()), "", (29.6, 106.5), 0.01, "2027-01-02", ["other"])
+records, _, _ = load.drive(listener.getsockname()[1], plan, 2, 1.5, "search", {})
+seen = collections.Counter(f"{r.name} {r.status} {bool(r.error)} {r.retry_after}" for r in records)
+print(json.dumps(sorted(seen)))
+"""
+
+
+def test_the_load_run_records_a_cut_answer_as_lost_and_a_503_as_such():
+    """What the answer checks rest on: a 503 keeps its status and its Retry-After, an answer
+    cut mid-body is lost (status 0), not the 200 its status line said."""
+    import subprocess
+    import sys
+
+    bench = _server.ROOT / "bench"
+    run = subprocess.run(
+        [sys.executable, "-c", FAKE_SERVER_RUN],
+        cwd=bench,
+        env={**_server.os.environ, "PYTHONPATH": f"{bench}:{_server.ROOT}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    kinds = set(json.loads(run.stdout.strip().splitlines()[-1]))
+    assert kinds == {"search 503 False True", "nursery 0 True False"}
