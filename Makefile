@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export FLASK_APP := app
 
-.PHONY: run test bench lint audit install clean check-migrations migration
+.PHONY: run test bench loadtest lint audit install clean check-migrations migration
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,6 +31,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/complaints.py --db both
 	$(BIN)/python bench/coverage.py
 	$(BIN)/python bench/network.py
+
+# Load and fault test (bench/load.py, locust): 200 users for 60 s searching, booking and filing
+# complaints against gunicorn -w 4 on a fresh PostgreSQL database (TEST_POSTGRES_URL) with a
+# worker killed and the database unreachable for 10 s; fails unless the answers and the database
+# check out. Needs PostgreSQL and Redis. Shorter: make loadtest LOAD_ARGS="--users 40 --seconds 20"
+loadtest: $(STAMP)
+	$(BIN)/python bench/load.py --users 200 --seconds 60 --mix all --faults all --db postgresql $(LOAD_ARGS)
 
 # `flask db check` on a new SQLite database and, when TEST_POSTGRES_URL is set, on a new
 # PostgreSQL one: the migrations upgrade an empty database to exactly the models' schema.

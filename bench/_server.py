@@ -178,11 +178,13 @@ def seed_nurseries(
     families: int,
     class_type: str = "toddler",
     care_type: str = "full_day",
+    positions: list[tuple[float, float]] | None = None,
 ) -> list[Seed]:
     """`nurseries` filed nurseries, each with lawful `class_type` classes and one `care_type` offer
     of `places` places for that class type (checked with ``maps.standards.check_nursery``), and
     `families` parents with a child of that class's age each; family i books at nursery
-    i % nurseries. Returns one Seed per nursery, its families in the order they were made."""
+    i % nurseries. Nursery j stands at positions[j] (lat, lon), else all at one point.
+    Returns one Seed per nursery, its families in the order they were made."""
     from werkzeug.security import generate_password_hash
 
     from accounts.models import User
@@ -211,8 +213,8 @@ def seed_nurseries(
                 address=f"压测路{j + 1}号",
                 kind="private",
                 filing_no=f"压测备-{tag}-{j}",
-                lat=29.6,
-                lon=106.52,
+                lat=positions[j][0] if positions else 29.6,
+                lon=positions[j][1] if positions else 106.52,
                 capacity=sum(cap for cap, _ in classes),
             )
             nursery.classes = [
