@@ -54,6 +54,7 @@ PLAIN_RULES = [
     "policies/eligibility.py",
     "ratings/rules.py",
     "inspections/rules.py",
+    "planning/osm.py",
 ]
 # gunicorn.conf.py: the server's settings, read by gunicorn from the working directory.
 ROOT_MODULES = {
