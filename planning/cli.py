@@ -42,7 +42,8 @@ def coverage_report_command(street_code, mode, fmt):
 @maps.command("load-network")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def load_network_command(file: str):
-    """Load the walking network from OSM XML (.osm / .osm.gz), replacing it (all or nothing)."""
+    """Load the walking network from OpenStreetMap (.osm, .osm.gz or .osm.pbf), replacing it
+    (all or nothing); ways clipped at the extract's edge are cut there and counted."""
     from . import network, services
 
     try:

@@ -4,14 +4,14 @@ Straight-line circles over-promise where streets wind and climb (DESIGN §3.4). 
 its OSM extract once (`flask --app app maps load-network FILE`); every process then walks the
 same graph:
 
-- **Parsing** (`from_osm_bytes`) streams the XML with ElementTree's iterparse and keeps the ways
-  a person may walk on (WALKABLE_HIGHWAYS, unless foot=no / access=private / area=yes; an
-  explicit foot=yes admits any road). Each way becomes straight edges between consecutive nodes
-  with geodesic lengths (pyproj Geod). Pedestrians ignore oneway.
+- **Reading** (`from_osm_bytes`): planning/osm.py reads OSM XML, .osm.gz or .osm.pbf with
+  pyosmium and returns the walkable edges (ways cut where a clipped extract lacks their nodes,
+  pedestrian areas and platforms with crossings between their entrances, corridors, elevators,
+  one-way escalators). Each edge gets its geodesic length (pyproj Geod).
 - **Cost.** OSM has no heights, so hills are only seen where they are mapped as steps: an edge of
   highway=steps costs STEPS_FACTOR × its (horizontal) length, in both directions (climbing
-  roughly halves one's pace; going down a long flight is not much faster). Distances on the
-  network are these flat-walking metres.
+  roughly halves one's pace; going down a long flight is not much faster); an elevator adds a
+  fixed cost. Distances on the network are these flat-walking metres.
 - **Largest connected part only.** Fragments not joined to the main network (a footway inside a
   compound, a clipped road at the extract's edge) would trap every home snapped to them with
   no route anywhere, so they are dropped, and the number of dropped nodes is reported.
@@ -27,46 +27,31 @@ same graph:
 
 from __future__ import annotations
 
-import io
 import math
 import threading
 import uuid
-import zlib
-from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
-import defusedxml.ElementTree as ET  # no entity expansion, no external entities
 import numpy as np
 import shapely
-from defusedxml import DefusedXmlException
 from pyproj import Transformer
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from sqlalchemy import delete, insert
 
 from database import raw_read
-from errors import DomainError
 from extensions import db
 from maps.coords import in_china
 from maps.geo import GEOD
 
+from . import osm
 from .models import WalkEdge, WalkNetwork, WalkNode
 
-# Roads and paths people walk on. Motorways and trunk roads are not (trunk only with foot=yes
-# or a mapped sidewalk); tracks and cycleways are, unless foot=no says otherwise.
-WALKABLE_HIGHWAYS = frozenset(
-    """footway path pedestrian steps living_street residential service unclassified road
-    tertiary tertiary_link secondary secondary_link primary primary_link track cycleway
-    """.split()
-)
-PERMITTED_ONLY = frozenset({"trunk", "trunk_link", "bridleway"})  # walkable if foot=yes
-FOOT_YES = frozenset({"yes", "designated", "permissive", "destination"})
-FOOT_NO = frozenset({"no", "private", "use_sidepath"})
-STEPS_FACTOR = 2.0
-# A district's extract is tens of MB; a whole province is well over this and should be cut
-# down (osmium extract) before loading. Checked after decompression too.
-MAX_OSM_BYTES = 256 * 1024 * 1024
+# The reader's rules and refusals (planning/osm.py), used here and by the tests.
+STEPS_FACTOR = osm.STEPS_FACTOR
+MAX_OSM_BYTES = osm.MAX_OSM_BYTES
+refuse, too_large = osm.refuse, osm.too_large
 # A point farther than this from every walkable way is not on the network: refused with the
 # reason, never walked by a detour (WALK_MAX_SNAP_M overrides it).
 MAX_SNAP_M = 200.0
@@ -75,10 +60,6 @@ MAX_SNAP_M = 200.0
 PREFER_GROUND_M = 5.0
 ISOCHRONE_BUFFER_M = 25.0  # half the width of the strip drawn along each reached street
 BOUNDARY_EPS_M = 1e-6  # a point exactly on the limit counts as inside (as maps.index does)
-
-
-def refuse(message: str) -> DomainError:
-    return DomainError("invalid_network", message, status=422, field="file")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,6 +82,9 @@ class ParsedNetwork:
     dropped_nodes: int  # nodes outside the largest connected part
     oneway: np.ndarray | None = None  # bool: walkable u → v only (escalators)
     ground: np.ndarray | None = None  # bool: at street level (not a tunnel, bridge, indoors)
+    cut_ways: int = 0  # ways cut at nodes a clipped extract lacks (planning/osm.py)
+    missing_refs: int = 0
+    areas: int = 0  # pedestrian areas and platforms walked across
 
     def __post_init__(self):
         if self.oneway is None:
@@ -116,212 +100,41 @@ class ParsedNetwork:
 
 
 def from_osm_bytes(data: bytes, filename: str) -> ParsedNetwork:
-    """Parse OSM XML (.osm, or gzip-compressed .osm.gz) into a walking network.
+    """Read an OSM file (.osm, .osm.gz or .osm.pbf) into a walking network.
 
     Raises DomainError (in Chinese) for anything that is not a usable walking network.
     """
-    raw = _read_osm(_xml_bytes(data, filename))
-    if not raw.way_ids:
-        raise refuse(
-            "文件中没有可步行的道路（highway=footway、path、steps、residential 等，且未禁止步行）。"
-        )
-    return _build(raw)
+    return _build(osm.read_walkways(data, filename))
 
 
-def _xml_bytes(data: bytes, filename: str) -> bytes:
-    """The XML text of the file: size-checked, decompressed if gzip, PBF refused politely."""
-    if len(data) > MAX_OSM_BYTES:
-        raise refuse(too_large())
-    name = filename.lower()
-    if not data.strip():
-        raise refuse("文件为空。")
-    # PBF: a 4-byte length, then a protobuf BlobHeader whose type is "OSMHeader".
-    if name.endswith(".pbf") or b"OSMHeader" in data[4:20]:
-        raise refuse(
-            "暂不支持 PBF 格式：请先转换为 OSM XML，例如 osmium cat 文件.osm.pbf -o 文件.osm"
-        )
-    if data[:2] == b"\x1f\x8b":  # gzip magic, whatever the name says
-        # Decompress with a ceiling so that a small "zip bomb" cannot fill the memory.
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            out = inflater.decompress(data, MAX_OSM_BYTES + 1)
-        except zlib.error:
-            raise refuse("不是有效的 gzip 压缩文件。") from None
-        if len(out) > MAX_OSM_BYTES:
-            raise refuse(too_large())
-        if not inflater.eof:
-            raise refuse("gzip 压缩文件不完整。")
-        return out
-    return data
-
-
-def too_large() -> str:
-    return (
-        f"路网文件过大（超过 {MAX_OSM_BYTES // 2**20} MB）：请先裁剪到本区范围，"
-        "例如 osmium extract -b 西,南,东,北 输入.osm.pbf -o 本区.osm"
-    )
-
-
-def _walkable(tags: dict[str, str]) -> bool:
-    highway = tags.get("highway")
-    if highway is None or tags.get("area") == "yes":
-        return False  # not a road, or a square mapped by its outline (no route through it)
-    foot = tags.get("foot")
-    if foot in FOOT_NO:
-        return False
-    if foot in FOOT_YES:  # foot=* overrides access=* (OSM access rules)
-        return highway in WALKABLE_HIGHWAYS or highway in PERMITTED_ONLY
-    if tags.get("access") in ("no", "private"):
-        return False
-    if highway in PERMITTED_ONLY:
-        return tags.get("sidewalk", "no") not in ("no", "none", "separate")
-    return highway in WALKABLE_HIGHWAYS
-
-
-@dataclass
-class _RawOsm:
-    """What the streaming pass keeps: compact arrays, not XML elements or dicts (an extract
-    holds millions of building nodes; 24 bytes each here instead of ~150 in a dict)."""
-
-    node_ids: array = field(default_factory=lambda: array("q"))
-    node_lats: array = field(default_factory=lambda: array("d"))
-    node_lons: array = field(default_factory=lambda: array("d"))
-    refs: array = field(default_factory=lambda: array("q"))  # walkable ways' refs, end to end
-    way_starts: array = field(default_factory=lambda: array("q"))  # where each way's refs begin
-    way_ids: array = field(default_factory=lambda: array("q"))
-    way_steps: array = field(default_factory=lambda: array("b"))
-    ignored: int = 0  # ways that are not walkable (or have fewer than two nodes)
-
-
-def _read_osm(xml: bytes) -> _RawOsm:
-    """Stream the XML: every node's position, and the node refs of every walkable way.
-
-    Elements are cleared as soon as they are read, so memory holds numbers, not the tree.
-    """
-    raw = _RawOsm()
-    root = None
-    try:
-        for event, elem in ET.iterparse(io.BytesIO(xml), events=("start", "end")):
-            if root is None:
-                root = elem
-                if elem.tag != "osm":
-                    raise refuse(
-                        f"不是 OpenStreetMap XML 文件：根元素应为 <osm>，而不是 <{elem.tag[:40]}>。"
-                    )
-                continue
-            if event != "end" or elem.tag not in ("node", "way", "relation"):
-                continue
-            # Edits saved by JOSM keep deleted objects with action="delete"; skip them.
-            if elem.get("action") != "delete" and elem.get("visible") != "false":
-                if elem.tag == "node":
-                    osm_id, lat, lon = _node(elem)
-                    raw.node_ids.append(osm_id)
-                    raw.node_lats.append(lat)
-                    raw.node_lons.append(lon)
-                elif elem.tag == "way":
-                    _way(raw, elem)
-            root.clear()  # drop the children read so far (they are direct children of <osm>)
-    except ET.ParseError as exc:
-        line, column = exc.position
-        raise refuse(f"不是有效的 XML 文件（第 {line} 行第 {column} 列无法解析）。") from None
-    except DefusedXmlException:
-        raise refuse(
-            "XML 文件含实体定义或外部引用，出于安全原因拒绝读取（OSM 文件不需要它们）。"
-        ) from None
-    return raw
-
-
-def _way(raw: _RawOsm, elem) -> None:
-    tags = {t.get("k"): t.get("v") for t in elem.iterfind("tag")}
-    refs = [_int(nd.get("ref"), "节点引用") for nd in elem.iterfind("nd")]
-    if not _walkable(tags) or len(refs) < 2:
-        raw.ignored += 1
-        return
-    raw.way_ids.append(_int(elem.get("id"), "道路编号"))
-    raw.way_starts.append(len(raw.refs))
-    raw.way_steps.append(tags.get("highway") == "steps")
-    raw.refs.extend(refs)
-
-
-def _int(text: str | None, what: str) -> int:
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        value = None
-    if value is None or not -(2**63) <= value < 2**63:  # OSM ids are 64-bit
-        raise refuse(f"{what}无效：{str(text)[:40]!r}")
-    return value
-
-
-def _node(elem) -> tuple[int, float, float]:
-    osm_id = _int(elem.get("id"), "节点编号")
-    try:
-        lat, lon = float(elem.get("lat")), float(elem.get("lon"))
-    except (TypeError, ValueError):
-        raise refuse(f"节点 {osm_id} 的坐标无效。") from None
-    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
-        raise refuse(f"节点 {osm_id} 的坐标无效：({lat}, {lon})。")
-    return osm_id, lat, lon
-
-
-def _build(raw: _RawOsm) -> ParsedNetwork:
-    """Edges between consecutive nodes of the walkable ways, on the largest connected part."""
-    refs = np.frombuffer(raw.refs, dtype=np.int64)
-    starts = np.frombuffer(raw.way_starts, dtype=np.int64)
-    # Look every ref up among the file's nodes (sorted ids; a node given twice: the last wins).
-    ids = np.frombuffer(raw.node_ids, dtype=np.int64)
-    order = np.argsort(ids, kind="stable")
-    last = np.ones(order.size, dtype=bool)
-    last[:-1] = ids[order][1:] != ids[order][:-1]
-    order = order[last]
-    sorted_ids = ids[order]
-    at = np.minimum(np.searchsorted(sorted_ids, refs), max(sorted_ids.size - 1, 0))
-    found = sorted_ids[at] == refs if sorted_ids.size else np.zeros(refs.size, dtype=bool)
-    if not found.all():
-        k = int(np.argmin(found))
-        way_id = raw.way_ids[int(np.searchsorted(starts, k, side="right")) - 1]
-        raise refuse(
-            f"道路 {way_id} 引用了文件中不存在的节点 {refs[k]}：文件可能被裁剪过，"
-            "请导出完整道路（如 osmium extract --strategy complete_ways）。"
-        )
-    # Dense positions 0..n-1 for the nodes the ways use, in OSM id order.
-    used, position = np.unique(at, return_inverse=True)
-    node_rows = order[used]
-    osm_ids = ids[node_rows]
-    lats = np.frombuffer(raw.node_lats, dtype=float)[node_rows]
-    lons = np.frombuffer(raw.node_lons, dtype=float)[node_rows]
-    _check_in_china(osm_ids, lats, lons)
-
-    # An edge joins each ref to the next one of the same way.
-    way_end = np.zeros(refs.size, dtype=bool)
-    way_end[starts[1:] - 1] = True
-    way_end[-1] = True
-    first = np.flatnonzero(~way_end)
-    a, b = position[first], position[first + 1]
-    steps = np.frombuffer(raw.way_steps, dtype=np.int8).astype(bool)
-    edge_steps = steps[np.searchsorted(starts, first, side="right") - 1]
+def _build(ways: osm.Walkways) -> ParsedNetwork:
+    """Measure the reader's edges and keep the largest connected part."""
+    _check_in_china(ways.osm_ids, ways.lats, ways.lons)
+    lats, lons, a, b = ways.lats, ways.lons, ways.u, ways.v
     length = np.asarray(GEOD.inv(lons[a], lats[a], lons[b], lats[b])[2], dtype=float)
-    cost = np.where(edge_steps, length * STEPS_FACTOR, length)
-    a, b, length, cost, oneway, ground = _dedupe(a, b, length, cost)
+    cost = length * ways.factor + ways.extra_m
+    a, b, length, cost, oneway, ground = _dedupe(a, b, length, cost, ways.oneway, ways.ground)
     if a.size == 0:  # every way went from a node back to itself
         raise refuse("文件中没有可步行的道路（道路都只有一个节点）。")
-
-    keep = _largest_component(osm_ids.size, a, b)
+    keep = _largest_component(ways.osm_ids.size, a, b)
     new_pos = np.cumsum(keep) - 1
     edge_keep = keep[a]  # both ends share a component
     return ParsedNetwork(
-        osm_ids=osm_ids[keep],
+        osm_ids=ways.osm_ids[keep],
         lats=lats[keep],
         lons=lons[keep],
         u=new_pos[a[edge_keep]],
         v=new_pos[b[edge_keep]],
         length_m=length[edge_keep],
         cost_m=cost[edge_keep],
+        way_count=ways.way_count,
+        ignored_ways=ways.ignored_ways,
+        dropped_nodes=int((~keep).sum()),
         oneway=oneway[edge_keep],
         ground=ground[edge_keep],
-        way_count=len(raw.way_ids),
-        ignored_ways=raw.ignored,
-        dropped_nodes=int((~keep).sum()),
+        cut_ways=ways.cut_ways,
+        missing_refs=ways.missing_refs,
+        areas=ways.areas,
     )
 
 
@@ -767,6 +580,13 @@ def describe(summary: dict) -> str:
         f"{summary['nodes']} 个节点、{summary['edges']} 条路段，"
         f"来自 {summary['ways']} 条可步行道路"
     )
+    if summary.get("areas"):
+        text += f"（含 {summary['areas']} 处步行广场或站台）"
+    if summary.get("cut_ways"):
+        text += (
+            f"；{summary['cut_ways']} 条道路在文件边界处被裁剪（缺少 {summary['missing_refs']} 个"
+            "节点），已在缺失处截断"
+        )
     if summary["dropped_nodes"]:
         text += f"；舍弃与主路网不连通的 {summary['dropped_nodes']} 个节点"
     return text + "。"

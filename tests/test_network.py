@@ -33,7 +33,8 @@ from planning.network import STEPS_FACTOR, WalkGraph, from_osm_bytes, walk_minut
 #   A(1) ── B(2) ───────── C(3)          (C ═ trunk, no sidewalk ═ F: not walkable)
 #
 # Not walkable, each a shortcut if wrongly walked: A–D footway with foot=no, B–D private
-# service road, C–F trunk road without sidewalk, an area=yes square E–C–D. A duplicate footway
+# service road, C–F trunk road without sidewalk, a park's outline E–C–D (pedestrian
+# squares are walked: tests/test_osm.py). A duplicate footway
 # A–B (parallel to the street) must not add up with it. H–I is a fragment on its own.
 NODES = {
     "A": (1, 29.6000, 106.5200),
@@ -56,7 +57,7 @@ WAYS = [
     (201, "AD", {"highway": "footway", "foot": "no"}),
     (202, "BD", {"highway": "service", "access": "private"}),
     (203, "CF", {"highway": "trunk"}),
-    (204, "ECDE", {"highway": "pedestrian", "area": "yes"}),
+    (204, "ECDE", {"leisure": "park", "area": "yes"}),
     (205, "AE", {"waterway": "stream"}),
 ]
 
@@ -104,7 +105,7 @@ def tiny():
 
 # Walking metres between the nodes, reasoned out by hand on the drawing above:
 # A→D goes round by B and C (the foot=no diagonal is closed); E→D climbs the steps (2 × ED =
-# 387 m) rather than go round by A, B, C (415 m); E→C goes round by A (the square is no route).
+# 387 m) rather than go round by A, B, C (415 m); E→C goes round by A (the park is no route).
 def expected_from_a() -> dict[str, float]:
     abc = seg("A", "B") + seg("B", "C")
     return {
@@ -465,13 +466,13 @@ def test_gzip_files_load_like_plain_ones(tiny):
 BAD_FILES = [
     (b"", "文件为空"),
     (b"name,lat,lon\n", "不是有效的 XML"),
-    (b"<osm><node id='1' lat='29.6' lon='106.5'>", "不是有效的 XML"),
+    (b"<osm version='0.6'><node id='1' lat='29.6' lon='106.5'>", "不是有效的 XML"),
+    (b"<osm><node id='1' lat='29.6' lon='106.5'/></osm>", "不是有效的 OpenStreetMap XML"),
     (b'<?xml version="1.0"?><gpx><trk/></gpx>', "根元素应为 <osm>"),
     (
         osm_xml(ways=[(1, "AB", {"highway": "motorway"}), (2, "CD", {"building": "yes"})]),
         "没有可步行的道路",
     ),
-    (osm_xml(ways=[(1, ["1", "2", "77"], {"highway": "footway"})]), "不存在的节点 77"),
     (
         osm_xml(
             nodes={"A": (1, 29.6, 106.52), "B": (2, 51.5, -0.12)},
@@ -488,7 +489,7 @@ BAD_FILES = [
     ),
     (
         osm_xml(ways=[(1, ["1", "99999999999999999999"], {"highway": "path"})]),
-        "节点引用无效",
+        "编号无效",
     ),
     (  # an entity bomb ("billion laughs"): refused before any expansion (defusedxml)
         b'<?xml version="1.0"?><!DOCTYPE osm [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;">]>'
@@ -513,14 +514,18 @@ def test_bad_files_are_refused_in_chinese(data, words):
     assert caught.value.code == "invalid_network" and caught.value.status == 422
 
 
-def test_missing_node_message_names_the_way_and_the_node():
-    data = osm_xml(ways=[(42, ["1", "2", "77"], {"highway": "footway"})])
-    with pytest.raises(DomainError, match="道路 42 引用了文件中不存在的节点 77"):
-        from_osm_bytes(data, "bad.osm")
+def test_a_clipped_way_is_cut_at_the_missing_node_and_counted():
+    """A regional extract lacks the nodes beyond its edge: the way keeps what it has."""
+    ways = [*WAYS, (42, ["3", "77", "78", "6"], {"highway": "footway"})]
+    parsed = from_osm_bytes(osm_xml(ways=ways), "clipped.osm")
+    assert parsed.cut_ways == 1 and parsed.missing_refs == 2
+    assert parsed.u.size == 6  # C–77–78–F has no two present nodes in a row: nothing added
 
 
 def test_too_large_files_are_refused_even_when_compressed(monkeypatch):
-    monkeypatch.setattr(network, "MAX_OSM_BYTES", 4096)
+    from planning import osm
+
+    monkeypatch.setattr(osm, "MAX_OSM_BYTES", 4096)
     big = osm_xml() + b" " * 5000
     with pytest.raises(DomainError, match="过大"):
         from_osm_bytes(big, "big.osm")
@@ -552,6 +557,9 @@ def test_load_network_stores_the_graph_and_every_process_sees_the_new_one(ctx, t
         "ways": 7,
         "ignored_ways": 5,
         "dropped_nodes": 2,
+        "cut_ways": 0,
+        "missing_refs": 0,
+        "areas": 0,
     }
     db.session.remove()
     assert _stored()[1:] == (6, 6)
