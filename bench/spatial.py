@@ -103,7 +103,7 @@ def main() -> int:
             ),  # fmt: skip
         }
         with app.app_context():
-            db.session.execute(db.text("ANALYZE nurseries"))
+            db.session.execute(db.text("ANALYZE"))  # as after an import (maps.services)
             db.session.commit()
             with db.engine.connect() as conn:
                 assert postgis.geography_present(conn), "the server has no PostGIS"

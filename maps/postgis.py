@@ -200,9 +200,14 @@ def nearest_m(lats, lons, max_m: float) -> np.ndarray:
     dist = np.full(lats.shape, np.inf)
     if lats.size == 0:
         return dist
+    # The KNN operator finds each point's nearest nursery on the sphere through the GiST index;
+    # the ellipsoid's nearest lies within 1 % of that distance (the two measures differ by
+    # under 0.6 %), so only the nurseries in that small circle are measured exactly.
     rows = _rows(
         "SELECT p.ord, (SELECT min(ST_Distance(n.geog, p.g)) FROM nurseries n"
-        " WHERE n.filing_no IS NOT NULL AND ST_DWithin(n.geog, p.g, :max))"
+        " WHERE n.filing_no IS NOT NULL AND ST_DWithin(n.geog, p.g, LEAST(:max,"
+        " 1.01 * (SELECT k.geog <-> p.g FROM nurseries k WHERE k.filing_no IS NOT NULL"
+        " ORDER BY k.geog <-> p.g LIMIT 1) + 0.01)))"
         " FROM (SELECT ord, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography AS g"
         " FROM unnest(CAST(:lats AS float8[]), CAST(:lons AS float8[]))"
         " WITH ORDINALITY AS q(lat, lon, ord)) p",
