@@ -123,23 +123,23 @@ def bench_memory(args, data: bytes, rng) -> dict:
     )
     print(
         f"graph: {figures['nodes']:,} nodes, {figures['edges']:,} edges "
-        f"({graph.node_count:,} nodes after cutting long edges; {parsed.dropped_nodes} dropped)"
+        f"({parsed.dropped_nodes} dropped)"
     )
     print(f"parse {figures['xml_mb']} MB of XML: {figures['parse_s']:.3f} s; "
           f"build WalkGraph: {figures['build_graph_s']:.3f} s")  # fmt: skip
 
     search = []
     for n_sites in args.sites:
-        nodes = rng.choice(graph.input_nodes, size=n_sites, replace=False)
+        nodes = rng.choice(graph.node_count, size=n_sites, replace=False)
         s_lat, s_lon = graph.lats[nodes], graph.lons[nodes]
         for limit in (FIFTEEN_MIN_M, np.inf):
             t_ours, ours = timed(
                 lambda s_lat=s_lat, s_lon=s_lon, limit=limit: graph.node_distances(
-                    *graph.snap(s_lat, s_lon), limit
+                    *graph._seeds(graph.snap(s_lat, s_lon), leaving=True), limit
                 ),
                 repeat=3,
             )
-            matrix = graph._matrix[: graph.node_count, : graph.node_count]
+            matrix = graph._forward[: graph.node_count, : graph.node_count]
             t_ref, ref = timed(
                 lambda nodes=nodes, limit=limit, matrix=matrix: dijkstra(
                     matrix, directed=True, indices=nodes, min_only=True, limit=limit
@@ -173,15 +173,16 @@ def bench_memory(args, data: bytes, rng) -> dict:
     for n_points in args.points:
         p_lat = rng.uniform(south, north, n_points)
         p_lon = rng.uniform(west, east, n_points)
-        t, (_, snap) = timed(lambda p_lat=p_lat, p_lon=p_lon: graph.snap(p_lat, p_lon), repeat=2)
+        t, snap = timed(lambda p_lat=p_lat, p_lon=p_lon: graph.snap(p_lat, p_lon), repeat=2)
         snapping.append({"points": n_points, "snap_s": round(t, 3)})
-        print(f"snap {n_points:>9,} points: {t:.3f} s (median snap {np.median(snap):.1f} m)")
+        median = np.median(snap.dist_m[snap.ok]) if snap.ok.any() else float("nan")
+        print(f"snap {n_points:>9,} points: {t:.3f} s (median snap {median:.1f} m)")
     figures["snapping"] = snapping
 
     n_points = max(args.points)
     p_lat = rng.uniform(south, north, n_points)
     p_lon = rng.uniform(west, east, n_points)
-    nodes = rng.choice(graph.input_nodes, size=max(args.sites), replace=False)
+    nodes = rng.choice(graph.node_count, size=max(args.sites), replace=False)
     s_lat = graph.lats[nodes] + rng.normal(0, 1e-4, nodes.size)
     s_lon = graph.lons[nodes] + rng.normal(0, 1e-4, nodes.size)
     t, dist = timed(lambda: graph.nearest_site_m(s_lat, s_lon, p_lat, p_lon, FIFTEEN_MIN_M))
@@ -246,7 +247,7 @@ def bench_database(kind: str, data: bytes) -> dict | None:
                 network.reset()
                 t_read, graph = timed(network.current_graph)
                 t_cached, _ = timed(network.current_graph, repeat=20)
-                assert graph is not None and graph.input_nodes == summary["nodes"]
+                assert graph is not None and graph.node_count == summary["nodes"]
                 db.session.remove()
                 db.engine.dispose()
         finally:
