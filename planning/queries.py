@@ -180,8 +180,19 @@ def report(
         result["streets"] = rows
 
     street_names = {sid: name for sid, (_code, name) in data.streets.items()}
+    # Network mode: communities farther than WALK_MAX_SNAP_M from every walkable way are not on
+    # the network; they count as not covered, and the report says why instead of a distance.
+    off_network = np.zeros(len(data.communities), dtype=bool)
+    if mode == "network":
+        graph = _graph()
+        off_network = ~graph.snap(*data.community_arrays()).ok
+        result["off_network"] = {
+            "count": int(sum(1 for c, off in zip(data.communities, off_network, strict=True)
+                             if off and (street_id is None or c.street_id == street_id))),
+            "max_snap_m": graph.max_snap_m,
+        }  # fmt: skip
     communities = []
-    for c, d in zip(data.communities, dist, strict=True):
+    for c, d, off in zip(data.communities, dist, off_network, strict=True):
         if street_id is not None and c.street_id != street_id:
             continue
         status = "5min" if d <= r5 else ("15min" if d <= r15 else "none")
@@ -197,6 +208,7 @@ def report(
                 "distance_m": round(float(d), 1) if np.isfinite(d) else None,
                 "walk_minutes": _minutes(float(d), mode, settings),
                 "coverage": status,
+                "off_network": bool(off),
             }
         )
     result["communities"] = communities

@@ -542,6 +542,11 @@ class StandInGraph:
     """Walking is exactly twice the straight line: enough to tell the modes apart."""
 
     key = ("stand-in",)
+    max_snap_m = 200.0
+
+    def snap(self, lats, lons):
+        """Every point is on this network."""
+        return types.SimpleNamespace(ok=np.ones(len(lats), dtype=bool))
 
     def nearest_site_m(self, site_lats, site_lons, lats, lons, max_m=math.inf):
         out = np.full(len(lats), np.inf)
@@ -675,6 +680,31 @@ def test_network_mode_with_a_loaded_network_draws_walking_areas(app, admin):
     )
     assert wide.contains(shown(*at(0, 450))) and wide.area > area.area
     assert admin.get("/planning/isochrones.json?minutes=7").status_code == 400
+
+
+def test_a_community_far_from_every_way_is_reported_off_the_network(app, admin):
+    """Network mode: a community more than WALK_MAX_SNAP_M from every walkable way is not
+    walked to by a detour: it counts as not covered and the page says why."""
+    from maps.models import Community
+    from planning import services
+
+    with app.app_context():
+        services.load_network(tiny_osm(), "tiny.osm")
+        lat, lon = at(45, 600)  # 424 m from both footways
+        db.session.add(Community(name="山后小区", lat=lat, lon=lon, population=800,
+                                 children_under_3=30))  # fmt: skip
+        db.session.commit()
+    report = expected(app, "network")
+    off = {"山后小区", "远郊小区", "东岸小区"}  # and 5 km west, 2 km east of the footways
+    for c in report["communities"]:
+        assert c["off_network"] is (c["name"] in off), c["name"]
+        if c["off_network"]:
+            assert c["coverage"] == "none" and c["distance_m"] is None
+    assert report["off_network"] == {"count": 3, "max_snap_m": 200.0}
+    assert next(c for c in report["communities"] if c["name"] == "中距小区")["distance_m"]
+    html = admin.get("/planning?mode=network").get_data(as_text=True)
+    assert "其中 3 个小区距最近的可步行道路超过 200 米" in html
+    assert "off-network" not in admin.get("/planning").get_data(as_text=True)
 
 
 def test_an_empty_district_renders_every_page_without_figures(app, client, make_user):
