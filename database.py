@@ -6,6 +6,7 @@ when the body finishes, rolled back on any exception, and its notifications deli
 commit. Reads never open one.
 """
 
+import functools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -293,11 +294,18 @@ def schema_drift() -> list:
         return compare_metadata(context, db.metadata)
 
 
-def head_revision() -> str:
-    """The newest migration in `migrations/versions`."""
+@functools.cache
+def scripts():
+    """The migrations' script directory, read once per process (parsing every revision file
+    for each new test database was an eighth of the suite's time)."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    return ScriptDirectory(str(MIGRATIONS))
+
+
+def head_revision() -> str:
+    """The newest migration in `migrations/versions`."""
+    return scripts().get_current_head()
 
 
 def schema_revision() -> str | None:
@@ -333,8 +341,6 @@ def postgis_positions() -> bool:
     """What the models cannot declare: nurseries.geog where PostGIS can be had, by the very
     function migration 0016 runs (one definition of it); True when the column is there. For
     create_schema, and for `flask nurseries postgis` once a DBA has created the extension."""
-    from alembic.script import ScriptDirectory
-
     from maps.postgis import geography_present, reset
 
     if db.engine.dialect.name != "postgresql":
@@ -342,14 +348,13 @@ def postgis_positions() -> bool:
     with db.engine.begin() as conn:
         if geography_present(conn):
             return True
-        done = ScriptDirectory(str(MIGRATIONS)).get_revision("0016").module.install(conn)
+        done = scripts().get_revision("0016").module.install(conn)
     reset()  # this process asked before: ask again
     return done
 
 
 def _stamp_head() -> None:
     from alembic.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
     with db.engine.begin() as conn:
-        MigrationContext.configure(conn).stamp(ScriptDirectory(str(MIGRATIONS)), "heads")
+        MigrationContext.configure(conn).stamp(scripts(), "heads")
