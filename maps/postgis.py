@@ -149,7 +149,10 @@ def search(
     lat: float, lon: float, within_m: float | None, f: Filters, stop: int | None, by_rating: bool
 ) -> tuple[int, list[tuple[int, float]]]:
     """(how many nurseries match, the first `stop` (None: all) as (id, metres)), nearest first,
-    or best rated first (then more ratings, nearer, lower id) when by_rating."""
+    or best rated first (then more ratings, nearer, lower id) when by_rating.
+
+    The statements are assembled from this module's own fixed fragments (the filters chosen);
+    every value is a bound parameter, never text in the SQL (hence the nosec marks)."""
     stop = None if stop is None else max(stop, 0)
     params: dict = {"lat": lat, "lon": lon, "stop": stop}
     join = _ratings_join(f, params) if (by_rating or f.min_rating is not None) else ""
@@ -166,23 +169,25 @@ def search(
         # Nearest k with no radius: the GiST index walks outwards (`<->`, distance on the
         # sphere); twice the page is fetched and ranked again on the ellipsoid, so the two
         # measures' tiny difference cannot reorder the page.
-        count = _rows(f"SELECT count(*) FROM nurseries n{join} WHERE {where}", params)[0][0]
+        count_sql = f"SELECT count(*) FROM nurseries n{join} WHERE {where}"  # nosec B608
+        count = _rows(count_sql, params)[0][0]
         rows = _rows(
-            f"SELECT id, d FROM (SELECT n.id, {distance} AS d FROM nurseries n{join}"
+            f"SELECT id, d FROM (SELECT n.id, {distance} AS d FROM nurseries n{join}"  # nosec B608
             f" WHERE {where} ORDER BY n.geog <-> {_POINT} LIMIT :fetch) near"
             " ORDER BY d, id LIMIT :stop",
             {**params, "fetch": 2 * stop + 8},
         )
         return int(count), [(int(i), float(d)) for i, d in rows]
     rows = _rows(
-        f"SELECT n.id, {distance} AS d, count(*) OVER () FROM nurseries n{join}"
+        f"SELECT n.id, {distance} AS d, count(*) OVER () FROM nurseries n{join}"  # nosec B608
         f" WHERE {where} ORDER BY {order} LIMIT :stop",
         params,
     )
     if not rows and stop != 0:
         return 0, []
     if not rows:  # a page of nothing still reports how many match
-        total = _rows(f"SELECT count(*) FROM nurseries n{join} WHERE {where}", params)[0][0]
+        count_sql = f"SELECT count(*) FROM nurseries n{join} WHERE {where}"  # nosec B608
+        total = _rows(count_sql, params)[0][0]
         return int(total), []
     return int(rows[0][2]), [(int(i), float(d)) for i, d, _ in rows]
 
