@@ -183,28 +183,12 @@ def _complaints_whole(conn, out: Invariants) -> None:
 
 
 def _seen_exist(conn, out: Invariants, booking_ids: set[int], codes: set[str]) -> None:
-    found = {
-        row[0]
-        for chunk in _chunks(sorted(booking_ids))
-        for row in conn.execute(
-            sa.text("SELECT id FROM bookings WHERE id IN :ids").bindparams(
-                sa.bindparam("ids", expanding=True)
-            ),
-            {"ids": chunk},
-        )
-    }
+    found = _present(conn, "SELECT id FROM bookings WHERE id IN :values", booking_ids)
     _problem(out, "bookings answered 201 but missing", [(i,) for i in sorted(booking_ids - found)])
     hashes = {_code_hash(c): c for c in codes}
-    stored = {
-        row[0]
-        for chunk in _chunks(sorted(hashes))
-        for row in conn.execute(
-            sa.text("SELECT code_hash FROM complaints WHERE code_hash IN :h").bindparams(
-                sa.bindparam("h", expanding=True)
-            ),
-            {"h": chunk},
-        )
-    }
+    stored = _present(
+        conn, "SELECT code_hash FROM complaints WHERE code_hash IN :values", set(hashes)
+    )
     _problem(
         out,
         "complaint codes answered 201 but missing",
@@ -212,6 +196,16 @@ def _seen_exist(conn, out: Invariants, booking_ids: set[int], codes: set[str]) -
     )
     out.facts["bookings_seen"] = len(booking_ids)
     out.facts["complaints_seen"] = len(codes)
+
+
+def _present(conn, sql: str, values: set) -> set:
+    """Which of the values the query (`… IN :values`) finds, asked in chunks."""
+    statement = sa.text(sql).bindparams(sa.bindparam("values", expanding=True))
+    return {
+        row[0]
+        for chunk in _chunks(sorted(values))
+        for row in conn.execute(statement, {"values": chunk})
+    }
 
 
 def _chunks(items: list, size: int = 500):

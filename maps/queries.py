@@ -158,6 +158,12 @@ def load_public_nurseries(ids: list[int] | None = None) -> list[spatial.IndexedN
     ]
 
 
+def _public_in_order(ids: list[int]) -> list[spatial.IndexedNursery]:
+    """The filed nurseries with these ids, in the order given (PostGIS ranked them)."""
+    by_id = {n.id: n for n in load_public_nurseries(ids)}
+    return [by_id[i] for i in ids if i in by_id]
+
+
 def nursery_index() -> spatial.NurseryIndex:
     """The current process's index, rebuilt if the registry changed since it was built."""
     return spatial.current_index(_version_key(), load_public_nurseries)
@@ -214,9 +220,7 @@ def search_nurseries(params: SearchParams, walk: WalkModel) -> tuple[int, list[H
             params.offset + params.limit,
             by_rating=params.sort == "rating",
         )
-        page_ids = [i for i, _ in found[params.offset :]]
-        by_id = {n.id: n for n in load_public_nurseries(page_ids)}
-        page = [by_id[i] for i in page_ids if i in by_id]
+        page = _public_in_order([i for i, _ in found[params.offset :]])
     else:
         count, page = _search_index(params, scores, free_ids)
     # The page's distances from pyproj's ellipsoidal geodesic (both backends agree to < 1 mm).
@@ -295,9 +299,7 @@ class CircleReport:
 def check_circles(lat: float, lon: float, walk: WalkModel) -> CircleReport:
     """The nurseries whose service circles contain the home at (lat, lon)."""
     if postgis.enabled():
-        ids = [i for i, _ in postgis.within(lat, lon, walk.radius_15min_m)]
-        by_id = {n.id: n for n in load_public_nurseries(ids)}
-        found = [by_id[i] for i in ids if i in by_id]
+        found = _public_in_order([i for i, _ in postgis.within(lat, lon, walk.radius_15min_m)])
     else:
         idx = nursery_index()
         positions, _ = idx.within(lat, lon, walk.radius_15min_m)

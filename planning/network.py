@@ -80,17 +80,11 @@ class ParsedNetwork:
     way_count: int  # walkable ways read
     ignored_ways: int  # ways that are not walkable (or have fewer than two nodes)
     dropped_nodes: int  # nodes outside the largest connected part
-    oneway: np.ndarray | None = None  # bool: walkable u → v only (escalators)
-    ground: np.ndarray | None = None  # bool: at street level (not a tunnel, bridge, indoors)
-    cut_ways: int = 0  # ways cut at nodes a clipped extract lacks (planning/osm.py)
-    missing_refs: int = 0
-    areas: int = 0  # pedestrian areas and platforms walked across
-
-    def __post_init__(self):
-        if self.oneway is None:
-            self.oneway = np.zeros(self.u.size, dtype=bool)
-        if self.ground is None:
-            self.ground = np.ones(self.u.size, dtype=bool)
+    oneway: np.ndarray  # bool: walkable u → v only (escalators)
+    ground: np.ndarray  # bool: at street level (not a tunnel, bridge, indoors)
+    cut_ways: int  # ways cut at nodes a clipped extract lacks (planning/osm.py)
+    missing_refs: int
+    areas: int  # pedestrian areas and platforms walked across
 
     def graph(self, max_snap_m: float = MAX_SNAP_M) -> WalkGraph:
         return WalkGraph(
@@ -227,7 +221,7 @@ class WalkGraph:
         self.key = key
         self.max_snap_m = float(max_snap_m)
         self.lats, self.lons = lats, lons
-        self.u, self.v, self.length, self.cost = u, v, length, cost
+        self.u, self.v, self.cost = u, v, cost
         self.oneway, self.ground = oneway, ground
         n = self.lats.size
         self.node_count = n
