@@ -58,6 +58,9 @@ MAX_SNAP_M = 200.0
 # A street-level way at most this much farther than the nearest tunnel or bridge is taken
 # instead: a home beside a street is not on the metro tunnel under it.
 PREFER_GROUND_M = 5.0
+# snap()'s first search radius (most homes are this close to a street) and its batch size.
+SNAP_FIRST_M = 25.0
+SNAP_CHUNK = 200_000
 ISOCHRONE_BUFFER_M = 25.0  # half the width of the strip drawn along each reached street
 BOUNDARY_EPS_M = 1e-6  # a point exactly on the limit counts as inside (as maps.index does)
 
@@ -169,6 +172,21 @@ def _dedupe(a, b, length, cost, oneway=None, ground=None):
     return lo[first], hi[first], length[first], cost[first], oneway[first], ground[first]
 
 
+def _first_per(group, value, n: int) -> np.ndarray:
+    """For each group 0..n-1, the position of its smallest value in the arrays (sorted by
+    group, as STRtree.query returns them), or -1 for a group with none."""
+    out = np.full(n, -1, dtype=np.int64)
+    if group.size:
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        lowest = np.minimum.reduceat(value, starts)
+        ends = np.r_[starts[1:], group.size]
+        # Positions holding their group's minimum; the first of each group wins a tie.
+        at_min = np.flatnonzero(value == np.repeat(lowest, ends - starts))
+        first = np.r_[True, group[at_min][1:] != group[at_min][:-1]]
+        out[group[at_min[first]]] = at_min[first]
+    return out
+
+
 def _largest_component(n: int, a, b) -> np.ndarray:
     """Mask of the nodes in the largest connected part (directions ignored: an escalator up
     and the stairs beside it belong to one network)."""
@@ -249,10 +267,6 @@ class WalkGraph:
         self.xy = np.column_stack((np.asarray(x, dtype=float), np.asarray(y, dtype=float)))
         self._segments = shapely.linestrings(np.stack((self.xy[u], self.xy[v]), axis=1))
         self._tree = shapely.STRtree(self._segments)
-        self._ground_edges = np.flatnonzero(ground)
-        self._ground_tree = (
-            shapely.STRtree(self._segments[self._ground_edges]) if not ground.all() else None
-        )
 
     @property
     def edge_count(self) -> int:
@@ -269,38 +283,82 @@ class WalkGraph:
         return shapely.transform(geometry, lambda pts: np.column_stack(back.transform(*pts.T)))
 
     def snap(self, lats, lons) -> Snap:
-        """Each point's projection onto its nearest walkable edge (street level preferred)."""
+        """Each point's projection onto its nearest walkable edge (street level preferred).
+
+        In rounds: every point still open asks the STRtree (one vectorised query) for the
+        edges whose boxes meet a square of its radius, and each pair is projected exactly.
+        A point is settled once its radius covers its nearest edge and, where that is a
+        tunnel or bridge, any street within PREFER_GROUND_M more; otherwise its radius grows
+        (×4 up to max_snap_m, or to what the street rule needs). Almost every home settles in
+        the first round, ~20× faster than shapely's per-point nearest search.
+        """
         lats = np.atleast_1d(np.asarray(lats, dtype=float))
         lons = np.atleast_1d(np.asarray(lons, dtype=float))
-        edge = np.full(lats.size, -1, dtype=np.int64)
-        dist = np.full(lats.size, np.inf)
-        xy = self.local_points(lats, lons) if lats.size else np.empty((0, 2))
-        if lats.size == 0 or self.edge_count == 0:
-            return Snap(edge, np.zeros(lats.size), dist, xy)
-        points = shapely.points(xy)
-        (inp, hit), d = self._tree.query_nearest(
-            points, max_distance=self.max_snap_m + BOUNDARY_EPS_M, return_distance=True,
-            all_matches=False,
-        )  # fmt: skip
-        edge[inp], dist[inp] = hit, d
-        if self._ground_tree is not None:
-            # A tunnel or bridge nearest: a street-level way within a few metres more wins.
-            off = np.flatnonzero((edge >= 0) & ~self.ground[np.maximum(edge, 0)])
-            for k in off.tolist():
-                found, gd = self._ground_tree.query_nearest(
-                    points[k], max_distance=dist[k] + PREFER_GROUND_M, return_distance=True
-                )
-                if found.size:
-                    edge[k], dist[k] = self._ground_edges[found[0]], gd[0]
-        t = np.zeros(lats.size)
-        ok = edge >= 0
-        if ok.any():
-            with np.errstate(invalid="ignore"):
-                t[ok] = shapely.line_locate_point(
-                    self._segments[edge[ok]], points[ok], normalized=True
-                )
-            t = np.nan_to_num(np.clip(t, 0.0, 1.0))  # a zero-length edge: its start
+        n = lats.size
+        edge = np.full(n, -1, dtype=np.int64)
+        dist = np.full(n, np.inf)
+        t = np.zeros(n)
+        xy = self.local_points(lats, lons) if n else np.empty((0, 2))
+        if n == 0 or self.edge_count == 0:
+            return Snap(edge, t, dist, xy)
+        limit = self.max_snap_m + BOUNDARY_EPS_M
+        radius = np.full(n, min(SNAP_FIRST_M, limit))
+        todo = np.arange(n)
+        while todo.size:
+            again = []
+            for chunk in np.array_split(todo, -(-todo.size // SNAP_CHUNK)):
+                e, d, tt, grow = self._snap_within(xy[chunk], radius[chunk], limit)
+                edge[chunk], dist[chunk], t[chunk] = e, d, tt
+                open_ = grow > radius[chunk]
+                radius[chunk] = grow
+                again.append(chunk[open_])
+            todo = np.concatenate(again)
+        dist[edge < 0] = np.inf
         return Snap(edge, t, dist, xy)
+
+    def _snap_within(self, xy, radius, limit):
+        """One round of snap() for points xy, each searching its own radius: (edge, metres,
+        fraction along, the radius it needs), where a needed radius above the one searched
+        means "not settled, search again"."""
+        n = xy.shape[0]
+        # Each square as its diagonal: the same box for the tree, 7× faster to build.
+        corners = np.stack((xy - radius[:, None], xy + radius[:, None]), axis=1)
+        point, e = self._tree.query(shapely.linestrings(corners))
+        if point.size and (np.diff(point) < 0).any():
+            order = np.argsort(point, kind="stable")
+            point, e = point[order], e[order]
+        a, b = self.xy[self.u[e]], self.xy[self.v[e]]
+        ab, ap = b - a, xy[point] - a
+        den = np.einsum("ij,ij->i", ab, ab)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.where(den > 0, np.clip(np.einsum("ij,ij->i", ap, ab) / den, 0.0, 1.0), 0.0)
+        d = np.hypot(*(ap - t[:, None] * ab).T)
+        # The nearest edge of each point, and the nearest at street level.
+        nearest = _first_per(point, d, n)
+        on_ground = self.ground[e]
+        g_d, g_e, g_t = d[on_ground], e[on_ground], t[on_ground]
+        street = _first_per(point[on_ground], g_d, n)
+        has = nearest >= 0
+        best, edge, along = np.full(n, np.inf), np.full(n, -1, dtype=np.int64), np.zeros(n)
+        best[has], edge[has], along[has] = d[nearest[has]], e[nearest[has]], t[nearest[has]]
+        street_d = np.full(n, np.inf)
+        street_d[street >= 0] = g_d[street[street >= 0]]
+        # Settled when the nearest edge lies within the square's inscribed circle; a tunnel or
+        # bridge also needs the circle to reach PREFER_GROUND_M beyond it (capped at the limit).
+        found = best <= radius
+        need = np.where(found, radius, np.minimum(radius * 4, limit))
+        below = found & ~self.ground[np.maximum(edge, 0)]
+        want = np.minimum(best + PREFER_GROUND_M, limit)
+        need = np.where(below & (want > radius), want, need)
+        take = below & (street_d <= best + PREFER_GROUND_M) & (street_d <= limit)
+        if take.any():
+            edge[take], along[take] = g_e[street[take]], g_t[street[take]]
+            best[take] = street_d[take]
+        unsettled = need > radius
+        lost = ~found & (radius >= limit)  # nothing within max_snap_m: off the network
+        edge[unsettled | lost] = -1
+        need[lost] = radius[lost]
+        return edge, np.where(edge >= 0, best, np.inf), np.where(edge >= 0, along, 0.0), need
 
     def _seeds(self, s: Snap, leaving: bool) -> tuple[np.ndarray, np.ndarray]:
         """Graph nodes and metres for points entering the network: walking away from the

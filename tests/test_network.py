@@ -22,7 +22,13 @@ from planning import network
 from planning import services as planning_services
 from planning.coverage import SiteTree
 from planning.models import WalkEdge, WalkNetwork, WalkNode
-from planning.network import STEPS_FACTOR, WalkGraph, from_osm_bytes, walk_minutes
+from planning.network import (
+    PREFER_GROUND_M,
+    STEPS_FACTOR,
+    WalkGraph,
+    from_osm_bytes,
+    walk_minutes,
+)
 
 # The tiny network, in Chongqing (WGS-84). Letters name the nodes; ids are OSM ids.
 #
@@ -230,6 +236,15 @@ def test_a_street_within_a_few_metres_wins_over_the_tunnel_under_the_home():
     far = _street_and_tunnel(12.0)  # 12 m to the street: the tunnel it is (an entrance)
     snap = far.snap([mid[1]], [mid[0]])
     assert not far.ground[snap.edge[0]] and snap.dist_m[0] == pytest.approx(0.0, abs=0.01)
+    # 23 m south of the tunnel, 27 m from the street 4 m north of it: beyond the first search
+    # radius (25 m), the street rule still finds the street.
+    south = GEOD.fwd(mid[0], mid[1], 180.0, 23.0)
+    four = _street_and_tunnel(4.0)
+    snap = four.snap([south[1]], [south[0]])
+    assert four.ground[snap.edge[0]] and snap.dist_m[0] == pytest.approx(27.0, abs=0.01)
+    # And no street at all within 5 m more: the tunnel.
+    snap = far.snap([south[1]], [south[0]])
+    assert not far.ground[snap.edge[0]] and snap.dist_m[0] == pytest.approx(23.0, abs=0.01)
 
 
 def test_a_point_too_far_from_every_way_is_off_the_network(tiny):
@@ -304,6 +319,36 @@ def test_snapping_finds_the_nearest_point_on_any_edge():
             assert snap.dist_m[k] == pytest.approx(brute, abs=0.01)
         else:
             assert not snap.ok[k]
+
+
+def test_snapping_prefers_a_street_within_a_few_metres_of_a_tunnel_anywhere():
+    """The street rule against brute force on random ways, a third of them tunnels or bridges:
+    the nearest way, unless it is off the ground and a street is at most PREFER_GROUND_M
+    farther (and within max_snap_m)."""
+    rng = np.random.default_rng(11)
+    base = _random_graph(rng, 40)
+    ground = rng.random(base.edge_count) > 0.35
+    graph = WalkGraph(base.lats, base.lons, base.u, base.v, base.cost, ground=ground,
+                      max_snap_m=120.0)  # fmt: skip
+    lats = 29.6 + rng.uniform(-0.012, 0.012, 300)
+    lons = 106.5 + rng.uniform(-0.012, 0.012, 300)
+    snap = graph.snap(lats, lons)
+    a, b = graph.u, graph.v
+    took_street = 0
+    for k in range(lats.size):
+        d = _point_segments_m(lats[k], lons[k], graph.lats[a], graph.lons[a],
+                              graph.lats[b], graph.lons[b])  # fmt: skip
+        nearest = int(d.argmin())
+        if d[nearest] > graph.max_snap_m:
+            assert not snap.ok[k]
+            continue
+        street = d[graph.ground].min(initial=math.inf)
+        to_street = not graph.ground[nearest] and street <= min(d[nearest] + PREFER_GROUND_M, 120)
+        want = street if to_street else d[nearest]
+        took_street += to_street and street > d[nearest] + 0.01
+        assert snap.dist_m[k] == pytest.approx(want, abs=0.01)
+        assert graph.ground[snap.edge[k]] == (to_street or graph.ground[nearest])
+    assert took_street > 0  # the case the rule is for did come up
 
 
 def _random_graph(rng, n: int) -> WalkGraph:
