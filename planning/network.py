@@ -79,7 +79,8 @@ class ParsedNetwork:
     u: np.ndarray  # int64 node positions
     v: np.ndarray
     length_m: np.ndarray  # geodesic length of the straight piece
-    cost_m: np.ndarray  # flat-walking metres (length × STEPS_FACTOR on steps)
+    cost_m: np.ndarray  # flat-walking metres u → v (length × STEPS_FACTOR on steps)
+    cost_back_m: np.ndarray  # v → u: the same, unless a slope (DEM) makes one way uphill
     way_count: int  # walkable ways read
     ignored_ways: int  # ways that are not walkable (or have fewer than two nodes)
     dropped_nodes: int  # nodes outside the largest connected part
@@ -92,7 +93,8 @@ class ParsedNetwork:
     def graph(self, max_snap_m: float = MAX_SNAP_M) -> WalkGraph:
         return WalkGraph(
             self.lats, self.lons, self.u, self.v, self.length_m, self.cost_m,
-            oneway=self.oneway, ground=self.ground, max_snap_m=max_snap_m,
+            cost_back_m=self.cost_back_m, oneway=self.oneway, ground=self.ground,
+            max_snap_m=max_snap_m,
         )  # fmt: skip
 
 
@@ -113,7 +115,10 @@ def _build(ways: osm.Walkways, in_china: bool = True) -> ParsedNetwork:
     lats, lons, a, b = ways.lats, ways.lons, ways.u, ways.v
     length = np.asarray(GEOD.inv(lons[a], lats[a], lons[b], lats[b])[2], dtype=float)
     cost = length * ways.factor + ways.extra_m
-    a, b, length, cost, oneway, ground = _dedupe(a, b, length, cost, ways.oneway, ways.ground)
+    cost_back = cost
+    a, b, length, cost, cost_back, oneway, ground = _dedupe(
+        a, b, length, cost, cost_back, oneway=ways.oneway, ground=ways.ground
+    )
     if a.size == 0:  # every way went from a node back to itself
         raise refuse("文件中没有可步行的道路（道路都只有一个节点）。")
     keep = _largest_component(ways.osm_ids.size, a, b)
@@ -127,6 +132,7 @@ def _build(ways: osm.Walkways, in_china: bool = True) -> ParsedNetwork:
         v=new_pos[b[edge_keep]],
         length_m=length[edge_keep],
         cost_m=cost[edge_keep],
+        cost_back_m=cost_back[edge_keep],
         way_count=ways.way_count,
         ignored_ways=ways.ignored_ways,
         dropped_nodes=int((~keep).sum()),
@@ -150,26 +156,30 @@ def _check_in_china(osm_ids, lats, lons) -> None:
             )
 
 
-def _dedupe(a, b, length, cost, oneway=None, ground=None):
+def _dedupe(a, b, length, cost, cost_back=None, oneway=None, ground=None):
     """Edges without self-loops, one per node pair and direction rule (the cheapest): two-way
-    edges are keyed by their unordered pair, one-way edges by (from, to).
+    edges are keyed by their unordered pair (turned round, with their two costs swapped, where
+    u > v), one-way edges by (from, to).
 
     Needed for correctness, not only size: building a sparse matrix adds up duplicate entries,
     which would turn two parallel pieces into one twice as long.
     """
+    cost_back = cost if cost_back is None else np.asarray(cost_back, dtype=float)
     oneway = np.zeros(a.size, dtype=bool) if oneway is None else np.asarray(oneway, dtype=bool)
     ground = np.ones(a.size, dtype=bool) if ground is None else np.asarray(ground, dtype=bool)
-    lo = np.where(oneway, a, np.minimum(a, b))
-    hi = np.where(oneway, b, np.maximum(a, b))
-    proper = lo != hi
-    lo, hi, length, cost = lo[proper], hi[proper], length[proper], cost[proper]
-    oneway, ground = oneway[proper], ground[proper]
-    order = np.lexsort((cost, oneway, hi, lo))
-    lo, hi, length, cost = lo[order], hi[order], length[order], cost[order]
+    turn = ~oneway & (a > b)
+    lo, hi = np.where(turn, b, a), np.where(turn, a, b)
+    fwd, back = np.where(turn, cost_back, cost), np.where(turn, cost, cost_back)
+    keep = lo != hi
+    lo, hi, length, fwd, back = lo[keep], hi[keep], length[keep], fwd[keep], back[keep]
+    oneway, ground = oneway[keep], ground[keep]
+    order = np.lexsort((np.where(oneway, fwd, fwd + back), oneway, hi, lo))
+    lo, hi, length, fwd, back = lo[order], hi[order], length[order], fwd[order], back[order]
     oneway, ground = oneway[order], ground[order]
     first = np.ones(lo.size, dtype=bool)
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1]) | (oneway[1:] != oneway[:-1])
-    return lo[first], hi[first], length[first], cost[first], oneway[first], ground[first]
+    return (lo[first], hi[first], length[first], fwd[first], back[first], oneway[first],
+            ground[first])  # fmt: skip
 
 
 def _first_per(group, value, n: int) -> np.ndarray:
@@ -226,20 +236,22 @@ class WalkGraph:
 
     def __init__(
         self, lats, lons, u, v, length_m, cost_m=None, key=None, oneway=None, ground=None,
-        max_snap_m=MAX_SNAP_M,
+        max_snap_m=MAX_SNAP_M, cost_back_m=None,
     ):  # fmt: skip
         lats = np.asarray(lats, dtype=float)
         lons = np.asarray(lons, dtype=float)
         length = np.asarray(length_m, dtype=float)
         cost = length if cost_m is None else np.asarray(cost_m, dtype=float)
-        u, v, length, cost, oneway, ground = _dedupe(
-            np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64), length, cost,
-            oneway, ground,
+        back = cost if cost_back_m is None else np.asarray(cost_back_m, dtype=float)
+        u, v, length, cost, back, oneway, ground = _dedupe(
+            np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64), length, cost, back,
+            oneway=oneway, ground=ground,
         )  # fmt: skip
         self.key = key
         self.max_snap_m = float(max_snap_m)
         self.lats, self.lons = lats, lons
-        self.u, self.v, self.cost = u, v, cost
+        # cost: metres walking u → v; back: v → u (uphill one way where a DEM gave heights)
+        self.u, self.v, self.cost, self.back = u, v, cost, back
         self.oneway, self.ground = oneway, ground
         n = self.lats.size
         self.node_count = n
@@ -249,7 +261,7 @@ class WalkGraph:
         two = ~oneway
         frm = np.concatenate((u, v[two]))
         to = np.concatenate((v, u[two]))
-        w = np.concatenate((cost, cost[two]))
+        w = np.concatenate((cost, back[two]))
         order = np.lexsort((w, to, frm))
         frm, to, w = frm[order], to[order], w[order]
         first = np.ones(frm.size, dtype=bool)
@@ -367,12 +379,12 @@ class WalkGraph:
         point stands on that end's node itself."""
         e = s.edge[s.ok]
         t, d = s.t[s.ok], s.dist_m[s.ok]
-        c, two = self.cost[e], ~self.oneway[e]
-        if leaving:
-            ahead, behind, part_ahead, part_behind = self.v[e], self.u[e], (1 - t) * c, t * c
+        c, cb, two = self.cost[e], self.back[e], ~self.oneway[e]
+        if leaving:  # to v is u → v; to u is v → u
+            ahead, behind, part_ahead, part_behind = self.v[e], self.u[e], (1 - t) * c, t * cb
             back = two | (t <= 0.0)
-        else:
-            ahead, behind, part_ahead, part_behind = self.u[e], self.v[e], t * c, (1 - t) * c
+        else:  # from u is u → v; from v is v → u
+            ahead, behind, part_ahead, part_behind = self.u[e], self.v[e], t * c, (1 - t) * cb
             back = two | (t >= 1.0)
         nodes = np.concatenate((ahead, behind[back]))
         metres = np.concatenate((d + part_ahead, (d + part_behind)[back]))
@@ -423,21 +435,23 @@ class WalkGraph:
             if not others:
                 continue
             e, t = int(a.edge[k]), float(a.t[k])
-            c, two = float(self.cost[e]), not self.oneway[e]
+            c, cb, two = float(self.cost[e]), float(self.back[e]), not self.oneway[e]
             for t2, d2 in others:
                 forward = t2 >= t if a_to_b else t >= t2  # the walk goes u → v
                 if forward or two:
-                    dist[k] = min(dist[k], a.dist_m[k] + abs(t2 - t) * c + d2)
+                    along = abs(t2 - t) * (c if forward else cb)
+                    dist[k] = min(dist[k], a.dist_m[k] + along + d2)
 
     def _to_points(self, node_dist, s: Snap, max_m: float, towards: bool) -> np.ndarray:
         """Metres to (or from, `towards`) each snapped point, from node distances."""
         dist = np.full(s.edge.size, np.inf)
         if s.ok.any():
             e, t, d = s.edge[s.ok], s.t[s.ok], s.dist_m[s.ok]
-            c, two = self.cost[e], ~self.oneway[e]
-            # Arriving at a point (from the search's starts) comes in from u, or from v on a
-            # two-way edge; leaving it (towards the starts) goes out to v, or to u if two-way.
-            near_u, near_v = t * c, (1 - t) * c
+            c, cb, two = self.cost[e], self.back[e], ~self.oneway[e]
+            # Arriving at a point (from the search's starts) comes in from u (u → v), or from v
+            # (v → u) on a two-way edge; leaving it (towards the starts) goes out to v (u → v),
+            # or to u (v → u) if two-way.
+            near_u, near_v = (t * cb, (1 - t) * c) if towards else (t * c, (1 - t) * cb)
             via_u, via_v = node_dist[self.u[e]] + near_u, node_dist[self.v[e]] + near_v
             if towards:  # a point standing on u itself may leave by any of u's arcs
                 best = np.minimum(via_v, np.where(two | (t <= 0.0), via_u, np.inf))
@@ -486,8 +500,10 @@ class WalkGraph:
         either end, the points' own edges either side of them, and each point's walk to its
         street."""
         node_dist = self.node_distances(*self._seeds(s, leaving=not towards), max_m, towards)
-        c = self.cost
         two = ~self.oneway
+        # Metres per whole edge walked from its u end inwards and from its v end inwards (or,
+        # towards the starts, out to that end): u → v is `cost`, v → u is `back`.
+        c_u, c_v = (self.back, self.cost) if towards else (self.cost, self.back)
         left_u, left_v = max_m - node_dist[self.u], max_m - node_dist[self.v]
         # Walking from the starts, an edge is entered at u (any edge) or at v (two-way);
         # walking to them, it is left at v (any edge) or at u (two-way).
@@ -496,8 +512,8 @@ class WalkGraph:
         else:
             left_v = np.where(two, left_v, -np.inf)
         with np.errstate(divide="ignore", invalid="ignore"):
-            part_u = np.where(c > 0, np.clip(left_u / c, 0, 1), left_u >= 0)
-            part_v = np.where(c > 0, np.clip(left_v / c, 0, 1), left_v >= 0)
+            part_u = np.where(c_u > 0, np.clip(left_u / c_u, 0, 1), left_u >= 0)
+            part_v = np.where(c_v > 0, np.clip(left_v / c_v, 0, 1), left_v >= 0)
         whole = part_u + part_v >= 1
         from_u, from_v = ~whole & (part_u > 0), ~whole & (part_v > 0)
         pu, pv = self.xy[self.u], self.xy[self.v]
@@ -512,11 +528,14 @@ class WalkGraph:
             e, t, d = s.edge[near], s.t[near], s.dist_m[near]
             a, b = self.xy[self.u[e]], self.xy[self.v[e]]
             at = a + t[:, None] * (b - a)
+            # The point's side towards v is walked u → v leaving it, v → u arriving at it.
+            c_tv, c_tu = (self.back[e], self.cost[e]) if towards else (self.cost[e], self.back[e])
             with np.errstate(divide="ignore", invalid="ignore"):
-                reach = np.where(c[e] > 0, (max_m - d) / c[e], 1.0)
+                reach_v = np.where(c_tv > 0, (max_m - d) / c_tv, 1.0)
+                reach_u = np.where(c_tu > 0, (max_m - d) / c_tu, 1.0)
             # Towards v: allowed leaving (u → v), or arriving from v on a two-way edge.
-            go_v = np.clip(t + reach, 0, 1)
-            go_u = np.clip(t - reach, 0, 1)
+            go_v = np.clip(t + reach_v, 0, 1)
+            go_u = np.clip(t - reach_u, 0, 1)
             ok_v = np.ones(e.size, dtype=bool) if not towards else two[e]
             ok_u = two[e] if not towards else np.ones(e.size, dtype=bool)
             starts += [at[ok_v], at[ok_u], s.xy[near]]

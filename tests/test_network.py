@@ -458,6 +458,117 @@ def test_multi_source_search_counts_the_sites_and_points_entry_into_the_network(
     assert one.min() == pytest.approx(got[0], abs=1e-6)
 
 
+def _directed_reference(graph: WalkGraph, snaps) -> tuple[int, list, list[list[int]]]:
+    """_split_reference with directions: each piece of an edge u → v is an arc u → v at its
+    share of `cost` and, unless the edge is one-way, an arc back at its share of `back`; each
+    point hangs off its projection by its snap distance, both ways."""
+    n = graph.node_count
+    cuts: dict[int, list[tuple[float, int]]] = {}
+    arcs, owners = [], []
+    for snap in snaps:
+        mine = []
+        for k in range(snap.edge.size):
+            projection, point = n, n + 1
+            n += 2
+            cuts.setdefault(int(snap.edge[k]), []).append((float(snap.t[k]), projection))
+            arcs += [(projection, point, float(snap.dist_m[k])),
+                     (point, projection, float(snap.dist_m[k]))]  # fmt: skip
+            mine.append(point)
+        owners.append(mine)
+    for e in range(graph.edge_count):
+        a, b = int(graph.u[e]), int(graph.v[e])
+        stops = [(0.0, a)] + sorted(cuts.get(e, [])) + [(1.0, b)]
+        for (t1, p1), (t2, p2) in zip(stops, stops[1:], strict=False):
+            arcs.append((p1, p2, (t2 - t1) * float(graph.cost[e])))
+            if not graph.oneway[e]:
+                arcs.append((p2, p1, (t2 - t1) * float(graph.back[e])))
+    return n, arcs, owners
+
+
+def _arc_dijkstra(n: int, arcs, source: int, reverse: bool = False) -> list[float]:
+    """Textbook Dijkstra over directed arcs; `reverse`: metres *to* the source instead."""
+    adjacency = [[] for _ in range(n)]
+    for a, b, w in arcs:
+        if reverse:
+            a, b = b, a
+        adjacency[a].append((b, w))
+    dist = [math.inf] * n
+    dist[source] = 0.0
+    heap = [(0.0, source)]
+    while heap:
+        d, a = heapq.heappop(heap)
+        if d > dist[a]:
+            continue
+        for b, w in adjacency[a]:
+            if d + w < dist[b]:
+                dist[b] = d + w
+                heapq.heappush(heap, (d + w, b))
+    return dist
+
+
+def _uphill_graph(rng, n: int) -> WalkGraph:
+    """A random graph whose edges cost more one way than the other (a slope), some one-way."""
+    base = _random_graph(rng, n)
+    back = base.cost * rng.uniform(0.5, 2.0, base.edge_count)
+    oneway = rng.random(base.edge_count) < 0.15
+    return WalkGraph(base.lats, base.lons, base.u, base.v, base.cost, base.cost,
+                     oneway=oneway, cost_back_m=back)  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_slope_is_walked_at_its_own_cost_each_way(seed):
+    """Uphill and downhill costs differ: the distances to the nearest site, and from a point to
+    each site, against a directed reference split at every projection."""
+    rng = np.random.default_rng(100 + seed)
+    graph = _uphill_graph(rng, 45)
+    assert (graph.back != graph.cost).any()
+    site_lats = 29.6 + rng.uniform(-0.01, 0.01, 4)
+    site_lons = 106.5 + rng.uniform(-0.01, 0.01, 4)
+    point_lats = 29.6 + rng.uniform(-0.01, 0.01, 25)
+    point_lons = 106.5 + rng.uniform(-0.01, 0.01, 25)
+    # Two points on a site's own edge, either side of it: the walk along the edge counts.
+    sites = graph.snap(site_lats, site_lons)
+    for shift in (-0.2, 0.2):
+        e, t = int(sites.edge[0]), min(max(float(sites.t[0]) + shift, 0.0), 1.0)
+        a, b = graph.xy[graph.u[e]], graph.xy[graph.v[e]]
+        lon, lat = graph.to_lonlat(Point(*(a + t * (b - a)))).coords[0]
+        point_lats, point_lons = np.append(point_lats, lat), np.append(point_lons, lon)
+    points = graph.snap(point_lats, point_lons)
+    n, arcs, (site_nodes, point_nodes) = _directed_reference(graph, [sites, points])
+    to_sites = [_arc_dijkstra(n, arcs, s, reverse=True) for s in site_nodes]
+    want = [min(run[p] for run in to_sites) for p in point_nodes]
+    got = graph.nearest_site_m(site_lats, site_lons, point_lats, point_lons)
+    assert got == pytest.approx(want, abs=1e-6)
+    from_point = _arc_dijkstra(n, arcs, point_nodes[0])
+    got = graph.distances_from(point_lats[0], point_lons[0], site_lats, site_lons)
+    assert got == pytest.approx([from_point[s] for s in site_nodes], abs=1e-6)
+
+
+@pytest.mark.parametrize("share", [0.05, 0.4])
+@pytest.mark.parametrize("towards", [False, True])
+def test_the_reached_pieces_are_what_the_budget_reaches_each_way(towards, share):
+    """Places along the edges lie on a reached piece exactly when the directed reference
+    reaches them (from the start, or from them to a start) within the budget."""
+    rng = np.random.default_rng(7 if towards else 8)
+    graph = _uphill_graph(rng, 45)
+    starts = graph.snap(29.6 + rng.uniform(-0.008, 0.008, 8), 106.5 + rng.uniform(-0.008, 0.008, 8))
+    # 400 places on the edges, entered exactly (no walk to the street).
+    e = rng.integers(0, graph.edge_count, 400)
+    t = rng.uniform(0, 1, 400)
+    a, b = graph.xy[graph.u[e]], graph.xy[graph.v[e]]
+    xy = a + t[:, None] * (b - a)
+    places = network.Snap(e, t, np.zeros(400), xy)
+    n, arcs, (start_nodes, place_nodes) = _directed_reference(graph, [starts, places])
+    runs = [_arc_dijkstra(n, arcs, s, reverse=towards) for s in start_nodes]
+    want = np.array([min(run[p] for run in runs) for p in place_nodes])
+    budget = float(np.quantile(want[np.isfinite(want)], share))  # reaches that share of them
+    pieces = shapely.linestrings(graph.reached_pieces(starts, budget, towards))
+    covered = shapely.dwithin(pieces.reshape(1, -1), shapely.points(xy)[:, None], 1e-6).any(1)
+    clear = np.abs(want - budget) > 0.5  # not within half a metre of the limit
+    assert clear.sum() > 300 and (want[clear] <= budget).any() and (want[clear] > budget).any()
+    assert np.array_equal(covered[clear], want[clear] <= budget)
+
+
 def test_isochrone_holds_what_is_reached_and_not_what_is_not(tiny):
     graph = tiny.graph()
     budget = 250.0
