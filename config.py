@@ -77,6 +77,8 @@ def from_environment(instance_path: str) -> dict:
         # Network mode: a home or nursery farther than this from every walkable way is off the
         # network (reported, never walked by a detour: planning/network.py).
         "WALK_MAX_SNAP_M": _float("WALK_MAX_SNAP_M", 200.0),
+        # A GeoTIFF of terrain heights for `maps load-network` (slopes by Tobler), or none.
+        "WALK_DEM_FILE": os.environ.get("WALK_DEM_FILE") or None,
         # "gazetteer" (local, default) or "geopy:<GeocoderClass>" with GEOCODER_OPTIONS as JSON.
         "GEOCODER": os.environ.get("GEOCODER", "gazetteer"),
         "GEOCODER_OPTIONS": os.environ.get("GEOCODER_OPTIONS", "{}"),

@@ -41,13 +41,18 @@ def coverage_report_command(street_code, mode, fmt):
 
 @maps.command("load-network")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def load_network_command(file: str):
+@click.option(
+    "--dem",
+    type=click.Path(exists=True, dir_okay=False),
+    help="GeoTIFF elevation model: street-level ways cost more uphill (default: WALK_DEM_FILE)",
+)
+def load_network_command(file: str, dem: str | None):
     """Load the walking network from OpenStreetMap (.osm, .osm.gz or .osm.pbf), replacing it
     (all or nothing); ways clipped at the extract's edge are cut there and counted."""
     from . import network, services
 
     try:
-        click.echo(network.describe(services.load_network_file(file)))
+        click.echo(network.describe(services.load_network_file(file, dem)))
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
 

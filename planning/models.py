@@ -44,6 +44,8 @@ class WalkNetwork(db.Model):
     edge_count: Mapped[int] = mapped_column(Integer)
     way_count: Mapped[int] = mapped_column(Integer)  # walkable OSM ways used
     dropped_nodes: Mapped[int] = mapped_column(Integer)  # outside the largest connected part
+    # The elevation model (GeoTIFF) slopes were counted with, or None (flat but for steps).
+    dem_source: Mapped[str | None] = mapped_column(String(255))
 
 
 class WalkNode(db.Model):
@@ -61,20 +63,23 @@ class WalkEdge(db.Model):
     `oneway` (an escalator: u → v only); `ground` is False off street level (a tunnel, a
     bridge, indoors), which snapping avoids when a street is within a few metres.
 
-    length_m is the geodesic length; cost_m the flat-walking metres it is worth (longer than
-    the length on steps, see planning.network.STEPS_FACTOR). Distances on the network are sums
-    of cost_m.
+    length_m is the geodesic length; cost_m the flat-walking metres it is worth walked u → v
+    and cost_back_m walked v → u (longer than the length on steps, see
+    planning.network.STEPS_FACTOR, and uphill where an elevation model was given, see
+    planning/elevation.py). Distances on the network are sums of these.
     """
 
     __tablename__ = "walk_edges"
     __table_args__ = (
         CheckConstraint("u <> v", name="ck_walk_edges_not_loop"),
         CheckConstraint("length_m >= 0 AND cost_m >= length_m", name="ck_walk_edges_cost"),
+        CheckConstraint("cost_back_m >= length_m", name="ck_walk_edges_cost_back"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     u: Mapped[int] = mapped_column(Integer)
     v: Mapped[int] = mapped_column(Integer)
     length_m: Mapped[float] = mapped_column(Float)
     cost_m: Mapped[float] = mapped_column(Float)
+    cost_back_m: Mapped[float] = mapped_column(Float)
     oneway: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     ground: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

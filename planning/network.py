@@ -11,7 +11,9 @@ same graph:
 - **Cost.** OSM has no heights, so hills are only seen where they are mapped as steps: an edge of
   highway=steps costs STEPS_FACTOR × its (horizontal) length, in both directions (climbing
   roughly halves one's pace; going down a long flight is not much faster); an elevator adds a
-  fixed cost. Distances on the network are these flat-walking metres.
+  fixed cost. With an elevation model (planning/elevation.py) street-level edges also cost
+  more uphill, so each edge has a cost each way (`cost` u → v, `back` v → u). Distances on the
+  network are these flat-walking metres.
 - **Largest connected part only.** Fragments not joined to the main network (a footway inside a
   compound, a clipped road at the extract's edge) would trap every home snapped to them with
   no route anywhere, so they are dropped, and the number of dropped nodes is reported.
@@ -32,6 +34,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import shapely
@@ -45,7 +48,7 @@ from extensions import db
 from maps.coords import in_china
 from maps.geo import GEOD
 
-from . import osm
+from . import elevation, osm
 from .models import WalkEdge, WalkNetwork, WalkNode
 
 # The reader's rules and refusals (planning/osm.py), used here and by the tests.
@@ -89,6 +92,8 @@ class ParsedNetwork:
     cut_ways: int  # ways cut at nodes a clipped extract lacks (planning/osm.py)
     missing_refs: int
     areas: int  # pedestrian areas and platforms walked across
+    dem: str | None = None  # the elevation model's file name, where slopes were counted
+    heights: int = 0  # nodes the elevation model gave a height
 
     def graph(self, max_snap_m: float = MAX_SNAP_M) -> WalkGraph:
         return WalkGraph(
@@ -98,24 +103,34 @@ class ParsedNetwork:
         )  # fmt: skip
 
 
-def from_osm_bytes(data: bytes, filename: str, in_china: bool = True) -> ParsedNetwork:
+def from_osm_bytes(
+    data: bytes, filename: str, in_china: bool = True, dem: str | Path | None = None
+) -> ParsedNetwork:
     """Read an OSM file (.osm, .osm.gz or .osm.pbf) into a walking network; one outside China
     is refused (a wrong file, or latitude and longitude swapped) unless in_china=False (the
-    tests' real extract is Helsinki's).
+    tests' real extract is Helsinki's). With `dem` (a GeoTIFF of terrain heights), street-level
+    edges cost more uphill than down (planning/elevation.py).
 
     Raises DomainError (in Chinese) for anything that is not a usable walking network.
     """
-    return _build(osm.read_walkways(data, filename), in_china)
+    return _build(osm.read_walkways(data, filename), in_china, dem)
 
 
-def _build(ways: osm.Walkways, in_china: bool = True) -> ParsedNetwork:
-    """Measure the reader's edges and keep the largest connected part."""
+def _build(ways: osm.Walkways, in_china: bool = True, dem=None) -> ParsedNetwork:
+    """Measure the reader's edges (with their slopes, given a DEM) and keep the largest
+    connected part."""
     if in_china:
         _check_in_china(ways.osm_ids, ways.lats, ways.lons)
     lats, lons, a, b = ways.lats, ways.lons, ways.u, ways.v
     length = np.asarray(GEOD.inv(lons[a], lats[a], lons[b], lats[b])[2], dtype=float)
     cost = length * ways.factor + ways.extra_m
-    cost_back = cost
+    cost_back, heights = cost, 0
+    if dem is not None:
+        h = elevation.node_heights(dem, lats, lons)
+        heights = int(np.isfinite(h).sum())
+        # Terrain is walked on street-level ways only; steps, escalators and lifts keep theirs.
+        on_terrain = ways.ground & (ways.factor == 1.0) & (ways.extra_m == 0) & ~ways.oneway
+        cost, cost_back = elevation.slope_costs(length, cost, h[a], h[b], on_terrain)
     a, b, length, cost, cost_back, oneway, ground = _dedupe(
         a, b, length, cost, cost_back, oneway=ways.oneway, ground=ways.ground
     )
@@ -141,6 +156,8 @@ def _build(ways: osm.Walkways, in_china: bool = True) -> ParsedNetwork:
         cut_ways=ways.cut_ways,
         missing_refs=ways.missing_refs,
         areas=ways.areas,
+        dem=None if dem is None else Path(dem).name[:255],
+        heights=heights,
     )
 
 
@@ -590,10 +607,10 @@ def store_network(parsed: ParsedNetwork, source: str) -> int:
     _bulk_insert(
         conn,
         WalkEdge.__table__,
-        ("id", "u", "v", "length_m", "cost_m", "oneway", "ground"),
+        ("id", "u", "v", "length_m", "cost_m", "cost_back_m", "oneway", "ground"),
         (
             np.arange(parsed.u.size), parsed.u, parsed.v, parsed.length_m, parsed.cost_m,
-            parsed.oneway, parsed.ground,
+            parsed.cost_back_m, parsed.oneway, parsed.ground,
         ),
     )  # fmt: skip
     meta = db.session.get(WalkNetwork, 1)
@@ -608,6 +625,7 @@ def store_network(parsed: ParsedNetwork, source: str) -> int:
     meta.edge_count = int(parsed.u.size)
     meta.way_count = parsed.way_count
     meta.dropped_nodes = parsed.dropped_nodes
+    meta.dem_source = parsed.dem
     return meta.version
 
 
@@ -661,6 +679,8 @@ def describe(summary: dict) -> str:
             f"；{summary['cut_ways']} 条道路在文件边界处被裁剪（缺少 {summary['missing_refs']} 个"
             "节点），已在缺失处截断"
         )
+    if summary.get("dem"):
+        text += f"；按高程模型 {summary['dem']} 计入坡度（{summary['heights']} 个节点有高程）"
     if summary["dropped_nodes"]:
         text += f"；舍弃与主路网不连通的 {summary['dropped_nodes']} 个节点"
     return text + "。"
@@ -679,6 +699,7 @@ def network_info() -> dict | None:
         "edges": meta.edge_count,
         "ways": meta.way_count,
         "dropped_nodes": meta.dropped_nodes,
+        "dem": meta.dem_source,
     }
 
 
@@ -717,13 +738,13 @@ def _read_graph() -> WalkGraph | None:
         before = _key()
         nodes = raw_read("SELECT lat, lon FROM walk_nodes ORDER BY id")
         edges = raw_read(
-            "SELECT u, v, length_m, cost_m, oneway, ground FROM walk_edges ORDER BY id"
+            "SELECT u, v, length_m, cost_m, oneway, ground, cost_back_m FROM walk_edges ORDER BY id"
         )
         if before is None:
             return None
         if _key() == before:
             node_arr = np.array(nodes, dtype=float).reshape(-1, 2)
-            edge_arr = np.array(edges, dtype=float).reshape(-1, 6)
+            edge_arr = np.array(edges, dtype=float).reshape(-1, 7)
             return WalkGraph(
                 node_arr[:, 0],
                 node_arr[:, 1],
@@ -735,6 +756,7 @@ def _read_graph() -> WalkGraph | None:
                 oneway=edge_arr[:, 4] != 0,
                 ground=edge_arr[:, 5] != 0,
                 max_snap_m=_max_snap_m(),
+                cost_back_m=edge_arr[:, 6],
             )
     raise RuntimeError("the walking network kept changing while being read")
 

@@ -720,3 +720,42 @@ def test_0017_keeps_a_loaded_network_two_way_at_street_level(empty_app):
         columns = {c["name"] for c in sa.inspect(db.engine).get_columns("walk_edges")}
         assert "oneway" not in columns and "ground" not in columns
         assert _count("walk_edges") == 1
+
+
+def test_0018_gives_a_loaded_network_the_same_cost_back_and_keeps_its_checks(empty_app):
+    """Migration 0018 (cost each way, and the elevation model's name): a network loaded before
+    it walks back at its cost_m; the edges' checks survive SQLite's table copy and the new one
+    holds; the downgrade drops only the two columns."""
+    from alembic.script import ScriptDirectory
+    from flask_migrate import downgrade, upgrade
+
+    before = ScriptDirectory(str(database.MIGRATIONS)).get_revision("0018").down_revision
+    with empty_app.app_context():
+        upgrade(directory=str(database.MIGRATIONS), revision=before)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO walk_edges (id, u, v, length_m, cost_m)"
+                                 " VALUES (0, 0, 1, 10.0, 20.0)"))  # fmt: skip
+        upgrade(directory=str(database.MIGRATIONS))
+        db.engine.dispose()
+        assert database.schema_drift() == []
+        with db.engine.connect() as conn:
+            row = conn.execute(sa.text("SELECT cost_back_m, oneway, ground FROM walk_edges")).one()
+            assert (row[0], bool(row[1]), bool(row[2])) == (20.0, False, True)
+            assert conn.execute(sa.text("SELECT dem_source FROM walk_network")).all() == []
+        bad_rows = [
+            "(1, 0, 0, 10.0, 20.0, 20.0)",  # a loop
+            "(1, 0, 1, 10.0, 5.0, 20.0)",  # cheaper than its length
+            "(1, 0, 1, 10.0, 20.0, 5.0)",  # cheaper back than its length
+        ]
+        for values in bad_rows:
+            with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+                conn.execute(sa.text("INSERT INTO walk_edges (id, u, v, length_m, cost_m,"
+                                     f" cost_back_m) VALUES {values}"))  # fmt: skip
+        downgrade(directory=str(database.MIGRATIONS), revision=before)
+        db.engine.dispose()
+        columns = {c["name"] for c in sa.inspect(db.engine).get_columns("walk_edges")}
+        assert "cost_back_m" not in columns and "oneway" in columns
+        assert "dem_source" not in {
+            c["name"] for c in sa.inspect(db.engine).get_columns("walk_network")
+        }
+        assert _count("walk_edges") == 1

@@ -676,6 +676,8 @@ def test_load_network_stores_the_graph_and_every_process_sees_the_new_one(ctx, t
         "cut_ways": 0,
         "missing_refs": 0,
         "areas": 0,
+        "dem": None,
+        "heights": 0,
     }
     db.session.remove()
     assert _stored()[1:] == (6, 6)
