@@ -92,8 +92,8 @@ class ParsedNetwork:
     cut_ways: int  # ways cut at nodes a clipped extract lacks (planning/osm.py)
     missing_refs: int
     areas: int  # pedestrian areas and platforms walked across
-    dem: str | None = None  # the elevation model's file name, where slopes were counted
-    heights: int = 0  # nodes the elevation model gave a height
+    dem: str | None  # the elevation model's file name, where slopes were counted
+    heights: int  # nodes the elevation model gave a height
 
     def graph(self, max_snap_m: float = MAX_SNAP_M) -> WalkGraph:
         return WalkGraph(
