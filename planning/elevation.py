@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
 
 from errors import DomainError
 
@@ -56,9 +57,12 @@ def node_heights(path: str | Path, lats, lons) -> np.ndarray:
         with rasterio.open(path) as dem:
             if dem.crs is None:
                 raise refuse(f"高程文件 {Path(path).name} 没有坐标系，无法与路网对齐。")
-            to_dem = Transformer.from_crs(
-                "EPSG:4326", CRS.from_wkt(dem.crs.to_wkt()), always_xy=True
-            )
+            try:
+                to_dem = Transformer.from_crs(
+                    "EPSG:4326", CRS.from_wkt(dem.crs.to_wkt()), always_xy=True
+                )
+            except CRSError as exc:
+                raise refuse(f"高程文件 {Path(path).name} 的坐标系无法识别。") from exc
             x, y = (np.asarray(c) for c in to_dem.transform(lons, lats))
             # Pixel coordinates (the inverse of the model's affine), pixel centres at integers.
             inv = ~dem.transform

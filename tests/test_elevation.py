@@ -96,6 +96,19 @@ def test_unreadable_models_are_refused_in_chinese(tmp_path):
         elevation.node_heights(no_crs, [LAT0], [LON0])
 
 
+def test_a_coordinate_system_pyproj_cannot_read_is_refused(tmp_path, monkeypatch):
+    from pyproj.exceptions import CRSError
+
+    dem = _plane_lonlat(tmp_path / "dem.tif")
+
+    def unreadable(_wkt):
+        raise CRSError("unknown")
+
+    monkeypatch.setattr(elevation.CRS, "from_wkt", unreadable)
+    with pytest.raises(DomainError, match="坐标系无法识别"):
+        elevation.node_heights(dem, [LAT0], [LON0])
+
+
 # A street climbing north from S to N (≈ 333 m, 9 % up), steps beside it from S2 to N2, a
 # bridge from N westwards over the valley to W, and a street from N eastwards on the level.
 HILL = {
