@@ -55,6 +55,7 @@ PLAIN_RULES = [
     "ratings/rules.py",
     "inspections/rules.py",
     "planning/osm.py",
+    "planning/elevation.py",
 ]
 # gunicorn.conf.py: the server's settings, read by gunicorn from the working directory.
 ROOT_MODULES = {
