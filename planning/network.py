@@ -128,6 +128,11 @@ def _build(ways: osm.Walkways, in_china: bool = True, dem=None) -> ParsedNetwork
     if dem is not None:
         h = elevation.node_heights(dem, lats, lons)
         heights = int(np.isfinite(h).sum())
+        if heights == 0:  # another place's model: a flat network would pass for a hilly one
+            raise elevation.refuse(
+                f"高程文件 {Path(dem).name} 不覆盖路网范围（没有一个节点有高程）："
+                "请换用本区的数字高程模型。"
+            )
         # Terrain is walked on street-level ways only; steps, escalators and lifts keep theirs.
         on_terrain = ways.ground & (ways.factor == 1.0) & (ways.extra_m == 0) & ~ways.oneway
         cost, cost_back = elevation.slope_costs(length, cost, h[a], h[b], on_terrain)

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from flask import current_app
+
 from database import use_case
 
 from . import elevation, network
@@ -45,8 +47,6 @@ def load_network_file(path: str | Path, dem: str | Path | None = None) -> dict:
 
 def _dem_file(dem: str | Path | None) -> Path | None:
     """The elevation model to use: the one given, else WALK_DEM_FILE, else none."""
-    from flask import current_app
-
     dem = dem or current_app.config.get("WALK_DEM_FILE") or None
     if dem is None:
         return None

@@ -198,6 +198,16 @@ def test_nodes_outside_the_model_leave_their_edges_flat(tmp_path, hill_file):
     assert _costs(hilly, "S", "N") == pytest.approx(_costs(flat, "S", "N"))
 
 
+def test_a_model_of_another_place_is_refused_and_nothing_is_replaced(ctx, tmp_path, hill_file):
+    planning_services.load_network(hill_file, "hill.osm")
+    elsewhere = _geotiff(tmp_path / "beijing.tif", np.full((10, 10), 50.0),
+                         from_origin(116.3, 39.95, 0.001, 0.001))  # fmt: skip
+    with pytest.raises(DomainError, match="不覆盖路网范围") as caught:
+        planning_services.load_network(hill_file, "hill.osm", dem=elsewhere)
+    assert caught.value.code == "invalid_dem" and caught.value.status == 422
+    assert network.network_info()["version"] == 1 and network.network_info()["dem"] is None
+
+
 def test_loading_with_a_model_stores_both_directions(app, ctx, tmp_path, hill_file):
     dem = _plane_lonlat(tmp_path / "dem.tif", per_degree_north=30_000.0)
     summary = planning_services.load_network(hill_file, "hill.osm", dem=dem)
