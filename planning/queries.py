@@ -191,6 +191,11 @@ def report(
                              if off and (street_id is None or c.street_id == street_id))),
             "max_snap_m": graph.max_snap_m,
         }  # fmt: skip
+        from . import network
+
+        # Which network the distances walk, and whether its slopes were counted.
+        info = network.network_info()
+        result["network"] = None if info is None else {k: info[k] for k in ("source", "dem")}
     communities = []
     for c, d, off in zip(data.communities, dist, off_network, strict=True):
         if street_id is not None and c.street_id != street_id:

@@ -562,6 +562,7 @@ class StandInGraph:
 def stand_in_network(monkeypatch):
     module = types.ModuleType("planning.network")
     module.current_graph = lambda: StandInGraph()
+    module.network_info = lambda: None
     monkeypatch.setitem(sys.modules, "planning.network", module)
     monkeypatch.setattr(planning, "network", module, raising=False)
     return module
@@ -704,7 +705,26 @@ def test_a_community_far_from_every_way_is_reported_off_the_network(app, admin):
     assert next(c for c in report["communities"] if c["name"] == "中距小区")["distance_m"]
     html = admin.get("/planning?mode=network").get_data(as_text=True)
     assert "其中 3 个小区距最近的可步行道路超过 200 米" in html
+    assert report["network"] == {"source": "tiny.osm", "dem": None}
+    assert "沿步行路网 tiny.osm，未计坡度（仅台阶）" in text(html)
     assert "off-network" not in admin.get("/planning").get_data(as_text=True)
+
+
+def test_the_page_says_the_slopes_were_counted(app, admin, tmp_path):
+    """A network loaded with an elevation model: the page names the network and the model."""
+    from test_elevation import _geotiff, from_origin
+
+    from planning import services
+
+    hills = np.linspace(200.0, 260.0, 60)[:, None] * np.ones((1, 60))  # rising southwards
+    dem = _geotiff(tmp_path / "dem.tif", hills,
+                   from_origin(ORIGIN[1] - 0.03, ORIGIN[0] + 0.03, 0.001, 0.001))  # fmt: skip
+    with app.app_context():
+        services.load_network(tiny_osm(), "tiny.osm", dem=dem)
+    report = expected(app, "network")
+    assert report["network"] == {"source": "tiny.osm", "dem": "dem.tif"}
+    html = admin.get("/planning?mode=network").get_data(as_text=True)
+    assert "沿步行路网 tiny.osm，按高程模型 dem.tif 计入坡度" in text(html)
 
 
 def test_an_empty_district_renders_every_page_without_figures(app, client, make_user):
