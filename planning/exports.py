@@ -14,7 +14,10 @@ carries the district's indicators and the per-street rows as foreign members bes
      "streets": [{code, name, <indicator key>: value, …}],
      "features": [{"type": "Feature", "id": 12, "geometry": {"type": "Point", …},
                    "properties": {name, street, population, children_under_3, distance_m,
-                                  walk_minutes, coverage, mode}}]}
+                                  walk_minutes, coverage, snap_m, mode}}]}
+
+`snap_m` is, in network mode, the metres from the community to the walkable way it enters the
+network by (null off the network, and in straight-line mode).
 
 The gap file is the same shape with only the communities outside the 5-minute circle, ranked by
 children under three.
@@ -179,6 +182,7 @@ def _feature(c: dict, mode: str, rank: int | None = None) -> dict:
         "distance_m": c["distance_m"],
         "walk_minutes": c["walk_minutes"],
         "coverage": c["coverage"],
+        "snap_m": c["snap_m"],
         "mode": mode,
     }
     if rank is not None:

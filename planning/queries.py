@@ -183,9 +183,11 @@ def report(
     # Network mode: communities farther than WALK_MAX_SNAP_M from every walkable way are not on
     # the network; they count as not covered, and the report says why instead of a distance.
     off_network = np.zeros(len(data.communities), dtype=bool)
+    snap_m = np.full(len(data.communities), np.nan)  # metres from a community to its street
     if mode == "network":
         graph = _graph()
-        off_network = ~graph.snap(*data.community_arrays()).ok
+        snapped = graph.snap(*data.community_arrays())
+        off_network, snap_m = ~snapped.ok, snapped.dist_m
         result["off_network"] = {
             "count": int(sum(1 for c, off in zip(data.communities, off_network, strict=True)
                              if off and (street_id is None or c.street_id == street_id))),
@@ -197,7 +199,7 @@ def report(
         info = network.network_info()
         result["network"] = None if info is None else {k: info[k] for k in ("source", "dem")}
     communities = []
-    for c, d, off in zip(data.communities, dist, off_network, strict=True):
+    for c, d, off, to_street in zip(data.communities, dist, off_network, snap_m, strict=True):
         if street_id is not None and c.street_id != street_id:
             continue
         status = "5min" if d <= r5 else ("15min" if d <= r15 else "none")
@@ -214,6 +216,7 @@ def report(
                 "walk_minutes": _minutes(float(d), mode, settings),
                 "coverage": status,
                 "off_network": bool(off),
+                "snap_m": round(float(to_street), 1) if np.isfinite(to_street) else None,
             }
         )
     result["communities"] = communities

@@ -500,6 +500,7 @@ def test_geojson_exports_parse_with_communities_indicators_and_mode(app, admin):
     assert near["geometry"]["type"] == "Point"
     assert near["geometry"]["coordinates"] == list(reversed(at(0, 100)))  # [lon, lat], WGS-84
     assert near["properties"]["coverage"] == "5min" and near["properties"]["mode"] == "straight"
+    assert near["properties"]["snap_m"] is None  # no network in straight-line mode
 
     gaps = json.loads(admin.get("/planning/export/gaps.geojson").get_data(as_text=True))
     assert [(f["properties"]["rank"], f["properties"]["name"]) for f in gaps["features"]] == [
@@ -545,8 +546,8 @@ class StandInGraph:
     max_snap_m = 200.0
 
     def snap(self, lats, lons):
-        """Every point is on this network."""
-        return types.SimpleNamespace(ok=np.ones(len(lats), dtype=bool))
+        """Every point is on this network, right on a street."""
+        return types.SimpleNamespace(ok=np.ones(len(lats), dtype=bool), dist_m=np.zeros(len(lats)))
 
     def nearest_site_m(self, site_lats, site_lons, lats, lons, max_m=math.inf):
         out = np.full(len(lats), np.inf)
@@ -660,6 +661,9 @@ def test_network_mode_with_a_loaded_network_draws_walking_areas(app, admin):
         assert indicator_value(html, key) == format_value(report[key], figure["unit"])
     near = next(c for c in report["communities"] if c["name"] == "近邻小区")
     assert near["coverage"] == "5min" and near["distance_m"] == pytest.approx(100, abs=1)
+    assert near["snap_m"] == pytest.approx(0.0, abs=0.5)  # on the footway itself
+    middle = next(c for c in report["communities"] if c["name"] == "中距小区")
+    assert middle["snap_m"] == pytest.approx(100.0, abs=1)  # 100 m beyond its southern end
     assert 'id="compare"' in html
 
     layer = admin.get("/planning/isochrones.json?minutes=5").get_json()
@@ -699,6 +703,7 @@ def test_a_community_far_from_every_way_is_reported_off_the_network(app, admin):
     off = {"山后小区", "远郊小区", "东岸小区"}  # and 5 km west, 2 km east of the footways
     for c in report["communities"]:
         assert c["off_network"] is (c["name"] in off), c["name"]
+        assert (c["snap_m"] is None) is c["off_network"]
         if c["off_network"]:
             assert c["coverage"] == "none" and c["distance_m"] is None
     assert report["off_network"] == {"count": 3, "max_snap_m": 200.0}
