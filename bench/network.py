@@ -344,13 +344,13 @@ def bench_pbf(args, rng) -> dict:
         }
         data = large.read_bytes()
         dem = Path(tmp) / "terrain.tif"
-        figures["generated"]["dem"] = bench_dem(data, large.name, dem)
+        figures["generated"]["dem"] = bench_dem(data, large.name, dem, args.large_side)
         graph = from_osm_bytes(data, large.name).graph()
     figures["generated"].update(bench_planner_scale(graph, rng, args))
     return figures
 
 
-def bench_dem(data: bytes, name: str, dem: Path) -> dict:
+def bench_dem(data: bytes, name: str, dem: Path, side: int) -> dict:
     """The same extract loaded with an elevation model: rolling hills (±60 m over ~2 km) as a
     1-arc-second (~30 m) GeoTIFF over the grid, as SRTM is delivered."""
     import rasterio
@@ -358,7 +358,7 @@ def bench_dem(data: bytes, name: str, dem: Path) -> dict:
 
     step = 1 / 3600
     west, south = ORIGIN[1] - 0.01, ORIGIN[0] - 0.01
-    side_deg = SPACING_M * 1100 / 100_000  # a little more than the 1000-junction grid
+    side_deg = 0.02 + SPACING_M * side / 90_000  # the grid and a margin (≥ 96 km per °)
     n = int(side_deg / step)
     lat = south + side_deg - (np.arange(n) + 0.5) * step
     lon = west + (np.arange(n) + 0.5) * step
