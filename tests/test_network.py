@@ -361,107 +361,12 @@ def _random_graph(rng, n: int) -> WalkGraph:
     return WalkGraph(lats, lons, u, v, length, cost)
 
 
-def _plain_dijkstra(n: int, edges, source: int) -> list[float]:
-    """Textbook Dijkstra with a heap over an adjacency list (the reference)."""
-    adjacency = [[] for _ in range(n)]
-    for a, b, w in edges:
-        adjacency[a].append((b, w))
-        adjacency[b].append((a, w))
-    dist = [math.inf] * n
-    dist[source] = 0.0
-    heap = [(0.0, source)]
-    while heap:
-        d, a = heapq.heappop(heap)
-        if d > dist[a]:
-            continue
-        for b, w in adjacency[a]:
-            if d + w < dist[b]:
-                dist[b] = d + w
-                heapq.heappush(heap, (d + w, b))
-    return dist
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_multi_source_search_equals_the_best_single_source_run(seed):
-    rng = np.random.default_rng(seed)
-    n = int(rng.integers(20, 70))
-    lats = 29.6 + rng.uniform(-0.01, 0.01, n)
-    lons = 106.5 + rng.uniform(-0.01, 0.01, n)
-    u, v = rng.integers(0, n, 2 * n), rng.integers(0, n, 2 * n)
-    length = GEOD.inv(lons[u], lats[u], lons[v], lats[v])[2]
-    cost = length * np.where(rng.random(u.size) < 0.3, STEPS_FACTOR, 1.0)
-    graph = WalkGraph(lats, lons, u, v, length, cost)
-    # The reference walks the input edges (a pair given twice is walked by its cheaper copy);
-    # sites and points stand exactly on nodes of some edge, so they enter the network there.
-    # (A node on no edge is not on the network: it is projected onto the nearest street.)
-    edges = [(int(a), int(b), float(w)) for a, b, w in zip(u, v, cost, strict=True) if a != b]
-    on_edge = np.zeros(n, dtype=bool)
-    on_edge[[a for a, _, _ in edges] + [b for _, b, _ in edges]] = True
-    sites = rng.choice(np.flatnonzero(on_edge), size=int(rng.integers(1, 6)), replace=False)
-    runs = [_plain_dijkstra(n, edges, int(s)) for s in sites]
-    lats, lons = lats[on_edge], lons[on_edge]
-    want = np.array([min(run[p] for run in runs) for p in np.flatnonzero(on_edge)])
-    got = graph.nearest_site_m(graph.lats[sites], graph.lons[sites], lats, lons)
-    assert np.allclose(got, want, rtol=1e-9, atol=1e-6, equal_nan=False)
-    assert np.array_equal(np.isinf(got), np.isinf(want))
-    # With a limit, what lies beyond it is inf and the rest is unchanged.
-    limit = float(np.median(want[np.isfinite(want)]))
-    capped = graph.nearest_site_m(graph.lats[sites], graph.lons[sites], lats, lons, limit)
-    inside = want <= limit
-    assert np.allclose(capped[inside], want[inside], atol=1e-6)
-    assert np.isinf(capped[~inside]).all()
-
-
-def _split_reference(graph: WalkGraph, snaps) -> tuple[int, list, list[list[int]]]:
-    """A reference graph with every snapped point as a node of its own: each edge is split at
-    the projections on it (sorted along it), and each point hangs off its projection by its
-    snap distance. Returns (node count, undirected edges, the point nodes of each snap)."""
-    n = graph.node_count
-    cuts: dict[int, list[tuple[float, int]]] = {}
-    hanging, owners = [], []
-    for snap in snaps:
-        mine = []
-        for k in range(snap.edge.size):
-            projection, point = n, n + 1
-            n += 2
-            cuts.setdefault(int(snap.edge[k]), []).append((float(snap.t[k]), projection))
-            hanging.append((projection, point, float(snap.dist_m[k])))
-            mine.append(point)
-        owners.append(mine)
-    edges = []
-    for e, (a, b, c) in enumerate(zip(graph.u.tolist(), graph.v.tolist(), graph.cost.tolist(),
-                                      strict=True)):  # fmt: skip
-        stops = [(0.0, a)] + sorted(cuts.get(e, [])) + [(1.0, b)]
-        for (t1, p1), (t2, p2) in zip(stops, stops[1:], strict=False):
-            edges.append((p1, p2, (t2 - t1) * c))
-    return n, edges + hanging, owners
-
-
-def test_multi_source_search_counts_the_sites_and_points_entry_into_the_network():
-    rng = np.random.default_rng(11)
-    graph = _random_graph(rng, 50)
-    site_lats = 29.6 + rng.uniform(-0.01, 0.01, 4)
-    site_lons = 106.5 + rng.uniform(-0.01, 0.01, 4)
-    point_lats = 29.6 + rng.uniform(-0.01, 0.01, 30)
-    point_lons = 106.5 + rng.uniform(-0.01, 0.01, 30)
-    sites = graph.snap(site_lats, site_lons)
-    points = graph.snap(point_lats, point_lons)
-    assert sites.ok.all() and points.ok.all()
-    # Reference: a plain Dijkstra from each site on the graph split at every projection.
-    n, edges, (site_nodes, point_nodes) = _split_reference(graph, [sites, points])
-    runs = [_plain_dijkstra(n, edges, s) for s in site_nodes]
-    want = [min(run[p] for run in runs) for p in point_nodes]
-    got = graph.nearest_site_m(site_lats, site_lons, point_lats, point_lons)
-    assert got == pytest.approx(want, abs=1e-6)
-    # One point to many sites is the same search the other way round.
-    one = graph.distances_from(point_lats[0], point_lons[0], site_lats, site_lons)
-    assert one.min() == pytest.approx(got[0], abs=1e-6)
-
-
 def _directed_reference(graph: WalkGraph, snaps) -> tuple[int, list, list[list[int]]]:
-    """_split_reference with directions: each piece of an edge u → v is an arc u → v at its
+    """A reference graph with every snapped point as a node of its own: each edge is split at
+    the projections on it (sorted along it); each piece of an edge u → v is an arc u → v at its
     share of `cost` and, unless the edge is one-way, an arc back at its share of `back`; each
-    point hangs off its projection by its snap distance, both ways."""
+    point hangs off its projection by its snap distance, both ways. Returns (node count, arcs,
+    the point nodes of each snap)."""
     n = graph.node_count
     cuts: dict[int, list[tuple[float, int]]] = {}
     arcs, owners = [], []
@@ -504,6 +409,59 @@ def _arc_dijkstra(n: int, arcs, source: int, reverse: bool = False) -> list[floa
                 dist[b] = d + w
                 heapq.heappush(heap, (d + w, b))
     return dist
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_multi_source_search_equals_the_best_single_source_run(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(20, 70))
+    lats = 29.6 + rng.uniform(-0.01, 0.01, n)
+    lons = 106.5 + rng.uniform(-0.01, 0.01, n)
+    u, v = rng.integers(0, n, 2 * n), rng.integers(0, n, 2 * n)
+    length = GEOD.inv(lons[u], lats[u], lons[v], lats[v])[2]
+    cost = length * np.where(rng.random(u.size) < 0.3, STEPS_FACTOR, 1.0)
+    graph = WalkGraph(lats, lons, u, v, length, cost)
+    # The reference walks the input edges (a pair given twice is walked by its cheaper copy);
+    # sites and points stand exactly on nodes of some edge, so they enter the network there.
+    # (A node on no edge is not on the network: it is projected onto the nearest street.)
+    edges = [(int(a), int(b), float(w)) for a, b, w in zip(u, v, cost, strict=True) if a != b]
+    on_edge = np.zeros(n, dtype=bool)
+    on_edge[[a for a, _, _ in edges] + [b for _, b, _ in edges]] = True
+    sites = rng.choice(np.flatnonzero(on_edge), size=int(rng.integers(1, 6)), replace=False)
+    arcs = edges + [(b, a, w) for a, b, w in edges]  # every edge both ways
+    runs = [_arc_dijkstra(n, arcs, int(s)) for s in sites]
+    lats, lons = lats[on_edge], lons[on_edge]
+    want = np.array([min(run[p] for run in runs) for p in np.flatnonzero(on_edge)])
+    got = graph.nearest_site_m(graph.lats[sites], graph.lons[sites], lats, lons)
+    assert np.allclose(got, want, rtol=1e-9, atol=1e-6, equal_nan=False)
+    assert np.array_equal(np.isinf(got), np.isinf(want))
+    # With a limit, what lies beyond it is inf and the rest is unchanged.
+    limit = float(np.median(want[np.isfinite(want)]))
+    capped = graph.nearest_site_m(graph.lats[sites], graph.lons[sites], lats, lons, limit)
+    inside = want <= limit
+    assert np.allclose(capped[inside], want[inside], atol=1e-6)
+    assert np.isinf(capped[~inside]).all()
+
+
+def test_multi_source_search_counts_the_sites_and_points_entry_into_the_network():
+    rng = np.random.default_rng(11)
+    graph = _random_graph(rng, 50)
+    site_lats = 29.6 + rng.uniform(-0.01, 0.01, 4)
+    site_lons = 106.5 + rng.uniform(-0.01, 0.01, 4)
+    point_lats = 29.6 + rng.uniform(-0.01, 0.01, 30)
+    point_lons = 106.5 + rng.uniform(-0.01, 0.01, 30)
+    sites = graph.snap(site_lats, site_lons)
+    points = graph.snap(point_lats, point_lons)
+    assert sites.ok.all() and points.ok.all()
+    # Reference: a plain Dijkstra from each site on the graph split at every projection.
+    n, arcs, (site_nodes, point_nodes) = _directed_reference(graph, [sites, points])
+    runs = [_arc_dijkstra(n, arcs, s, reverse=True) for s in site_nodes]
+    want = [min(run[p] for run in runs) for p in point_nodes]
+    got = graph.nearest_site_m(site_lats, site_lons, point_lats, point_lons)
+    assert got == pytest.approx(want, abs=1e-6)
+    # One point to many sites is the same search the other way round.
+    one = graph.distances_from(point_lats[0], point_lons[0], site_lats, site_lons)
+    assert one.min() == pytest.approx(got[0], abs=1e-6)
 
 
 def _uphill_graph(rng, n: int) -> WalkGraph:
