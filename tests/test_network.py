@@ -556,6 +556,41 @@ def test_isochrone_holds_what_is_reached_and_not_what_is_not(tiny):
     assert graph.isochrone(*moved("A", -500.0), 300.0) is None
 
 
+def _street_grid(side: int, spacing_m: float = 60.0) -> WalkGraph:
+    """A side × side grid of streets near Chongqing, spacing_m apart."""
+    north, east = np.meshgrid(np.arange(side) * spacing_m, np.arange(side) * spacing_m)
+    lats = 29.6 + north.ravel() / 110_850.0
+    lons = 106.5 + east.ravel() / (111_320.0 * math.cos(math.radians(29.6)))
+    ids = np.arange(side * side).reshape(side, side)
+    u = np.concatenate((ids[:, :-1].ravel(), ids[:-1, :].ravel()))
+    v = np.concatenate((ids[:, 1:].ravel(), ids[1:, :].ravel()))
+    return WalkGraph(lats, lons, u, v, GEOD.inv(lons[u], lats[u], lons[v], lats[v])[2])
+
+
+def test_a_city_wide_reach_area_is_drawn_on_a_grid_like_the_exact_strips(monkeypatch):
+    """Past GRID_ABOVE_PIECES the area is drawn on a 5 m grid: the same area within a few
+    per cent, and every place more than a cell and a half from the exact outline on the same
+    side of it."""
+    graph = _street_grid(40)
+    rng = np.random.default_rng(5)
+    nodes = rng.choice(graph.node_count, 12, replace=False)
+    lats, lons = graph.lats[nodes] + 1e-4, graph.lons[nodes]
+    exact = network.reach_area(graph, lats, lons, 300.0)
+    monkeypatch.setattr(network, "GRID_ABOVE_PIECES", 0)
+    drawn = network.reach_area(graph, lats, lons, 300.0)
+    assert drawn.is_valid and drawn.geom_type in ("Polygon", "MultiPolygon")
+    local = graph.local_points  # compare in metres
+    to_m = lambda g: shapely.transform(g, lambda pts: local(pts[:, 1], pts[:, 0]))  # noqa: E731
+    exact_m, drawn_m = to_m(exact), to_m(drawn)
+    assert shapely.symmetric_difference(exact_m, drawn_m).area / exact_m.area < 0.05
+    x0, y0, x1, y1 = exact_m.bounds
+    places = shapely.points(rng.uniform(x0, x1, 3000), rng.uniform(y0, y1, 3000))
+    clear = shapely.distance(places, exact_m.boundary) > 1.5 * network.GRID_CELL_M
+    inside = shapely.contains(exact_m, places)
+    assert inside[clear].any() and (~inside[clear]).any()
+    assert np.array_equal(shapely.contains(drawn_m, places)[clear], inside[clear])
+
+
 def test_isochrone_is_drawn_in_lonlat_near_the_start(tiny):
     area = tiny.graph().isochrone(*at("A"), 1000.0)
     minx, miny, maxx, maxy = area.bounds
