@@ -93,8 +93,9 @@ class DistrictData:
     # above must be the database's filed ones, as load() reads them.
     in_database: bool = False
     # queries.distances per (mode, threshold[, graph]): a page asks for the same distances for
-    # its report, its site suggestions and the coverage comparison.
-    distance_cache: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    # its report, its site suggestions and the coverage comparison; and the communities' snaps
+    # per graph (queries.community_snap), which both the distances and the report use.
+    distance_cache: dict[tuple, object] = field(default_factory=dict, repr=False, compare=False)
 
     def tree(self) -> SiteTree:
         if self._tree is None:

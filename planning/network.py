@@ -347,7 +347,6 @@ class WalkGraph:
                 radius[chunk] = grow
                 again.append(chunk[open_])
             todo = np.concatenate(again)
-        dist[edge < 0] = np.inf
         return Snap(edge, t, dist, xy)
 
     def _snap_within(self, xy, radius, limit):
@@ -490,8 +489,13 @@ class WalkGraph:
         nearest site (the site's own part of its edge and snap included); a point adds its
         own. A point on the same edge as a site may also walk straight along it.
         """
-        points = self.snap(point_lats, point_lons)
-        sites = self.snap(site_lats, site_lons)
+        return self.nearest_site_m_snapped(
+            self.snap(site_lats, site_lons), self.snap(point_lats, point_lons), max_m
+        )
+
+    def nearest_site_m_snapped(self, sites: Snap, points: Snap, max_m=math.inf) -> np.ndarray:
+        """nearest_site_m() for sites and points already snapped (a caller that also reports
+        the points' snaps snaps them once)."""
         if not sites.ok.any() or points.edge.size == 0:
             return np.full(points.edge.size, np.inf)
         nodes, metres = self._seeds(sites, leaving=False)

@@ -74,6 +74,16 @@ def _graph():
     return graph
 
 
+def community_snap(data: DistrictData, graph):
+    """Where each community enters the walking network (planning.network.Snap), snapped once
+    per network and kept with the data's distances."""
+    key = ("snap", graph)
+    snap = data.distance_cache.get(key)
+    if snap is None:
+        snap = data.distance_cache[key] = graph.snap(*data.community_arrays())
+    return snap
+
+
 def distances(data: DistrictData, mode: str, settings: Settings) -> np.ndarray:
     """Each community's distance in metres to the nearest filed nursery (inf beyond the
     15-minute threshold): straight-line, or walking on the network."""
@@ -86,14 +96,11 @@ def distances(data: DistrictData, mode: str, settings: Settings) -> np.ndarray:
     if graph is None:
         dist = data.straight_distances(far)
     else:
-        lats, lons = data.community_arrays()
-        dist = graph.nearest_site_m(
+        sites = graph.snap(
             np.array([n.lat for n in data.nurseries], dtype=float),
             np.array([n.lon for n in data.nurseries], dtype=float),
-            lats,
-            lons,
-            far,
         )
+        dist = graph.nearest_site_m_snapped(sites, community_snap(data, graph), far)
     dist = np.asarray(dist, dtype=float)
     dist.flags.writeable = False  # shared by every caller with this data
     data.distance_cache[key] = dist
@@ -186,7 +193,7 @@ def report(
     snap_m = np.full(len(data.communities), np.nan)  # metres from a community to its street
     if mode == "network":
         graph = _graph()
-        snapped = graph.snap(*data.community_arrays())
+        snapped = community_snap(data, graph)
         off_network, snap_m = ~snapped.ok, snapped.dist_m
         result["off_network"] = {
             "count": int(sum(1 for c, off in zip(data.communities, off_network, strict=True)

@@ -697,21 +697,30 @@ def test_0016_adds_geography_positions_where_postgis_is_there(empty_app):
         assert _count("nurseries") == 1
 
 
+def _upgrade_over_a_loaded_edge(revision: str) -> str:
+    """Upgrade to just before `revision`, load one walking edge (10 m, costing 20 m) as that
+    release would, then upgrade to head with no drift; returns the revision before."""
+    from alembic.script import ScriptDirectory
+    from flask_migrate import upgrade
+
+    before = ScriptDirectory(str(database.MIGRATIONS)).get_revision(revision).down_revision
+    upgrade(directory=str(database.MIGRATIONS), revision=before)
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO walk_edges (id, u, v, length_m, cost_m)"
+                             " VALUES (0, 0, 1, 10.0, 20.0)"))  # fmt: skip
+    upgrade(directory=str(database.MIGRATIONS))
+    db.engine.dispose()
+    assert database.schema_drift() == []
+    return before
+
+
 def test_0017_keeps_a_loaded_network_two_way_at_street_level(empty_app):
     """Migration 0017 (walking edges' direction and level): a network loaded before it reads as
     it did, every edge two-way at street level; the downgrade drops only the two columns."""
-    from alembic.script import ScriptDirectory
-    from flask_migrate import downgrade, upgrade
+    from flask_migrate import downgrade
 
-    before = ScriptDirectory(str(database.MIGRATIONS)).get_revision("0017").down_revision
     with empty_app.app_context():
-        upgrade(directory=str(database.MIGRATIONS), revision=before)
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("INSERT INTO walk_edges (id, u, v, length_m, cost_m)"
-                                 " VALUES (0, 0, 1, 10.0, 20.0)"))  # fmt: skip
-        upgrade(directory=str(database.MIGRATIONS))
-        db.engine.dispose()
-        assert database.schema_drift() == []
+        before = _upgrade_over_a_loaded_edge("0017")
         with db.engine.connect() as conn:
             row = conn.execute(sa.text("SELECT oneway, ground, cost_m FROM walk_edges")).one()
         assert (bool(row[0]), bool(row[1]), row[2]) == (False, True, 20.0)
@@ -726,18 +735,10 @@ def test_0018_gives_a_loaded_network_the_same_cost_back_and_keeps_its_checks(emp
     """Migration 0018 (cost each way, and the elevation model's name): a network loaded before
     it walks back at its cost_m; the edges' checks survive SQLite's table copy and the new one
     holds; the downgrade drops only the two columns."""
-    from alembic.script import ScriptDirectory
-    from flask_migrate import downgrade, upgrade
+    from flask_migrate import downgrade
 
-    before = ScriptDirectory(str(database.MIGRATIONS)).get_revision("0018").down_revision
     with empty_app.app_context():
-        upgrade(directory=str(database.MIGRATIONS), revision=before)
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("INSERT INTO walk_edges (id, u, v, length_m, cost_m)"
-                                 " VALUES (0, 0, 1, 10.0, 20.0)"))  # fmt: skip
-        upgrade(directory=str(database.MIGRATIONS))
-        db.engine.dispose()
-        assert database.schema_drift() == []
+        before = _upgrade_over_a_loaded_edge("0018")
         with db.engine.connect() as conn:
             row = conn.execute(sa.text("SELECT cost_back_m, oneway, ground FROM walk_edges")).one()
             assert (row[0], bool(row[1]), bool(row[2])) == (20.0, False, True)

@@ -547,12 +547,14 @@ class StandInGraph:
 
     def snap(self, lats, lons):
         """Every point is on this network, right on a street."""
-        return types.SimpleNamespace(ok=np.ones(len(lats), dtype=bool), dist_m=np.zeros(len(lats)))
+        n = len(lats)
+        return types.SimpleNamespace(ok=np.ones(n, dtype=bool), dist_m=np.zeros(n), lats=lats,
+                                     lons=lons)  # fmt: skip
 
-    def nearest_site_m(self, site_lats, site_lons, lats, lons, max_m=math.inf):
-        out = np.full(len(lats), np.inf)
-        for i, (lat, lon) in enumerate(zip(lats, lons, strict=True)):
-            for s_lat, s_lon in zip(site_lats, site_lons, strict=True):
+    def nearest_site_m_snapped(self, sites, points, max_m=math.inf):
+        out = np.full(len(points.lats), np.inf)
+        for i, (lat, lon) in enumerate(zip(points.lats, points.lons, strict=True)):
+            for s_lat, s_lon in zip(sites.lats, sites.lons, strict=True):
                 walked = 2 * GEOD.inv(lon, lat, s_lon, s_lat)[2]
                 if walked <= max_m:
                     out[i] = min(out[i], walked)
