@@ -830,6 +830,7 @@ def _grid_strips(segments: np.ndarray, half_width_m: float):
     (scipy's exact Euclidean distance transform), and the cells within reach as polygons.
     Its outline is within about one cell of the exact strips' (5 m, where the exact way
     simplifies to 4 m anyway), in a few seconds for a whole city."""
+    # rasterio loads GDAL (~130 ms): only workers that draw a city-wide area pay for it.
     from affine import Affine
     from rasterio import features
     from scipy import ndimage
